@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.db import Base, new_id, utcnow
+
+
+class Case(Base):
+    """A unit of customer care work, driven by one process instance."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_status_sla_due", "status", "sla_due_at"),
+        Index("ix_cases_assignee_status", "assignee", "status"),
+        Index("ix_cases_queue_status", "queue", "status"),
+        Index("ix_cases_created_at", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(16), default="reactive")  # reactive | investigation
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | waiting | resolved | closed
+    priority: Mapped[str] = mapped_column(String(8), default="normal")
+    priority_rank: Mapped[int] = mapped_column(default=2)  # urgent 0 .. low 3, for sorting
+    queue: Mapped[str] = mapped_column(String(64), default="care")
+    assignee: Mapped[str | None] = mapped_column(String(80), default=None)
+    topic: Mapped[str | None] = mapped_column(String(100), default=None, index=True)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"), default=None, index=True)
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), default=None)
+    process_instance_id: Mapped[str | None] = mapped_column(ForeignKey("process_instances.id"), default=None)
+    origin_signal_id: Mapped[str | None] = mapped_column(String(32), default=None, unique=True)
+
+    sla_policy: Mapped[str | None] = mapped_column(String(64), default=None)
+    sla_state: Mapped[str] = mapped_column(String(16), default="on_track")
+    first_response_due_at: Mapped[datetime | None] = mapped_column(default=None)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(default=None)
+    sla_due_at: Mapped[datetime | None] = mapped_column(default=None)  # the nearest open due time
+    sla_paused: Mapped[bool] = mapped_column(default=False)
+
+    resolution: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)

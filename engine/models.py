@@ -1,0 +1,25 @@
+"""Imports every ORM model so the metadata is complete (Alembic, tests)."""
+
+from engine.auth.models import ApiKey
+from engine.cases.models import Case
+from engine.customers.models import Customer, CustomerHandle
+from engine.db import Base
+from engine.events.models import ActivityEvent, OutboxEvent
+from engine.processes.models import ProcessDefinition, ProcessInstanceRecord, ProcessVersion
+from engine.signals.models import Signal
+from engine.tasks.models import Task
+
+__all__ = [
+    "ActivityEvent",
+    "ApiKey",
+    "Base",
+    "Case",
+    "Customer",
+    "CustomerHandle",
+    "OutboxEvent",
+    "ProcessDefinition",
+    "ProcessInstanceRecord",
+    "ProcessVersion",
+    "Signal",
+    "Task",
+]

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.db import Base, new_id, utcnow
+
+PENDING, PROCESSED, IGNORED, FAILED = "pending", "processed", "ignored", "failed"
+
+
+class Signal(Base):
+    """A mention received over HTTP: the durable inbox row, unique per (source, external_id)."""
+
+    __tablename__ = "signals"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id"),
+        Index("ix_signals_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    source: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(256))
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    url: Mapped[str | None] = mapped_column(String(2048), default=None)
+    posted_at: Mapped[datetime | None] = mapped_column(default=None)
+    in_reply_to: Mapped[str | None] = mapped_column(String(256), default=None)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    status: Mapped[str] = mapped_column(String(16), default=PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    processed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    enrichment: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    routing: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"), default=None, index=True)
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), default=None, index=True)

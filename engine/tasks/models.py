@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.db import Base, utcnow
+
+OPEN, COMPLETED, CANCELLED = "open", "completed", "cancelled"
+
+
+class Task(Base):
+    """A user task of a process instance, derived from its state after every change.
+
+    The id is SpiffWorkflow's task id, so a task row and the engine's task are one thing.
+    Business fields (queue, priority) are copied from the case so lists filter without joins.
+    """
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_status_assignee", "status", "assignee"),
+        Index("ix_tasks_status_queue", "status", "queue"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16), default=OPEN)
+    assignee: Mapped[str | None] = mapped_column(String(80), default=None)
+    queue: Mapped[str | None] = mapped_column(String(64), default=None)
+    priority: Mapped[str | None] = mapped_column(String(8), default=None)
+    form: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(default=None)
+    completed_by: Mapped[str | None] = mapped_column(String(80), default=None)
