@@ -1,0 +1,19 @@
+"""What the pipeline components find in one doc (``doc._.sift``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class Analysis:
+    topics: list[str] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+    cues: list[str] = field(default_factory=list)
+    hashtags: list[str] = field(default_factory=list)
+    entities: list[dict[str, object]] = field(default_factory=list)
+    language: str = "en"
+    sentiment_label: str = "neutral"
+    sentiment_score: float = 0.0
+    probabilities: tuple[float, float, float] = (0.0, 1.0, 0.0)
+    intent: str = "other"

@@ -1,0 +1,83 @@
+"""Pattern entities: order, tracking and flight numbers, money, phone and e-mail (PII).
+
+Regular expressions over the raw text (one C-level scan each) rather than
+token patterns: phone numbers and references span several tokens and
+punctuation. Overlaps go to the earlier kind in ``_KINDS`` (e-mail first).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+PII_LABELS = frozenset({"EMAIL", "PHONE"})
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(
+    r"(?<![\w@#/.])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,5}\)[\s.-]?|\d{2,5}[\s.-])\d{3,4}[\s.-]?\d{3,4}(?![\w/])"
+    r"|(?<![\w@#/.])(?:\+\d{10,13}|0\d{9,10})(?![\w/])"
+)
+_TRACKING = re.compile(
+    r"(?i:tracking\s*(?:no\.?|number|num|#|id|code)?\s*[:#]?\s*)(?-i:([A-Z0-9]{8,30}))\b|\b(1Z[0-9A-Z]{16})\b"
+)
+_ORDER = re.compile(
+    r"(?i:\b(?:order|ord|ref|reference|booking|confirmation|case|ticket|invoice)\s*"
+    r"(?:no\.?|number|num|nr|id|#)?\s*[:#]?\s*)#?([A-Za-z0-9][A-Za-z0-9-]{3,})\b"
+    r"|(?<![\w@$])#?([A-Z]{1,3}-?\d{5,})\b"
+)
+_FLIGHT = re.compile(
+    r"(?i:\bflight\s*(?:no\.?|number|#)?\s*)(?-i:([A-Z][A-Z0-9]\s?\d{1,4}))\b"
+    r"|\b((?:AA|UA|DL|BA|LH|AF|KL|EK|QF|WN|B6|AS|NK|F9|FR|U2|VS|AC|QR|SQ|CX|TK|EI|IB|EY)\s?\d{2,4})\b"
+)
+_MONEY = re.compile(
+    r"[$€£¥]\s?\d[\d,]*(?:\.\d{1,2})?(?:\s?(?:k|m|bn|million|billion)\b)?"
+    r"|\b\d[\d,]*(?:\.\d{1,2})?\s?(?:dollars|usd|eur|euros?|pounds|gbp|quid|bucks)\b",
+    re.IGNORECASE,
+)
+_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("EMAIL", _EMAIL),
+    ("PHONE", _PHONE),
+    ("TRACKING_NUMBER", _TRACKING),
+    ("FLIGHT_NUMBER", _FLIGHT),
+    ("ORDER_ID", _ORDER),
+    ("MONEY", _MONEY),
+)
+
+
+def _groups(match: re.Match[str]) -> tuple[int, int]:
+    """The span of the first group that matched, else of the whole match."""
+    for i in range(1, (match.re.groups or 0) + 1):
+        if match.group(i) is not None:
+            return match.span(i)
+    return match.span()
+
+
+def _valid(label: str, text: str) -> bool:
+    if label == "PHONE":
+        return sum(c.isdigit() for c in text) >= 9
+    if label == "ORDER_ID":
+        return any(c.isdigit() for c in text)
+    return True
+
+
+def find(text: str) -> Iterator[tuple[str, int, int]]:
+    """(label, start, end) of each pattern entity, non-overlapping, in text order."""
+    taken: list[tuple[int, int]] = []
+    found = []
+    for label, regex in _KINDS:
+        for match in regex.finditer(text):
+            start, end = _groups(match)
+            if not _valid(label, text[start:end]):
+                continue
+            if any(start < e and s < end for s, e in taken):
+                continue
+            taken.append((start, end))
+            found.append((start, label, end))
+    for start, label, end in sorted(found):
+        yield label, start, end
+
+
+def redact(text: str) -> str:
+    """``text`` with e-mail addresses and phone numbers replaced by ``[EMAIL]`` / ``[PHONE]``."""
+    text = _EMAIL.sub("[EMAIL]", text)
+    return _PHONE.sub(lambda m: "[PHONE]" if _valid("PHONE", m.group()) else m.group(), text)

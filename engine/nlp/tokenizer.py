@@ -1,0 +1,78 @@
+"""Tokenizer and token normalisation for social text.
+
+Kept as single tokens on purpose: ``@handles``, ``#hashtags``, ``$cashtags``,
+URLs and e-mail addresses. Emoji are split off as tokens of their own so they
+can carry sentiment. Elongated words ("soooo") keep their text but get a norm
+with runs of three or more letters cut to two ("soo"), so "sooo" and
+"soooooo" are one feature and taxonomy phrases match them through ``NORM``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from spacy.attrs import NORM
+from spacy.language import Language
+from spacy.tokenizer import Tokenizer
+from spacy.util import compile_prefix_regex, compile_suffix_regex
+
+_SOCIAL_TOKEN = re.compile(r"^(?:[#@][^\W_][\w]*|@_[\w]+|\$[A-Za-z][A-Za-z.]{0,5})$")
+_URL = re.compile(r"^(?:https?://|www\.)\S+$", re.IGNORECASE)
+_EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$")
+_ELONGATION = re.compile(r"([^\W\d_])\1{2,}")
+_HANDLE_PUNCT = re.compile(r"^@\w+")
+
+HANDLE_NORM = "@user"
+URL_NORM = "http"
+
+
+def social_norm(text: str) -> str:
+    """The norm of one token: lower case, handles and URLs collapsed, elongations cut."""
+    lower = text.lower()
+    if lower.startswith("@") and len(lower) > 1:
+        return HANDLE_NORM
+    if _URL.match(lower):
+        return URL_NORM
+    return _ELONGATION.sub(r"\1\1", lower)
+
+
+def _token_match(text: str) -> bool:
+    return bool(_SOCIAL_TOKEN.match(text) or _EMAIL.match(text))
+
+
+def build_tokenizer(nlp: Language) -> Tokenizer:
+    """A copy of the language's tokenizer that keeps social tokens whole.
+
+    ``#`` and ``@`` are removed from the prefixes so they stay on the word;
+    the token match then keeps ``#tag``, ``@handle`` and ``$TSLA`` whole even
+    when punctuation follows ("#fail!!" gives "#fail", "!", "!").
+    """
+    defaults = nlp.Defaults
+    prefixes = [p for p in (defaults.prefixes or []) if p not in ("#", "@", r"\#", r"\@")]
+    suffixes = list(defaults.suffixes or [])
+    base = nlp.tokenizer
+    tokenizer = Tokenizer(
+        nlp.vocab,
+        rules=base.rules,
+        prefix_search=compile_prefix_regex(prefixes).search,
+        suffix_search=compile_suffix_regex(suffixes).search,
+        infix_finditer=base.infix_finditer,
+        token_match=_token_match,
+        url_match=base.url_match,
+    )
+    return tokenizer
+
+
+def install(nlp: Language) -> None:
+    """Use the social tokenizer and norm on ``nlp`` (lexemes already in the vocab are renormed)."""
+    nlp.tokenizer = build_tokenizer(nlp)
+    nlp.vocab.lex_attr_getters[NORM] = social_norm
+    for lex in nlp.vocab:
+        norm = social_norm(lex.orth_)
+        if lex.norm_ != norm and not _is_exception_norm(lex.orth_, lex.norm_):
+            lex.norm_ = norm
+
+
+def _is_exception_norm(orth: str, norm: str) -> bool:
+    """Tokenizer exceptions ("n't" -> "not") set norms we keep."""
+    return norm.isalpha() and orth.lower() != norm and not _ELONGATION.search(orth)
