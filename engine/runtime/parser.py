@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -156,6 +155,9 @@ def _check_flows(process: etree._Element) -> list[Problem]:
     return problems
 
 
+_META = Draft202012Validator(Draft202012Validator.META_SCHEMA)
+
+
 def _read_forms(process: etree._Element) -> tuple[dict[str, dict], list[Problem]]:
     forms: dict[str, dict] = {}
     problems: list[Problem] = []
@@ -165,15 +167,15 @@ def _read_forms(process: etree._Element) -> tuple[dict[str, dict], list[Problem]
             continue
         try:
             schema = json.loads(node.text or "")
-            Draft202012Validator.check_schema(schema)
         except json.JSONDecodeError as err:
             problems.append(_problem(task, f"The form is not valid JSON ({err.msg} at line {err.lineno})."))
             continue
-        except SchemaError as err:
+        errors = sorted(_META.iter_errors(schema), key=lambda e: list(e.path))
+        for err in errors:
             where = "/".join(str(p) for p in err.path) or "(root)"
             problems.append(_problem(task, f"The form is not a valid JSON Schema at {where}: {err.message}."))
-            continue
-        forms[task.get("id")] = schema
+        if not errors:
+            forms[task.get("id")] = schema
     return forms, problems
 
 
@@ -216,7 +218,9 @@ def _check_scripts(process: etree._Element) -> list[Problem]:
     problems = []
     for owner, source, mode, what in _sources(process):
         reason = scripts.check_source(source, mode)
-        if reason:
+        if reason and "SyntaxError" in reason:
+            problems.append(_problem(owner, f"The {what} has a syntax error: {reason}"))
+        elif reason:
             problems.append(_problem(owner, f"The {what} is refused by the script sandbox: {reason}"))
     return problems
 
