@@ -28,8 +28,8 @@ from lxml import etree
 
 from engine.runtime import scripts
 from engine.runtime.errors import DefinitionInvalid, ScriptFailed, ScriptRefused
-from engine.runtime.parser import ParsedDefinition, Problem, _problem
-from engine.runtime.safexml import local_name, parse_xml
+from engine.runtime.parser import ParsedDefinition, Problem, _problem, read_definition_xml
+from engine.runtime.safexml import local_name
 
 HIT_POLICIES = ("UNIQUE", "FIRST", "COLLECT")
 _COMPARISON = re.compile(r"^\s*(<=|>=|<|>|==|!=|not\s+in\s|in\s)")
@@ -190,6 +190,7 @@ class CompiledDecision:
     def _run(self, code: Any, context: dict, element_id: str | None) -> Any:
         namespace = dict(scripts.BASE_GLOBALS)
         namespace.update(context)
+        namespace.update(scripts.GUARDS)
         try:
             return scripts.run_budgeted(code, namespace, "eval")
         except scripts.Refusal as refusal:
@@ -201,7 +202,7 @@ class CompiledDecision:
 
 def compile_decision(xml: bytes) -> CompiledDecision:
     """Validate and compile a DMN decision table once; callers cache it by (key, version)."""
-    table, problems = _read_table(parse_xml(xml))
+    table, problems = _read_table(read_definition_xml(xml))
     if problems or table is None:
         raise DefinitionInvalid(problems)
     return CompiledDecision(table)

@@ -31,6 +31,7 @@ class RestrictedEnvironment(TaskDataEnvironment):
         namespace = dict(scripts.BASE_GLOBALS)
         namespace.update(external_context or {})
         namespace.update(context)
+        namespace.update(scripts.GUARDS)
         return scripts.run_budgeted(code, namespace, "eval")
 
     def execute(self, script: str, context: dict, external_context: dict | None = None) -> bool:
@@ -39,6 +40,7 @@ class RestrictedEnvironment(TaskDataEnvironment):
         namespace = dict(scripts.BASE_GLOBALS)
         namespace.update(external)
         namespace.update(context)
+        namespace.update(scripts.GUARDS)
         scripts.run_budgeted(code, namespace, "exec")
         result = {}
         for name, value in namespace.items():
@@ -48,6 +50,8 @@ class RestrictedEnvironment(TaskDataEnvironment):
                 continue
             scripts.check_plain(name, value)
             result[name] = value
+        # scripts cannot name ``_`` variables, so such data keys pass through untouched
+        result.update({k: v for k, v in context.items() if k.startswith("_")})
         context.clear()
         context.update(result)
         return True

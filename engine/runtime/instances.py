@@ -20,8 +20,7 @@ from SpiffWorkflow.task import Task, TaskState
 
 from engine.runtime.engine import ENGINE
 from engine.runtime.errors import DefinitionInvalid, ProcessStalled, TaskNotOpen
-from engine.runtime.parser import validate_bpmn
-from engine.runtime.safexml import parse_xml
+from engine.runtime.parser import read_definition_xml, validate_bpmn
 from engine.runtime.serializer import dump_workflow, restore_workflow
 
 
@@ -62,7 +61,7 @@ class CompiledProcess:
 
 def compile_process(xml: bytes) -> CompiledProcess:
     """Validate and parse a BPMN definition once; callers cache the result by (key, version)."""
-    parsed, problems, parser = validate_bpmn(parse_xml(xml))
+    parsed, problems, parser = validate_bpmn(read_definition_xml(xml))
     if problems or parsed is None or parser is None:
         raise DefinitionInvalid(problems)
     spec = parser.get_spec(parsed.key)

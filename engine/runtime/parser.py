@@ -63,7 +63,7 @@ class ParsedDefinition:
 
 def parse_definition(data: bytes, filename: str = "") -> ParsedDefinition:
     """Validate a BPMN or DMN file (told apart by its root element); raise with ALL problems found."""
-    root = _read(data, filename)
+    root = read_definition_xml(data, filename)
     kind = _kind(root)
     if kind == "dmn":
         from engine.runtime.dmn import validate_dmn
@@ -81,7 +81,8 @@ def parse_definition(data: bytes, filename: str = "") -> ParsedDefinition:
     return parsed
 
 
-def _read(data: bytes, filename: str) -> etree._Element:
+def read_definition_xml(data: bytes, filename: str = "") -> etree._Element:
+    """Safely parse ``data``; malformed XML becomes DefinitionInvalid with line and column."""
     try:
         return parse_xml(data)
     except MalformedXml as err:

@@ -564,6 +564,8 @@ BASE_GLOBALS: dict[str, Any] = {
     **HELPERS,
 }
 RESERVED = frozenset(BASE_GLOBALS)
+#: Re-applied after task data is merged in, so no data key can shadow a guard.
+GUARDS = {k: v for k, v in BASE_GLOBALS.items() if k.startswith("_")}
 
 
 # --- results must be plain data -----------------------------------------------------------------

@@ -243,3 +243,25 @@ def test_bare_spiff_baseline_rate_is_measured():
 
     rate = bare_spiff_rate(process_file("reactive_case.bpmn"), 50)
     assert rate > 10
+
+
+def test_a_due_timer_fires_on_refresh():
+    compiled = compile_process(data_file("modeler_export.bpmn"))
+    state = compiled.start({"priority": "low"}).dump()
+    [timer] = [t for t in state["tasks"].values() if t["internal_data"].get("event_value")]
+    timer["internal_data"]["event_value"] = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    instance = compiled.restore(state)
+    instance.refresh_timers()
+    assert instance.waiting_timers() == []
+    done = {t.task_spec.bpmn_id for t in instance.workflow.get_tasks(state=TaskState.COMPLETED)}
+    assert "Event_0escend" in done
+    assert only_task(instance).name == "Activity_1review", "a non-interrupting timer leaves the task open"
+
+
+def test_compile_process_reports_bad_xml_as_engine_errors():
+    from engine.runtime import DefinitionInvalid, UnsafeXml
+
+    with pytest.raises(DefinitionInvalid):
+        compile_process(data_file("malformed.bpmn"))
+    with pytest.raises(UnsafeXml):
+        compile_process(data_file("billion_laughs.bpmn"))

@@ -125,3 +125,11 @@ def test_engine_is_a_python_script_engine_with_restricted_environment():
     assert isinstance(ENGINE, SiftScriptEngine)
     assert isinstance(ENGINE, PythonScriptEngine)
     assert isinstance(ENGINE.environment, TaskDataEnvironment)
+
+
+def test_task_data_cannot_shadow_the_guards():
+    data = run("y = x.upper()", {"x": "a", "_getattr_": "not a guard", "__builtins__": {"open": 1}})
+    assert data["y"] == "A"
+    assert data["_getattr_"] == "not a guard", "underscore keys pass through untouched"
+    with pytest.raises(ScriptRefused):
+        run("y = x.__class__", {"x": "a", "_getattr_": "not a guard"})
