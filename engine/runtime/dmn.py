@@ -1,0 +1,208 @@
+"""DMN decision tables, evaluated in the script sandbox.
+
+SpiffWorkflow's DMN engine needs a BPMN task to evaluate against, supports no FIRST hit policy
+and does not report which rule fired; Sift routes every signal through a table and must answer
+"why did this open a P1?", so tables are read with lxml and evaluated here.
+
+Cell semantics (Python expressions, evaluated with the context's keys as variables):
+
+- input expression: any expression, e.g. ``intent`` or ``influence``;
+- input entry: empty or ``-`` matches anything; an entry starting with a comparison
+  (``>= 0.7``, ``< 3``, ``!= "spam"``, ``in ("a", "b")``, ``not in (...)``) is applied to the input;
+  an entry containing ``?`` is a boolean expression with ``?`` standing for the input
+  (``0.3 <= ? < 0.7``); anything else is a value (or a comma-separated list of values)
+  the input must equal (``"complaint"``, ``"question", "praise"``);
+- output entry: an expression for the value; empty means None.
+
+Hit policies: FIRST and UNIQUE (first matching rule wins; UNIQUE is not checked for overlap)
+and COLLECT (a list of every matching rule's outputs).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+
+from engine.runtime import scripts
+from engine.runtime.errors import DefinitionInvalid, ScriptFailed, ScriptRefused
+from engine.runtime.parser import ParsedDefinition, Problem, _problem, read_definition_xml
+from engine.runtime.safexml import local_name
+
+HIT_POLICIES = ("UNIQUE", "FIRST", "COLLECT")
+_COMPARISON = re.compile(r"^\s*(<=|>=|<|>|==|!=|not\s+in\s|in\s)")
+_PLACEHOLDER = re.compile(r"\?(?=(?:[^'\"]|'[^']*'|\"[^\"]*\")*$)")
+INPUT_NAME = "dmn_input"
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    outputs: dict
+    matched: bool
+    rule_id: str | None = None
+    rule_index: int | None = None
+    rule_description: str | None = None
+    matches: list[dict] = field(default_factory=list)  # COLLECT: every matching rule's outputs
+
+
+@dataclass
+class _Rule:
+    id: str | None
+    index: int
+    description: str | None
+    tests: list[Any]  # compiled test per input, None = any
+    outputs: list[Any]  # compiled output expression, None = null
+
+
+@dataclass
+class _Table:
+    key: str
+    name: str | None
+    hit_policy: str
+    inputs: list[tuple[str, Any]]  # (input id, compiled expression)
+    output_names: list[str]
+    rules: list[_Rule]
+
+
+def entry_expression(text: str) -> str | None:
+    """The boolean expression (over ``dmn_input``) an input entry stands for; None = matches all."""
+    text = (text or "").strip()
+    if text in ("", "-"):
+        return None
+    if _COMPARISON.match(text):
+        return f"{INPUT_NAME} {text}"
+    if _PLACEHOLDER.search(text):
+        return _PLACEHOLDER.sub(INPUT_NAME, text)
+    return f"{INPUT_NAME} in ({text},)"
+
+
+def _children(element: etree._Element, name: str) -> list[etree._Element]:
+    return [c for c in element if local_name(c) == name]
+
+
+def _text(element: etree._Element | None) -> str:
+    if element is None:
+        return ""
+    node = next((c for c in element if local_name(c) == "text"), None)
+    return (node.text or "").strip() if node is not None else ""
+
+
+def _compile(element: etree._Element, source: str | None, what: str, problems: list[Problem]) -> Any:
+    if source is None or source == "":
+        return None
+    try:
+        return scripts.compile_source(source, "eval")
+    except scripts.Refusal as refusal:
+        problems.append(_problem(element, f"The {what} {source!r} does not compile: {refusal.what}"))
+        return None
+
+
+def _read_table(root: etree._Element) -> tuple[_Table | None, list[Problem]]:
+    decisions = [d for d in root if local_name(d) == "decision"]
+    tables = [(d, t) for d in decisions for t in d if local_name(t) == "decisionTable"]
+    if not tables:
+        return None, [
+            Problem(None, None, "The DMN file has no decision with a decision table.", root.sourceline)
+        ]
+    decision, table = tables[0]
+    problems: list[Problem] = []
+    hit_policy = table.get("hitPolicy", "UNIQUE")
+    if hit_policy not in HIT_POLICIES:
+        msg = f"Hit policy {hit_policy} is not supported; use one of {', '.join(HIT_POLICIES)}."
+        problems.append(_problem(table if table.get("id") else decision, msg))
+    inputs = []
+    for node in _children(table, "input"):
+        expression = _text(next((c for c in node if local_name(c) == "inputExpression"), None))
+        if not expression:
+            problems.append(_problem(node, "The input has no expression; name the context key it reads."))
+        inputs.append((node.get("id"), _compile(node, expression, "input expression", problems)))
+    outputs = [o.get("name") or o.get("id") for o in _children(table, "output")]
+    rules = [_read_rule(rule, i, len(inputs), problems) for i, rule in enumerate(_children(table, "rule"))]
+    return _Table(decision.get("id"), decision.get("name"), hit_policy, inputs, outputs, rules), problems
+
+
+def _read_rule(rule: etree._Element, index: int, n_inputs: int, problems: list[Problem]) -> _Rule:
+    entries = _children(rule, "inputEntry")
+    if len(entries) != n_inputs:
+        problems.append(_problem(rule, f"The rule has {len(entries)} input entries for {n_inputs} inputs."))
+    tests = [_compile(e, entry_expression(_text(e)), "input entry", problems) for e in entries]
+    outputs = [_compile(e, _text(e), "output entry", problems) for e in _children(rule, "outputEntry")]
+    node = next((c for c in rule if local_name(c) == "description"), None)
+    description = (node.text or "").strip() or None if node is not None else None
+    return _Rule(rule.get("id"), index, description, tests, outputs)
+
+
+def validate_dmn(root: etree._Element) -> tuple[ParsedDefinition | None, list[Problem]]:
+    table, problems = _read_table(root)
+    if table is None:
+        return None, problems
+    summary = {
+        "hit_policy": table.hit_policy,
+        "outputs": table.output_names,
+        "rules": [{"id": r.id, "description": r.description} for r in table.rules],
+    }
+    return ParsedDefinition(key=table.key, kind="dmn", name=table.name, summary=summary), problems
+
+
+class CompiledDecision:
+    """A parsed decision table; evaluate it against a plain-data context."""
+
+    def __init__(self, table: _Table) -> None:
+        self._table = table
+        self.key = table.key
+        self.hit_policy = table.hit_policy
+
+    def evaluate(self, context: dict) -> DecisionResult:
+        values = [self._run(expr, context, input_id) for input_id, expr in self._table.inputs]
+        matches = []
+        for rule in self._table.rules:
+            if self._matches(rule, values, context):
+                matches.append(rule)
+                if self.hit_policy != "COLLECT":
+                    break
+        if not matches:
+            return DecisionResult(outputs={}, matched=False)
+        first = matches[0]
+        outputs = [self._outputs(rule, context) for rule in matches]
+        return DecisionResult(
+            outputs=outputs[0],
+            matched=True,
+            rule_id=first.id,
+            rule_index=first.index,
+            rule_description=first.description,
+            matches=outputs if self.hit_policy == "COLLECT" else [],
+        )
+
+    def _matches(self, rule: _Rule, values: list[Any], context: dict) -> bool:
+        for test, value in zip(rule.tests, values, strict=False):
+            if test is not None and not self._run(test, {**context, INPUT_NAME: value}, rule.id):
+                return False
+        return True
+
+    def _outputs(self, rule: _Rule, context: dict) -> dict:
+        return {
+            name: self._run(expr, context, rule.id) if expr is not None else None
+            for name, expr in zip(self._table.output_names, rule.outputs, strict=False)
+        }
+
+    def _run(self, code: Any, context: dict, element_id: str | None) -> Any:
+        namespace = dict(scripts.BASE_GLOBALS)
+        namespace.update(context)
+        namespace.update(scripts.GUARDS)
+        try:
+            return scripts.run_budgeted(code, namespace, "eval")
+        except scripts.Refusal as refusal:
+            raise ScriptRefused(element_id, refusal.what) from None
+        except Exception as err:
+            detail = f"NameError ({err})" if isinstance(err, NameError) else type(err).__name__
+            raise ScriptFailed(element_id, detail) from None
+
+
+def compile_decision(xml: bytes) -> CompiledDecision:
+    """Validate and compile a DMN decision table once; callers cache it by (key, version)."""
+    table, problems = _read_table(read_definition_xml(xml))
+    if problems or table is None:
+        raise DefinitionInvalid(problems)
+    return CompiledDecision(table)

@@ -1,0 +1,199 @@
+"""Compiled processes and the instances that run them.
+
+A :class:`CompiledProcess` is parsed once per definition version and shared; a
+:class:`ProcessInstance` wraps one SpiffWorkflow workflow and is used for one unit of work:
+load (``restore``), act (complete a task, send a message, refresh timers), ``dump``, save.
+If an action raises, the stored state is untouched: discard the instance object and reload.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.task import Task, TaskState
+
+from engine.runtime.engine import ENGINE
+from engine.runtime.errors import DefinitionInvalid, ProcessStalled, TaskNotOpen
+from engine.runtime.parser import read_definition_xml, validate_bpmn
+from engine.runtime.serializer import dump_workflow, restore_workflow
+
+
+@dataclass(frozen=True)
+class UserTaskView:
+    """An open (READY) user or manual task as the application sees it."""
+
+    id: str
+    name: str
+    title: str
+    form: dict = field(default_factory=dict)
+    data: dict = field(default_factory=dict)
+    lane: str | None = None
+
+
+class CompiledProcess:
+    """One parsed process version: the spec objects every instance of that version shares."""
+
+    def __init__(self, key: str, spec: Any, subprocess_specs: dict[str, Any], forms: dict[str, dict]) -> None:
+        self.key = key
+        self.spec = spec
+        self.subprocess_specs = subprocess_specs
+        self.forms = forms
+
+    def start(self, data: dict | None = None) -> ProcessInstance:
+        """A new instance, run to its first wait state; ``data`` seeds the first task's data."""
+        workflow = BpmnWorkflow(self.spec, self.subprocess_specs, script_engine=ENGINE)
+        if data:
+            workflow.task_tree.data.update(data)
+        instance = ProcessInstance(self, workflow)
+        instance.advance()
+        return instance
+
+    def restore(self, state: dict) -> ProcessInstance:
+        """The instance saved by :meth:`ProcessInstance.dump`, with the restricted engine attached."""
+        return ProcessInstance(self, restore_workflow(state, self.spec, self.subprocess_specs))
+
+
+def compile_process(xml: bytes) -> CompiledProcess:
+    """Validate and parse a BPMN definition once; callers cache the result by (key, version)."""
+    parsed, problems, parser = validate_bpmn(read_definition_xml(xml))
+    if problems or parsed is None or parser is None:
+        raise DefinitionInvalid(problems)
+    spec = parser.get_spec(parsed.key)
+    subprocess_specs = parser.get_subprocess_specs(parsed.key)
+    return CompiledProcess(parsed.key, spec, subprocess_specs, parsed.forms)
+
+
+def _all_tasks(workflow: BpmnWorkflow) -> list[Task]:
+    tasks = list(workflow.tasks.values())
+    for subprocess in workflow.subprocesses.values():
+        tasks.extend(subprocess.tasks.values())
+    return tasks
+
+
+def _element_id(task: Task) -> str:
+    return task.task_spec.bpmn_id or task.task_spec.name
+
+
+class ProcessInstance:
+    """One running process; every method that changes it runs engine steps to the next wait state."""
+
+    def __init__(self, compiled: CompiledProcess, workflow: BpmnWorkflow) -> None:
+        self.compiled = compiled
+        self.workflow = workflow
+
+    # --- reading ---------------------------------------------------------------------------
+
+    @property
+    def is_completed(self) -> bool:
+        return bool(self.workflow.completed)
+
+    @property
+    def data(self) -> dict:
+        """Data of the most recently completed task (where BPMN data flows), else the workflow's."""
+        last = self.workflow.last_task
+        return last.data if last is not None else self.workflow.data
+
+    def open_user_tasks(self) -> list[UserTaskView]:
+        """READY user/manual tasks, found by scanning every task (no depth limit)."""
+        return [
+            self._view(t)
+            for t in _all_tasks(self.workflow)
+            if t.state == TaskState.READY and t.task_spec.manual
+        ]
+
+    def _view(self, task: Task) -> UserTaskView:
+        spec = task.task_spec
+        element = _element_id(task)
+        return UserTaskView(
+            id=str(task.id),
+            name=element,
+            title=spec.bpmn_name or element,
+            form=self.compiled.forms.get(element, {}),
+            data=dict(task.data),
+            lane=spec.lane,
+        )
+
+    def waiting_timers(self) -> list[tuple[str, datetime]]:
+        """(task id, due time in UTC) for every timer this instance waits on."""
+        due = []
+        for task in self.workflow.event_manager.tasks.values():
+            if isinstance(task.task_spec.event_definition, TimerEventDefinition):
+                value = task.task_spec.event_definition.details(task).value
+                if isinstance(value, str):
+                    moment = datetime.fromisoformat(value)
+                    due.append((str(task.id), moment if moment.tzinfo else moment.replace(tzinfo=UTC)))
+        return due
+
+    @property
+    def thrown_events(self) -> list[dict]:
+        """Events thrown that nothing in this instance caught (not drained; see take_thrown_events)."""
+        return [_event_dict(e) for e in self.workflow.bpmn_events]
+
+    def take_thrown_events(self) -> list[dict]:
+        """Drain the uncaught events for the application to route; the dump no longer holds them."""
+        return [_event_dict(e) for e in self.workflow.get_events()]
+
+    def dump(self) -> dict:
+        return dump_workflow(self.workflow)
+
+    # --- acting ----------------------------------------------------------------------------
+
+    def complete_user_task(self, task_id: str, data: dict, actor: str | None = None) -> None:
+        """Merge ``data`` into the open task, complete it and advance. The caller validates the form."""
+        task = self._open_task(task_id)
+        task.data.update(data)
+        if actor is not None:
+            task._set_internal_data(completed_by=actor)
+        task.run()
+        self.advance()
+
+    def _open_task(self, task_id: str) -> Task:
+        try:
+            task = self.workflow.get_task_from_id(UUID(task_id))
+        except (ValueError, TypeError, KeyError):
+            task = None
+        except Exception:  # 3.2.0 raises its TaskNotFoundException for unknown ids
+            task = None
+        if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+            raise TaskNotOpen(task_id)
+        return task
+
+    def send_message(self, name: str, payload: dict) -> bool:
+        """Deliver BPMN message ``name``; False (and no change) if nothing in the instance waits for it."""
+        event = BpmnEvent(MessageEventDefinition(name), payload=payload)
+        caught = self.workflow.event_manager.catch(event, internal=False)
+        if caught:
+            self.advance()
+        return bool(caught)
+
+    def refresh_timers(self) -> None:
+        """Fire the timers that are due, then advance."""
+        self.workflow.refresh_timers()
+        self.advance()
+
+    def advance(self) -> None:
+        """Run engine steps; raise ProcessStalled if work is left that the engine will not do."""
+        self.workflow.do_engine_steps()
+        self._check_stalled()
+
+    def _check_stalled(self) -> None:
+        if self.workflow.completed:
+            return
+        stuck, waiting = [], False
+        for task in _all_tasks(self.workflow):
+            if task.state == TaskState.READY and not task.task_spec.manual:
+                stuck.append(_element_id(task))
+            elif task.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
+                waiting = True
+        if stuck or not waiting:
+            raise ProcessStalled(self.compiled.key, stuck)
+
+
+def _event_dict(event: BpmnEvent) -> dict:
+    return {"name": event.event_definition.name, "payload": event.payload}

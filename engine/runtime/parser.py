@@ -1,0 +1,349 @@
+"""Parse and validate uploaded BPMN/DMN definitions, reporting every problem at once.
+
+BPMN task forms are JSON Schema (Draft 2020-12) stored in the definition itself::
+
+    <bpmn:userTask id="triage" name="Triage">
+      <bpmn:extensionElements>
+        <sift:form xmlns:sift="https://sift-project.org/schema/bpmn">
+          <![CDATA[{"type": "object", ...}]]>
+        </sift:form>
+      </bpmn:extensionElements>
+    </bpmn:userTask>
+
+SpiffWorkflow ignores the ``sift`` namespace; this module reads it with its own lxml pass.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+
+from engine.runtime import scripts
+from engine.runtime.errors import DefinitionInvalid
+from engine.runtime.safexml import BPMN_NS, NSMAP, SIFT_NS, SPIFF_NS, MalformedXml, local_name, parse_xml
+from engine.runtime.services import registered_services
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a definition file, located as precisely as we can."""
+
+    element_id: str | None
+    element_name: str | None
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+    def as_field(self) -> dict[str, Any]:
+        return {
+            "element_id": self.element_id,
+            "element_name": self.element_name,
+            "message": self.message,
+            "line": self.line,
+            "column": self.column,
+        }
+
+
+@dataclass
+class ParsedDefinition:
+    key: str
+    kind: str
+    name: str | None
+    forms: dict[str, dict] = field(default_factory=dict)
+    summary: dict = field(default_factory=dict)
+
+
+def parse_definition(data: bytes, filename: str = "") -> ParsedDefinition:
+    """Validate a BPMN or DMN file (told apart by its root element); raise with ALL problems found."""
+    root = read_definition_xml(data, filename)
+    kind = _kind(root)
+    if kind == "dmn":
+        from engine.runtime.dmn import validate_dmn
+
+        parsed, problems = validate_dmn(root)
+    elif kind == "bpmn":
+        parsed, problems, _ = validate_bpmn(root, filename)
+    else:
+        problems = [
+            Problem(None, None, "The root element is neither BPMN nor DMN definitions.", root.sourceline)
+        ]
+        parsed = None
+    if problems or parsed is None:
+        raise DefinitionInvalid(problems, filename)
+    return parsed
+
+
+def read_definition_xml(data: bytes, filename: str = "") -> etree._Element:
+    """Safely parse ``data``; malformed XML becomes DefinitionInvalid with line and column."""
+    try:
+        return parse_xml(data)
+    except MalformedXml as err:
+        raise DefinitionInvalid([Problem(None, None, err.message, err.line, err.column)], filename) from None
+
+
+def _kind(root: etree._Element) -> str | None:
+    if local_name(root) != "definitions":
+        return None
+    namespace = etree.QName(root).namespace or ""
+    if namespace == BPMN_NS:
+        return "bpmn"
+    return "dmn" if "DMN" in namespace.upper() else None
+
+
+def _problem(element: etree._Element, message: str) -> Problem:
+    return Problem(element.get("id"), element.get("name"), message, element.sourceline)
+
+
+# --- BPMN ---------------------------------------------------------------------------------------
+
+
+def validate_bpmn(
+    root: etree._Element, filename: str = ""
+) -> tuple[ParsedDefinition | None, list[Problem], Any]:
+    """Return the parsed definition, the problems and the SpiffWorkflow parser (None if unusable)."""
+    processes = root.findall(f"{{{BPMN_NS}}}process")
+    executable = [p for p in processes if p.get("isExecutable", "false").lower() == "true"]
+    if not executable:
+        msg = 'No executable process: mark the process isExecutable="true" (Sift runs one per file).'
+        return None, [Problem(None, None, msg, root.sourceline)], None
+    problems: list[Problem] = []
+    if len(executable) > 1:
+        ids = ", ".join(p.get("id", "?") for p in executable)
+        problems.append(Problem(None, None, f"More than one executable process ({ids}); keep one per file."))
+    process = executable[0]
+    problems += _check_flows(process)
+    forms, form_problems = _read_forms(process)
+    problems += form_problems + _check_scripts(process) + _check_timers(process) + _check_services(process)
+    problems += _check_gateways(process)
+    spiff_parser = None
+    if not problems:
+        spiff_parser, spiff_problems = _spiff_parse(root, process.get("id"), filename)
+        problems += spiff_problems
+    parsed = ParsedDefinition(
+        key=process.get("id", ""),
+        kind="bpmn",
+        name=process.get("name"),
+        forms=forms,
+        summary=_summary(process, forms),
+    )
+    return parsed, problems, spiff_parser
+
+
+def _flow_nodes(process: etree._Element) -> dict[str, etree._Element]:
+    return {el.get("id"): el for el in process.iter() if isinstance(el.tag, str) and el.get("id")}
+
+
+def _check_flows(process: etree._Element) -> list[Problem]:
+    ids = _flow_nodes(process)
+    problems = []
+    for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        for end in ("sourceRef", "targetRef"):
+            ref = flow.get(end)
+            if not ref or ref not in ids:
+                msg = (
+                    f"Sequence flow {end} points to {ref!r}, which is not an element of this process; "
+                    "reconnect it."
+                )
+                problems.append(_problem(flow, msg))
+    return problems
+
+
+_META = Draft202012Validator(Draft202012Validator.META_SCHEMA)
+
+
+def _read_forms(process: etree._Element) -> tuple[dict[str, dict], list[Problem]]:
+    forms: dict[str, dict] = {}
+    problems: list[Problem] = []
+    for task in process.iter(f"{{{BPMN_NS}}}userTask", f"{{{BPMN_NS}}}manualTask"):
+        node = task.find(f"{{{BPMN_NS}}}extensionElements/{{{SIFT_NS}}}form")
+        if node is None:
+            continue
+        try:
+            schema = json.loads(node.text or "")
+        except json.JSONDecodeError as err:
+            problems.append(_problem(task, f"The form is not valid JSON ({err.msg} at line {err.lineno})."))
+            continue
+        errors = sorted(_META.iter_errors(schema), key=lambda e: list(e.path))
+        for err in errors:
+            where = "/".join(str(p) for p in err.path) or "(root)"
+            problems.append(_problem(task, f"The form is not a valid JSON Schema at {where}: {err.message}."))
+        if not errors:
+            forms[task.get("id")] = schema
+    return forms, problems
+
+
+def _sources(process: etree._Element) -> list[tuple[etree._Element, str, str, str]]:
+    """Every piece of script in the process: (owning element, source, compile mode, what it is)."""
+    found: list[tuple[etree._Element, str, str, str]] = []
+    for task in process.iter(f"{{{BPMN_NS}}}scriptTask"):
+        script = task.find(f"{{{BPMN_NS}}}script")
+        if script is not None and (script.text or "").strip():
+            found.append((task, script.text, "exec", "script"))
+    for tag, what in (("preScript", "pre-script"), ("postScript", "post-script")):
+        for node in process.iter(f"{{{SPIFF_NS}}}{tag}"):
+            if (node.text or "").strip():
+                found.append((_owner(node), node.text, "exec", what))
+    for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        cond = flow.find(f"{{{BPMN_NS}}}conditionExpression")
+        if cond is not None and (cond.text or "").strip():
+            found.append((flow, cond.text, "eval", "condition"))
+    for tag in ("loopCardinality", "completionCondition", "condition"):
+        for node in process.iter(f"{{{BPMN_NS}}}{tag}"):
+            if (node.text or "").strip():
+                found.append((_owner(node), node.text, "eval", tag))
+    for node in process.iter(f"{{{SPIFF_NS}}}parameter"):
+        if node.get("value"):
+            found.append((_owner(node), node.get("value"), "eval", f"parameter {node.get('id')!r}"))
+    for node in process.iter(f"{{{SPIFF_NS}}}messagePayload"):
+        if (node.text or "").strip():
+            found.append((_owner(node), node.text, "eval", "message payload"))
+    return found
+
+
+def _owner(node: etree._Element) -> etree._Element:
+    parent = node.getparent()
+    while parent is not None and not parent.get("id"):
+        parent = parent.getparent()
+    return parent if parent is not None else node
+
+
+def _check_scripts(process: etree._Element) -> list[Problem]:
+    problems = []
+    for owner, source, mode, what in _sources(process):
+        reason = scripts.check_source(source, mode)
+        if reason and "SyntaxError" in reason:
+            problems.append(_problem(owner, f"The {what} has a syntax error: {reason}"))
+        elif reason:
+            problems.append(_problem(owner, f"The {what} is refused by the script sandbox: {reason}"))
+    return problems
+
+
+_TIMER_TAGS = ("timeDuration", "timeDate", "timeCycle")
+_ISO_LOOKING = re.compile(r"^\s*(R\d*/|P\d|PT\d|\d{4}-\d\d-\d\d)")
+
+
+def _timers(process: etree._Element) -> list[tuple[etree._Element, str, str]]:
+    found = []
+    for definition in process.iter(f"{{{BPMN_NS}}}timerEventDefinition"):
+        for tag in _TIMER_TAGS:
+            node = definition.find(f"{{{BPMN_NS}}}{tag}")
+            if node is not None:
+                found.append((_owner(definition), tag, (node.text or "").strip()))
+    return found
+
+
+def _check_timers(process: etree._Element) -> list[Problem]:
+    problems = []
+    for event, tag, expression in _timers(process):
+        message = _timer_problem(tag, expression)
+        if message:
+            problems.append(_problem(event, message))
+    return problems
+
+
+def _timer_problem(tag: str, expression: str) -> str | None:
+    """Evaluate a timer expression in the sandbox with no data; data-dependent ones pass."""
+    if not expression:
+        return f'The timer has an empty {tag}; give it a quoted ISO 8601 value such as "PT4H".'
+    if _ISO_LOOKING.match(expression):
+        return (
+            f"The timer {tag} {expression!r} is a bare ISO 8601 value, but timer expressions are Python "
+            f'expressions: quote it, e.g. "{expression}".'
+        )
+    reason = scripts.check_source(expression, "eval")
+    if reason:
+        return f"The timer {tag} is refused by the script sandbox: {reason}"
+    try:
+        value = scripts.run_budgeted(
+            scripts.compile_source(expression, "eval"), dict(scripts.BASE_GLOBALS), "eval"
+        )
+    except NameError:
+        return None  # reads task data; checked when the timer is entered
+    except scripts.Refusal as refusal:
+        return f"The timer {tag} is refused by the script sandbox: {refusal.what}"
+    except Exception as err:
+        return f"The timer {tag} failed to evaluate ({type(err).__name__}); use a quoted ISO 8601 value."
+    return _timer_value_problem(tag, value)
+
+
+def _timer_value_problem(tag: str, value: Any) -> str | None:
+    parse = {
+        "timeDuration": TimerEventDefinition.parse_iso_duration,
+        "timeDate": TimerEventDefinition.get_datetime,
+        "timeCycle": TimerEventDefinition.parse_iso_recurring_interval,
+    }[tag]
+    try:
+        if not isinstance(value, str):
+            raise TypeError
+        parse(value)
+    except Exception:
+        return f'The timer {tag} does not evaluate to an ISO 8601 {tag[4:].lower()} string; e.g. "PT4H".'
+    return None
+
+
+def _check_services(process: etree._Element) -> list[Problem]:
+    known = registered_services()
+    problems = []
+    for node in process.iter(f"{{{SPIFF_NS}}}serviceTaskOperator"):
+        name = node.get("id")
+        if name not in known:
+            listing = ", ".join(sorted(known)) or "none registered"
+            msg = f"The service operator {name!r} is not registered (known: {listing}); fix the name."
+            problems.append(_problem(_owner(node), msg))
+    return problems
+
+
+def _check_gateways(process: etree._Element) -> list[Problem]:
+    flows = list(process.iter(f"{{{BPMN_NS}}}sequenceFlow"))
+    problems = []
+    for gateway in process.iter(f"{{{BPMN_NS}}}exclusiveGateway"):
+        outgoing = [f for f in flows if f.get("sourceRef") == gateway.get("id")]
+        if len(outgoing) < 2:
+            continue
+        for flow in outgoing:
+            if flow.get("id") == gateway.get("default"):
+                continue
+            if flow.find(f"{{{BPMN_NS}}}conditionExpression") is None:
+                msg = (
+                    f"Flow leaving exclusive gateway {gateway.get('id')!r} has no condition and is not the "
+                    "gateway's default; add a condition or make it the default flow."
+                )
+                problems.append(_problem(flow, msg))
+    return problems
+
+
+def _spiff_parse(root: etree._Element, key: str | None, filename: str) -> tuple[Any, list[Problem]]:
+    parser = SpiffBpmnParser(validator=None)
+    try:
+        parser.add_bpmn_xml(root, filename or None)
+        parser.get_spec(key)
+        parser.get_subprocess_specs(key)
+    except ValidationException as err:
+        line = err.line_number if isinstance(err.line_number, int) else None
+        message = f"{err.args[0] if err.args else 'invalid model'}"
+        return None, [Problem(err.id or None, err.name or None, message, line)]
+    except Exception as err:
+        return None, [
+            Problem(None, None, f"SpiffWorkflow could not parse the process ({type(err).__name__}).")
+        ]
+    return parser, []
+
+
+def _summary(process: etree._Element, forms: dict[str, dict]) -> dict:
+    elements = {}
+    for el in process.iter():
+        if isinstance(el.tag, str) and el.get("id") and etree.QName(el).namespace == BPMN_NS:
+            elements[el.get("id")] = {"type": local_name(el), "name": el.get("name")}
+    timers = {event.get("id"): expression for event, _tag, expression in _timers(process)}
+    return {"elements": elements, "timers": timers, "forms": forms}
+
+
+__all__ = ["NSMAP", "ParsedDefinition", "Problem", "parse_definition", "validate_bpmn"]

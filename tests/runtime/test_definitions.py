@@ -1,0 +1,138 @@
+"""parse_definition over the corpus: every broken file reports the right problem and element."""
+
+import pytest
+
+from engine.runtime import DefinitionInvalid, UnsafeXml, parse_definition, service
+from engine.runtime.services import unregister
+
+from .conftest import data_file, process_file
+
+
+def problems_of(name: str) -> list:
+    with pytest.raises(DefinitionInvalid) as caught:
+        parse_definition(data_file(name), name)
+    assert caught.value.status == 422
+    assert caught.value.fields == [p.as_field() for p in caught.value.problems]
+    return caught.value.problems
+
+
+def test_shipped_reactive_case_parses_with_forms_and_summary():
+    parsed = parse_definition(process_file("reactive_case.bpmn"), "reactive_case.bpmn")
+    assert (parsed.key, parsed.kind, parsed.name) == ("reactive_case", "bpmn", "Reactive case")
+    assert set(parsed.forms) == {"triage", "respond", "resolve"}
+    triage = parsed.forms["triage"]
+    assert triage["properties"]["action"]["enum"] == ["respond", "dismiss"]
+    assert triage["required"] == ["action"]
+    assert parsed.forms["respond"]["properties"]["reply"]["minLength"] == 1
+    assert "answered" in parsed.forms["resolve"]["properties"]["resolution_code"]["enum"]
+    elements = parsed.summary["elements"]
+    assert elements["triage_decision"] == {"type": "exclusiveGateway", "name": "Respond?"}
+    named = [e for e in elements.values() if e["type"] not in ("sequenceFlow", "documentation")]
+    assert all(e["name"] for e in named), "every node of the shipped process has a human name"
+
+
+def test_shipped_reactive_case_renders_in_a_modeler():
+    xml = process_file("reactive_case.bpmn")
+    for element in (b"BPMNDiagram", b"BPMNShape", b"BPMNEdge", b"dc:Bounds", b"di:waypoint"):
+        assert element in xml
+
+
+def test_shipped_routing_table_parses():
+    parsed = parse_definition(process_file("routing.dmn"), "routing.dmn")
+    assert (parsed.key, parsed.kind) == ("routing", "dmn")
+    assert parsed.summary["hit_policy"] == "FIRST"
+    assert parsed.summary["outputs"] == ["action", "priority", "queue", "sla_policy", "process_key"]
+
+
+def test_modeler_export_with_diagram_and_documentation_is_valid():
+    parsed = parse_definition(data_file("modeler_export.bpmn"), "modeler_export.bpmn")
+    assert parsed.key == "Process_review_escalation"
+    assert parsed.summary["timers"] == {"Event_0sla": '"PT4H"'}
+    assert "Activity_1review" in parsed.forms
+
+
+def test_malformed_xml_reports_line_and_column():
+    [problem] = problems_of("malformed.bpmn")
+    assert problem.line == 5 and problem.column is not None
+    assert "not well-formed" in problem.message
+
+
+def test_no_executable_process():
+    [problem] = problems_of("no_executable.bpmn")
+    assert "isExecutable" in problem.message
+
+
+def test_flow_to_missing_element_names_the_flow():
+    [problem] = problems_of("missing_target.bpmn")
+    assert problem.element_id == "f_dangling"
+    assert "'nowhere'" in problem.message
+
+
+def test_bad_form_schema_reports_every_schema_error():
+    found = problems_of("bad_form.bpmn")
+    assert {p.element_id for p in found} == {"triage"}
+    assert len(found) == 2
+    assert all("JSON Schema" in p.message for p in found)
+
+
+def test_bare_iso_timer_is_reported():
+    [problem] = problems_of("bare_timer.bpmn")
+    assert problem.element_id == "sla_timer"
+    assert "quote it" in problem.message
+
+
+def test_script_syntax_error():
+    [problem] = problems_of("script_syntax.bpmn")
+    assert problem.element_id == "broken_script"
+    assert "syntax error" in problem.message
+
+
+def test_script_importing_os_is_refused_at_parse_time():
+    [problem] = problems_of("script_import.bpmn")
+    assert problem.element_id == "sneaky_script"
+    assert "import" in problem.message
+
+
+def test_unknown_service_operator():
+    [problem] = problems_of("unknown_service.bpmn")
+    assert problem.element_id == "notify"
+    assert "no_such_operator" in problem.message
+
+
+def test_registered_service_operator_is_accepted():
+    service("tests.echo")(lambda **kw: kw)
+    try:
+        assert parse_definition(data_file("service_task.bpmn")).key == "p"
+    finally:
+        unregister("tests.echo")
+
+
+def test_all_problems_are_reported_at_once():
+    found = {p.element_id: p.message for p in problems_of("many_problems.bpmn")}
+    assert set(found) == {"triage", "enrich", "sla_timer", "f_b"}
+    assert "exclusive gateway 'choose'" in found["f_b"]
+
+
+@pytest.mark.parametrize("name", ["xxe.bpmn", "billion_laughs.bpmn"])
+def test_entity_tricks_are_unsafe_xml(name):
+    with pytest.raises(UnsafeXml) as caught:
+        parse_definition(data_file(name), name)
+    assert caught.value.status == 400
+
+
+def test_entities_are_refused_even_when_only_declared_inside():
+    sneaky = b'<?xml version="1.0"?>\n<!DOCTYPE x SYSTEM "http://example.com/x.dtd"><x/>'
+    with pytest.raises(UnsafeXml):
+        parse_definition(sneaky)
+
+
+def test_dmn_with_unsupported_hit_policy_and_bad_output():
+    found = {p.element_id: p.message for p in problems_of("bad_hit_policy.dmn")}
+    assert "ANY" in found["pick_table"]
+    assert "does not compile" in found["r1_o"]
+
+
+def test_a_file_that_is_neither_bpmn_nor_dmn():
+    with pytest.raises(DefinitionInvalid) as caught:
+        parse_definition(b"<html/>")
+    assert "neither BPMN nor DMN" in caught.value.problems[0].message

@@ -1,0 +1,267 @@
+"""Running processes: start, complete, state without spec, restore, stalls, services, messages."""
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from lxml import etree
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.task import TaskState
+
+from engine.runtime import (
+    CompiledProcess,
+    ProcessStalled,
+    ScriptRefused,
+    ServiceFailed,
+    StateIncompatible,
+    TaskNotOpen,
+    compile_process,
+    service,
+)
+from engine.runtime.engine import ENGINE
+from engine.runtime.serializer import full_dict
+from engine.runtime.services import unregister
+
+from .conftest import data_file
+
+
+def only_task(instance):
+    [task] = instance.open_user_tasks()
+    return task
+
+
+def test_reactive_case_starts_at_triage_with_its_form(reactive):
+    instance = reactive.start({"signal_id": "s1", "priority": "normal"})
+    task = only_task(instance)
+    assert (task.name, task.title) == ("triage", "Triage")
+    assert task.form["required"] == ["action"]
+    assert task.data == {"signal_id": "s1", "priority": "normal"}
+    assert not instance.is_completed
+
+
+def test_reactive_case_respond_path_completes(reactive):
+    instance = reactive.start({"signal_id": "s1"})
+    instance.complete_user_task(
+        only_task(instance).id, {"action": "respond", "priority": "high"}, actor="csr-1"
+    )
+    assert only_task(instance).name == "respond"
+    instance.complete_user_task(only_task(instance).id, {"reply": "We are on it"})
+    assert only_task(instance).name == "resolve"
+    instance.complete_user_task(only_task(instance).id, {"resolution_code": "answered"})
+    assert instance.is_completed
+    assert instance.open_user_tasks() == []
+    assert instance.data["resolution_code"] == "answered"
+    assert instance.data["priority"] == "high"
+
+
+def test_reactive_case_dismiss_path_ends_at_dismissed(reactive):
+    instance = reactive.start()
+    instance.complete_user_task(only_task(instance).id, {"action": "dismiss", "reason": "spam"})
+    assert instance.is_completed
+    done = {t.task_spec.bpmn_id for t in instance.workflow.get_tasks(state=TaskState.COMPLETED)}
+    assert "dismissed" in done and "respond" not in done
+
+
+def test_completing_a_task_that_is_not_open_is_a_conflict(reactive):
+    instance = reactive.start()
+    task = only_task(instance)
+    instance.complete_user_task(task.id, {"action": "respond"})
+    for bad in (task.id, "not-a-uuid", "00000000-0000-0000-0000-000000000000"):
+        with pytest.raises(TaskNotOpen) as caught:
+            instance.complete_user_task(bad, {})
+        assert caught.value.status == 409
+
+
+def test_dump_is_the_serializer_dict_without_specs_and_small(reactive):
+    instance = reactive.start({"signal_id": "s1", "priority": "normal", "topic": "billing"})
+    state = instance.dump()
+    full = full_dict(instance.workflow)
+    assert "spec" in full and "subprocess_specs" in full
+    del full["spec"], full["subprocess_specs"]
+    assert {k: v for k, v in state.items() if k not in ("serializer_version", "sift_state")} == full
+    assert state["serializer_version"] and state["sift_state"] == 1
+    size = len(json.dumps(state))
+    assert size < 4096, f"reactive case at triage is {size} bytes of JSON"
+
+
+def test_restore_round_trips_through_json(reactive):
+    instance = reactive.start({"signal_id": "s1"})
+    restored = reactive.restore(json.loads(json.dumps(instance.dump())))
+    assert restored.open_user_tasks() == instance.open_user_tasks()
+    restored.complete_user_task(only_task(restored).id, {"action": "dismiss"})
+    assert restored.is_completed
+
+
+def test_state_from_another_serializer_version_is_refused(reactive):
+    state = reactive.start().dump()
+    state["serializer_version"] = "0.9"
+    with pytest.raises(StateIncompatible):
+        reactive.restore(state)
+
+
+def unvalidated(xml: bytes, script: str) -> CompiledProcess:
+    """A compiled process that skipped validation (e.g. deployed before a rule existed)."""
+    root = etree.fromstring(xml.replace(b"SCRIPT", script.encode()))
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_xml(root)
+    return CompiledProcess("p", parser.get_spec("p"), parser.get_subprocess_specs("p"), {})
+
+
+def test_restored_instances_keep_the_restricted_engine():
+    compiled = unvalidated(data_file("after_task_script.bpmn"), "import os\nwhere = os.getcwd()")
+    state = json.loads(json.dumps(compiled.start({"n": 1}).dump()))
+    restored = compiled.restore(state)
+    assert restored.workflow.script_engine is ENGINE
+    with pytest.raises(ScriptRefused) as caught:
+        restored.complete_user_task(only_task(restored).id, {})
+    assert caught.value.element_id == "after_review"
+    assert "import" in caught.value.what
+
+
+@pytest.mark.parametrize(
+    "script",
+    ["x = 'a' * 10**9", "while True: pass", "x = type(1)", "x = '{0.__class__}'.format(1)"],
+)
+def test_runtime_refusal_in_a_script_task_names_the_element(script):
+    compiled = unvalidated(data_file("hostile_runtime.bpmn"), script)
+    with pytest.raises(ScriptRefused) as caught:
+        compiled.start()
+    assert caught.value.element_id == "hostile"
+
+
+def test_validation_refuses_what_the_runtime_would_refuse():
+    from engine.runtime import DefinitionInvalid
+
+    xml = data_file("hostile_runtime.bpmn").replace(b"SCRIPT", b"x = getattr(1, 'real')")
+    with pytest.raises(DefinitionInvalid) as caught:
+        compile_process(xml)
+    assert caught.value.problems[0].element_id == "hostile"
+
+
+def test_short_loop_completes():
+    compiled = compile_process(data_file("loop.bpmn"))
+    instance = compiled.start({"limit": 50})
+    assert only_task(instance).name == "done"
+    assert only_task(instance).data["counter"] == 50
+
+
+def test_long_loop_stall_is_detected_not_ignored():
+    compiled = compile_process(data_file("loop.bpmn"))
+    with pytest.raises(ProcessStalled) as caught:
+        compiled.start({"limit": 600})
+    assert caught.value.status == 422
+    assert "loop" in caught.value.detail
+    assert caught.value.element_ids
+
+
+def test_service_task_calls_registered_operator_and_stores_result():
+    calls = []
+
+    @service("tests.echo")
+    def echo(handle, times):
+        calls.append((handle, times))
+        return {"handle": handle, "times": times}
+
+    try:
+        instance = compile_process(data_file("service_task.bpmn")).start({"handle": "@ana"})
+        assert calls == [("@ana", 2)]
+        assert only_task(instance).data["echoed"] == {"handle": "@ana", "times": 2}
+    finally:
+        unregister("tests.echo")
+
+
+def test_service_errors_are_process_errors_not_name_errors():
+    @service("tests.echo")
+    def boom(**_):
+        raise RuntimeError("secret detail")
+
+    try:
+        compiled = compile_process(data_file("service_task.bpmn"))
+    finally:
+        unregister("tests.echo")
+    with pytest.raises(ServiceFailed) as caught:
+        compiled.start({"handle": "@ana"})
+    assert "no such operator" in caught.value.detail
+    service("tests.echo")(boom)
+    try:
+        with pytest.raises(ServiceFailed) as caught:
+            compiled.start({"handle": "@ana"})
+        assert caught.value.element_id == "lookup"
+        assert "secret detail" not in caught.value.detail
+    finally:
+        unregister("tests.echo")
+
+
+def test_message_is_delivered_only_when_waited_for():
+    compiled = compile_process(data_file("message_wait.bpmn"))
+    instance = compiled.start()
+    assert instance.send_message("customer_replied", {"text": "thanks"}) is False
+    instance.complete_user_task(only_task(instance).id, {})
+    assert instance.open_user_tasks() == []
+    restored = compiled.restore(json.loads(json.dumps(instance.dump())))
+    assert restored.send_message("other_message", {}) is False
+    assert restored.send_message("customer_replied", {"text": "thanks"}) is True
+    task = only_task(restored)
+    assert task.name == "resolve"
+    assert task.data["reply_message"] == {"text": "thanks"}
+
+
+def test_waiting_timers_are_utc_and_survive_restore():
+    compiled = compile_process(data_file("modeler_export.bpmn"))
+    before = datetime.now(UTC)
+    instance = compiled.start({"priority": "high"})
+    assert only_task(instance).data["score"] == 30
+    [(task_id, due)] = instance.waiting_timers()
+    assert due.tzinfo is not None
+    assert before + timedelta(hours=4) <= due <= datetime.now(UTC) + timedelta(hours=4)
+    restored = compiled.restore(instance.dump())
+    assert restored.waiting_timers() == [(task_id, due)]
+    restored.refresh_timers()
+    assert only_task(restored).name == "Activity_1review"
+
+
+def test_hot_path_is_light(reactive):
+    instance = reactive.start()
+    n = 200
+    started = time.perf_counter()
+    for _ in range(n):
+        instance = reactive.start({"signal_id": "s"})
+    start_ms = (time.perf_counter() - started) * 1000 / n
+    started = time.perf_counter()
+    for _ in range(n):
+        instance.dump()
+    dump_ms = (time.perf_counter() - started) * 1000 / n
+    # generous bounds for a shared 2-core machine; typical figures are ~0.3 ms and ~0.1 ms
+    assert start_ms < 5 and dump_ms < 3
+
+
+def test_bare_spiff_baseline_rate_is_measured():
+    from engine.runtime.baseline import bare_spiff_rate
+
+    from .conftest import process_file
+
+    rate = bare_spiff_rate(process_file("reactive_case.bpmn"), 50)
+    assert rate > 10
+
+
+def test_a_due_timer_fires_on_refresh():
+    compiled = compile_process(data_file("modeler_export.bpmn"))
+    state = compiled.start({"priority": "low"}).dump()
+    [timer] = [t for t in state["tasks"].values() if t["internal_data"].get("event_value")]
+    timer["internal_data"]["event_value"] = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    instance = compiled.restore(state)
+    instance.refresh_timers()
+    assert instance.waiting_timers() == []
+    done = {t.task_spec.bpmn_id for t in instance.workflow.get_tasks(state=TaskState.COMPLETED)}
+    assert "Event_0escend" in done
+    assert only_task(instance).name == "Activity_1review", "a non-interrupting timer leaves the task open"
+
+
+def test_compile_process_reports_bad_xml_as_engine_errors():
+    from engine.runtime import DefinitionInvalid, UnsafeXml
+
+    with pytest.raises(DefinitionInvalid):
+        compile_process(data_file("malformed.bpmn"))
+    with pytest.raises(UnsafeXml):
+        compile_process(data_file("billion_laughs.bpmn"))
