@@ -29,7 +29,9 @@ class Settings(BaseSettings):
     script_time_limit_seconds: float = 0.5
     script_step_limit: int = 100_000
 
-    nlp_model: str | None = Field(default=None, description="Installed spaCy package to use instead of blank.")
+    nlp_model: str | None = Field(
+        default=None, description="Installed spaCy package to use instead of blank."
+    )
 
     @property
     def resolved_database_url(self) -> str:

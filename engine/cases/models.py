@@ -39,6 +39,7 @@ class Case(Base):
     first_response_due_at: Mapped[datetime | None] = mapped_column(default=None)
     resolution_due_at: Mapped[datetime | None] = mapped_column(default=None)
     sla_due_at: Mapped[datetime | None] = mapped_column(default=None)  # the nearest open due time
+    sla_warning_at: Mapped[datetime | None] = mapped_column(default=None)  # when that target turns at risk
     sla_paused: Mapped[bool] = mapped_column(default=False)
 
     resolution: Mapped[dict[str, Any] | None] = mapped_column(default=None)

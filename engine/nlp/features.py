@@ -46,8 +46,34 @@ _MASK = np.uint64(N_HASHED - 1)
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _BIGRAM_SALT = np.uint64(0x632BE59BD9B4E019)
 NEGATORS = frozenset(
-    "not no never nothing nobody none neither nor cannot without hardly barely isnt wasnt dont didnt "
-    "doesnt cant couldnt wont wouldnt shouldnt aint havent hasnt arent".split()
+    [
+        "not",
+        "no",
+        "never",
+        "nothing",
+        "nobody",
+        "none",
+        "neither",
+        "nor",
+        "cannot",
+        "without",
+        "hardly",
+        "barely",
+        "isnt",
+        "wasnt",
+        "dont",
+        "didnt",
+        "doesnt",
+        "cant",
+        "couldnt",
+        "wont",
+        "wouldnt",
+        "shouldnt",
+        "aint",
+        "havent",
+        "hasnt",
+        "arent",
+    ]
 )
 _SCOPE = 3
 _ELONGATED = re.compile(r"([^\W\d_])\1{2,}")
@@ -154,7 +180,9 @@ class Featurizer:
         return scope
 
     @staticmethod
-    def _dense(doc: Doc, infos: list[LexInfo], negated: list[bool], arr: np.ndarray, unresolved: int) -> np.ndarray:
+    def _dense(
+        doc: Doc, infos: list[LexInfo], negated: list[bool], arr: np.ndarray, unresolved: int
+    ) -> np.ndarray:
         pos = neg = 0.0
         n_pos = n_neg = n_negators = 0
         for info, in_scope in zip(infos, negated, strict=True):

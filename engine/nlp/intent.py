@@ -63,7 +63,10 @@ _SERVICE_CUES = frozenset({"unresolved", "legal_threat", "safety", "churn"})
 
 def commercial_context(found: Analysis) -> bool:
     """The mention is about a brand, product or service (catalogue entity, taxonomy topic, handle)."""
-    if any(e["label"] in ("BRAND", "PRODUCT", "COMPETITOR", "ORDER_ID", "TRACKING_NUMBER") for e in found.entities):
+    if any(
+        e["label"] in ("BRAND", "PRODUCT", "COMPETITOR", "ORDER_ID", "TRACKING_NUMBER")
+        for e in found.entities
+    ):
         return True
     return any(t in _COMMERCIAL_TOPICS for t in found.topics)
 

@@ -79,7 +79,9 @@ def _group(path: str, kind: str, name: str, body: Any) -> PhraseGroup:
     hashtags = _strings(path, f"{where} hashtags", body.get("hashtags", []))
     for i, tag in enumerate(hashtags):
         if not tag.startswith("#") or " " in tag:
-            raise NlpDataError(path, f"{where} hashtags[{i}]", f"{tag!r} must start with '#' and have no space")
+            raise NlpDataError(
+                path, f"{where} hashtags[{i}]", f"{tag!r} must start with '#' and have no space"
+            )
     return PhraseGroup(
         name=name,
         phrases=_strings(path, f"{where} phrases", body.get("phrases", [])),

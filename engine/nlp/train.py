@@ -19,7 +19,7 @@ import numpy as np
 from engine.nlp.components import analysis
 from engine.nlp.features import N_FEATURES, Featurizer
 from engine.nlp.pipeline import build_pipeline
-from engine.nlp.sentiment import MODEL_FILE, LABELS, SentimentModel, batch_logits, softmax
+from engine.nlp.sentiment import LABELS, MODEL_FILE, SentimentModel, batch_logits, softmax
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "tweeteval-sentiment"
 Batch = list[tuple[np.ndarray, np.ndarray]]
@@ -113,8 +113,12 @@ def main(argv: list[str] | None = None) -> int:
     model.save(args.out)
     eval_texts, eval_labels = read_split(args.data, other)
     pred = model.logits(featurize(eval_texts)).argmax(axis=1)
-    print(f"trained on {args.split} ({len(texts)}), epochs={epochs}; {other} macro-F1 {macro_f1(eval_labels, pred):.4f}")
-    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - started:.0f}s")
+    print(
+        f"trained on {args.split} ({len(texts)}), epochs={epochs}; {other} macro-F1 {macro_f1(eval_labels, pred):.4f}"
+    )
+    print(
+        f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - started:.0f}s"
+    )
     print("labels:", ", ".join(LABELS))
     return 0
 

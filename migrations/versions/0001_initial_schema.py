@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 18:13:32.527561
+Create Date: 2026-11-23 18:22:18.810318
 """
 
 from collections.abc import Sequence
@@ -40,10 +40,14 @@ def upgrade() -> None:
     sa.Column('display_name', sa.String(length=200), nullable=True),
     sa.Column('influence', sa.Double(), nullable=False),
     sa.Column('value_tier', sa.String(length=32), nullable=True),
+    sa.Column('lifetime_value', sa.Double(), nullable=True),
+    sa.Column('external_ref', sa.String(length=200), nullable=True),
+    sa.Column('merged_into', sa.String(length=32), nullable=True),
     sa.Column('profile', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('created_at', engine.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', engine.db.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_customers'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_customers')),
+    sa.UniqueConstraint('external_ref', name=op.f('uq_customers_external_ref'))
     )
     op.create_table('outbox',
     sa.Column('seq', sa.Integer(), autoincrement=True, nullable=False),
@@ -78,6 +82,15 @@ def upgrade() -> None:
     sa.Column('updated_at', engine.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_process_instances'))
     )
+    op.create_table('sla_policies',
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('calendar', sa.String(length=64), nullable=False),
+    sa.Column('targets', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('warning_at', sa.Double(), nullable=False),
+    sa.Column('updated_at', engine.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_by', sa.String(length=80), nullable=True),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_sla_policies'))
+    )
     op.create_table('cases',
     sa.Column('id', sa.String(length=32), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
@@ -97,6 +110,7 @@ def upgrade() -> None:
     sa.Column('first_response_due_at', engine.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('resolution_due_at', engine.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('sla_due_at', engine.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sla_warning_at', engine.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('sla_paused', sa.Boolean(), nullable=False),
     sa.Column('resolution', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('created_at', engine.db.UTCDateTime(timezone=True), nullable=False),
@@ -251,6 +265,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_cases_assignee_status')
 
     op.drop_table('cases')
+    op.drop_table('sla_policies')
     op.drop_table('process_instances')
     op.drop_table('process_definitions')
     with op.batch_alter_table('outbox', schema=None) as batch_op:

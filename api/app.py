@@ -1,0 +1,80 @@
+"""The FastAPI application: routers, error shape, body limits, start-up work.
+
+``create_app(run_worker=True)`` also runs the signal worker in this process
+(``sift serve``); ``sift worker`` runs workers without HTTP.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from api import errors
+from api.cases.router import router as cases_router
+from api.customers.router import router as customers_router
+from api.keys.router import router as keys_router
+from api.limits import BodyLimit
+from api.processes.router import router as processes_router
+from api.signals.router import router as signals_router
+from api.sla.router import router as sla_router
+from api.tasks.router import router as tasks_router
+from engine import bootstrap
+from engine.config import get_settings
+from engine.worker.service import Worker
+
+log = logging.getLogger("sift.api")
+
+
+def create_app(*, run_worker: bool = False) -> FastAPI:
+    settings = get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(bootstrap.prepare)
+        worker = Worker() if run_worker else None
+        app.state.worker = worker
+        if worker is not None:
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                await run_in_threadpool(worker.stop)
+
+    app = FastAPI(
+        title="Sift",
+        version="1",
+        description="Social-CRM case engine: mentions become cases run by BPMN processes.",
+        lifespan=lifespan,
+    )
+    app.state.worker = None
+    errors.install(app)
+    app.add_middleware(
+        BodyLimit,
+        default=settings.max_body_bytes,
+        by_suffix={
+            "/signals:batch": 16 * settings.max_body_bytes,
+            "/processes": 4 * settings.max_body_bytes,
+            "/customers:import": 64 * settings.max_body_bytes,
+        },
+    )
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    for router in (
+        signals_router,
+        cases_router,
+        tasks_router,
+        customers_router,
+        sla_router,
+        keys_router,
+        processes_router,
+    ):
+        app.include_router(router)
+    return app

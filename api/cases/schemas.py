@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+
+class CustomerRef(BaseModel):
+    id: str
+    name: str | None
+    handles: list[str]
+    influence: float
+    value_tier: str | None
+
+
+class SignalRef(BaseModel):
+    id: str
+    source: str
+    text: str
+    received_at: AwareDatetime
+
+
+class TaskRef(BaseModel):
+    id: str
+    name: str
+    title: str
+    assignee: str | None
+
+
+class SlaOut(BaseModel):
+    policy: str | None
+    first_response_due: AwareDatetime | None
+    resolution_due: AwareDatetime | None
+    due: AwareDatetime | None
+    state: str
+    paused: bool
+
+
+class ProcessRef(BaseModel):
+    key: str
+    version: int
+    instance_id: str
+    status: str
+
+
+class CaseSummary(BaseModel):
+    id: str
+    kind: str
+    status: str
+    priority: str
+    queue: str
+    assignee: str | None
+    topic: str | None
+    title: str
+    sla: SlaOut
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+
+
+class CaseOut(CaseSummary):
+    customer: CustomerRef | None
+    signals: list[SignalRef]
+    tasks: list[TaskRef]
+    parent_id: str | None
+    process: ProcessRef | None
+    resolution: dict[str, Any] | None
+    resolved_at: AwareDatetime | None
+
+
+class CasePage(BaseModel):
+    items: list[CaseSummary]
+    next_cursor: str | None
+
+
+class TimelineItem(BaseModel):
+    id: str
+    at: AwareDatetime
+    type: str
+    actor: str | None
+    data: dict[str, Any]
+
+
+class Timeline(BaseModel):
+    items: list[TimelineItem]
+
+
+class AssignIn(BaseModel):
+    assignee: str | None = Field(max_length=80)
+
+
+class CommentIn(BaseModel):
+    body: str = Field(min_length=1, max_length=20_000)
+
+
+class CommentOut(BaseModel):
+    id: str
+    at: AwareDatetime
+    actor: str
+    body: str

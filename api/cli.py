@@ -1,0 +1,205 @@
+"""The ``sift`` command line: an edge like the HTTP API (it never lives in engine/)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+
+from engine.config import get_settings
+
+app = typer.Typer(help="Sift: social mentions become cases run by BPMN processes.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+processes_app = typer.Typer(help="Process and decision definitions.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+customers_app = typer.Typer(help="Customer profiles.", no_args_is_help=True)
+app.add_typer(processes_app, name="processes")
+app.add_typer(customers_app, name="customers")
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _migrate() -> None:
+    from engine.db import get_engine
+    from engine.migrate import upgrade
+
+    upgrade(get_engine())
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the configured database to the newest schema."""
+    _migrate()
+    typer.echo(f"database at head: {_safe_url()}")
+
+
+def _safe_url() -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(get_settings().resolved_database_url).render_as_string(hide_password=True)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    worker: Annotated[bool, typer.Option(help="run the signal worker in this process")] = True,
+) -> None:
+    """Run the API with the worker in one process (migrates the embedded default database)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    _logging()
+    settings = get_settings()
+    if settings.database_url is None:
+        _migrate()
+    typer.echo(
+        f"Sift on http://{host}:{port}  (API docs: http://{host}:{port}/docs, database: {_safe_url()})"
+    )
+    uvicorn.run(create_app(run_worker=worker), host=host, port=port, log_level="warning")
+
+
+@app.command("worker")
+def run_worker() -> None:
+    """Run the signal worker without HTTP (scale-out: many share one PostgreSQL)."""
+    from engine import bootstrap
+    from engine.worker.service import Worker
+
+    _logging()
+    bootstrap.prepare()
+    w = Worker()
+    w.start()
+    typer.echo(f"worker running against {_safe_url()}; Ctrl-C stops it")
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        w.stop()
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="holder name; also the assignee value")],
+    role: Annotated[str, typer.Option(help="integration | csr | supervisor | process_owner | admin")],
+    skills: Annotated[list[str] | None, typer.Option(help="a skill (repeat)")] = None,
+    queues: Annotated[list[str] | None, typer.Option(help="a queue (repeat)")] = None,
+) -> None:
+    """Create an API key and print it (shown once)."""
+    from engine.auth import service as auth
+    from engine.db import unit_of_work
+    from engine.errors import EngineError
+
+    try:
+        with unit_of_work() as session:
+            key, raw = auth.create_key(session, name, role, skills=skills, queues=queues, actor="cli")
+    except EngineError as err:
+        typer.echo(f"error: {err.detail}", err=True)
+        raise typer.Exit(2) from err
+    typer.echo(json.dumps({"id": key.id, "name": key.name, "role": key.role, "key": raw}))
+
+
+@app.command()
+def demo(
+    url: Annotated[str, typer.Option(help="base URL of a running Sift")] = "http://127.0.0.1:8000",
+    key: Annotated[
+        str | None, typer.Option(help="a key with the integration or admin role", envvar="SIFT_KEY")
+    ] = None,
+    rate: Annotated[float, typer.Option(help="signals per second")] = 2.0,
+    count: Annotated[int, typer.Option(help="how many to send (0 = until stopped)")] = 0,
+    seed: Annotated[int | None, typer.Option(help="random seed for a reproducible stream")] = None,
+) -> None:
+    """Send a demo stream of mentions into a running Sift."""
+    from engine.demo.stream import signals
+
+    if not key:
+        typer.echo("error: pass --key (or set SIFT_KEY) with an integration or admin key", err=True)
+        raise typer.Exit(2)
+    headers = {"Authorization": f"Bearer {key}"}
+    sent = 0
+    with httpx.Client(base_url=url, headers=headers, timeout=10) as client:
+        _wait_healthy(client)
+        for body in signals(seed=seed):
+            if count and sent >= count:
+                break
+            try:
+                r = client.post("/api/v1/signals", json=body)
+                if r.status_code >= 400:
+                    typer.echo(f"demo: {r.status_code} {r.text[:200]}", err=True)
+            except httpx.HTTPError as err:
+                typer.echo(f"demo: {type(err).__name__}; retrying", err=True)
+                time.sleep(1)
+                continue
+            sent += 1
+            time.sleep(1.0 / rate if rate > 0 else 0)
+    typer.echo(f"demo: sent {sent} signals")
+
+
+def _wait_healthy(client: httpx.Client, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if client.get("/healthz").status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    typer.echo("error: Sift did not answer /healthz in time", err=True)
+    raise typer.Exit(1)
+
+
+@app.command()
+def enrich() -> None:
+    """JSON lines (or plain text lines) in on stdin, one JSON line of enrichment out per line."""
+    from engine.nlp.cli import enrich_stream
+
+    _ok, bad = enrich_stream(sys.stdin, sys.stdout, sys.stderr)
+    raise typer.Exit(1 if bad else 0)
+
+
+@customers_app.command("import")
+def customers_import(
+    path: Annotated[Path, typer.Argument(help="CSV: external_ref,name,lifetime_value,tier,handles")],
+) -> None:
+    """Import customer records (value tier, lifetime value, handles across channels)."""
+    from engine.customers.importer import import_csv
+    from engine.db import unit_of_work
+    from engine.errors import EngineError
+
+    try:
+        with unit_of_work() as session:
+            report = import_csv(session, path.read_text(encoding="utf-8-sig"), actor="cli")
+    except (EngineError, OSError, UnicodeDecodeError) as err:
+        typer.echo(f"error: {getattr(err, 'detail', err)}", err=True)
+        raise typer.Exit(2) from err
+    for problem in report.errors:
+        typer.echo(f"line {problem['line']}: {problem['message']}", err=True)
+    typer.echo(
+        f"{report.rows} rows: {report.created} created, {report.updated} updated, "
+        f"{report.merged} merged, {len(report.errors)} skipped"
+    )
+    raise typer.Exit(1 if report.errors else 0)
+
+
+@app.command("dev-key")
+def dev_key(path: Annotated[Path, typer.Argument(help="file that keeps the key")]) -> None:
+    """Print the local admin key kept in PATH, creating it on first use (used by ./dev run)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("sift_" + secrets.token_urlsafe(24))
+        os.chmod(path, 0o600)
+    typer.echo(path.read_text().strip())
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from pydantic import ValidationError
+
+from api.deps import Caller
+from api.signals.schemas import AcceptedOut, BatchIn, BatchOut, ItemError, SignalIn, SignalOut
+from engine.db import unit_of_work
+from engine.signals import service as signals
+from engine.signals.models import Signal
+
+router = APIRouter(prefix="/api/v1/signals", tags=["signals"])
+
+
+def _wake_worker(request: Request) -> None:
+    worker = getattr(request.app.state, "worker", None)
+    if worker is not None:
+        worker.wake()
+
+
+@router.post("", status_code=202, response_model=AcceptedOut)
+def post_signal(body: SignalIn, caller: Caller, request: Request, response: Response) -> AcceptedOut:
+    """Accepts one mention. 202 once it is stored; the same (source, external_id) again → 200, same id."""
+    caller.require("integration")
+    with unit_of_work() as session:
+        (result,) = signals.accept(session, [body.to_engine()])
+    if result.duplicate:
+        response.status_code = 200
+    else:
+        _wake_worker(request)
+    return AcceptedOut(id=result.id, status=result.status, duplicate=result.duplicate)
+
+
+@router.post(":batch", status_code=202, response_model=BatchOut)
+def post_batch(body: BatchIn, caller: Caller, request: Request) -> BatchOut:
+    """Up to 1000 mentions; results in input order; a bad item does not sink the others."""
+    caller.require("integration")
+    parsed: list[SignalIn | ItemError] = []
+    for index, item in enumerate(body.signals):
+        try:
+            parsed.append(SignalIn.model_validate(item))
+        except ValidationError as err:
+            fields = [
+                {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in err.errors()
+            ]
+            names = ", ".join(f["field"] or "(item)" for f in fields)
+            parsed.append(
+                ItemError(
+                    error="ValidationFailed", detail=f"Item {index} is invalid: {names}.", fields=fields
+                )
+            )
+    good = [p.to_engine() for p in parsed if isinstance(p, SignalIn)]
+    with unit_of_work() as session:
+        accepted = iter(signals.accept(session, good))
+    results: list[AcceptedOut | ItemError] = []
+    for p in parsed:
+        if isinstance(p, ItemError):
+            results.append(p)
+        else:
+            a = next(accepted)
+            results.append(AcceptedOut(id=a.id, status=a.status, duplicate=a.duplicate))
+    _wake_worker(request)
+    return BatchOut(results=results)
+
+
+@router.get("/{signal_id}", response_model=SignalOut)
+def get_signal(signal_id: str, caller: Caller) -> SignalOut:
+    caller.require("integration", "csr", "supervisor", "process_owner")
+    with unit_of_work() as session:
+        return to_out(signals.get(session, signal_id))
+
+
+def to_out(s: Signal) -> SignalOut:
+    return SignalOut(
+        id=s.id,
+        source=s.source,
+        external_id=s.external_id,
+        text=s.text,
+        author=s.author or {},
+        url=s.url,
+        created_at=s.posted_at,
+        received_at=s.received_at,
+        in_reply_to=s.in_reply_to,
+        metadata=s.meta or {},
+        status=s.status,
+        attempts=s.attempts,
+        enrichment=s.enrichment,
+        routing=s.routing,
+        customer_id=s.customer_id,
+        case_id=s.case_id,
+        error=s.error,
+    )

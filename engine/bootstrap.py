@@ -1,0 +1,24 @@
+"""Start-up work shared by ``sift serve``, ``sift worker`` and tests: shipped
+definitions as version 1, and the bootstrap admin key."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from engine.auth import service as auth
+from engine.config import get_settings
+from engine.db import unit_of_work
+from engine.processes import service as definitions
+from engine.sla import policies as sla
+
+
+def prepare() -> None:
+    settings = get_settings()
+    with unit_of_work() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            # several processes may start at once against one database
+            session.execute(text("SELECT pg_advisory_xact_lock(7301)"))
+        definitions.ensure_shipped(session)
+        sla.ensure_default(session)
+        if settings.bootstrap_admin_key:
+            auth.ensure_bootstrap_admin(session, settings.bootstrap_admin_key)

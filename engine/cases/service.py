@@ -1,0 +1,329 @@
+"""Cases: opening, every status change, holding and assignment, the case list.
+
+A case changes status only through :func:`transition`, which checks the move
+against ``transitions.ALLOWED`` and records it on the timeline and outbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from engine import pagination
+from engine.auth.service import Principal
+from engine.cases import transitions
+from engine.cases.models import Case
+from engine.db import utcnow
+from engine.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound
+from engine.events import service as events
+from engine.sla import policies
+
+
+class IllegalTransition(Conflict):
+    def __init__(self, case_id: str, current: str, target: str) -> None:
+        allowed = ", ".join(sorted(transitions.ALLOWED.get(current, ()))) or "none"
+        super().__init__(f"Case {case_id} is {current}; it cannot become {target} (allowed: {allowed}).")
+
+
+class CaseHeld(Conflict):
+    def __init__(self, case_id: str, holder: str) -> None:
+        super().__init__(
+            f"Case {case_id} is held by {holder}; ask them to release it or a supervisor to reassign it."
+        )
+
+
+def get(session: Session, case_id: str, *, lock: bool = False) -> Case:
+    case = session.get(Case, case_id, with_for_update=lock and _is_pg(session))
+    if case is None:
+        raise NotFound("case", case_id)
+    return case
+
+
+def _is_pg(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def transition(
+    session: Session,
+    case: Case,
+    target: str,
+    *,
+    actor: str | None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """The one way a case changes status."""
+    current = case.status
+    if current == target:
+        return
+    if not transitions.can_move(current, target):
+        raise IllegalTransition(case.id, current, target)
+    now = utcnow()
+    case.status = target
+    case.updated_at = now
+    if target in (transitions.RESOLVED, transitions.CLOSED):
+        case.resolved_at = case.resolved_at or now
+        case.sla_state = policies.state(
+            opened_at=case.created_at, due_at=case.resolution_due_at, now=now, done=True, paused=False
+        )
+    elif current == transitions.RESOLVED:
+        case.resolved_at = None
+    event_type = {
+        transitions.RESOLVED: "case.resolved",
+        transitions.CLOSED: "case.closed",
+        transitions.WAITING: "case.waiting",
+    }.get(target, "case.reopened" if current == transitions.RESOLVED else "case.status_changed")
+    events.record(
+        session,
+        event_type,
+        case_id=case.id,
+        actor=actor,
+        data={"from": current, "to": target, **(data or {})},
+    )
+
+
+@dataclass(frozen=True)
+class Opening:
+    """What routing decided for a new case."""
+
+    priority: str
+    queue: str
+    topic: str | None
+    title: str
+    customer_id: str | None
+    sla_policy: str
+    origin_signal_id: str | None = None
+    kind: str = "reactive"
+
+
+def open_case(session: Session, opening: Opening, *, actor: str | None, rule: str | None = None) -> Case:
+    """Writes the case row and its ``case.opened`` event; the caller starts its process."""
+    if opening.priority not in transitions.PRIORITY_RANK:
+        raise InvalidInput(f"Unknown priority {opening.priority!r}; use {', '.join(transitions.PRIORITIES)}.")
+    now = utcnow()
+    policy = policies.get(session, opening.sla_policy)
+    first_due, resolution_due = policy.due_times(opening.priority, now)
+    case = Case(
+        kind=opening.kind,
+        status=transitions.OPEN,
+        priority=opening.priority,
+        priority_rank=transitions.PRIORITY_RANK[opening.priority],
+        queue=opening.queue,
+        topic=opening.topic,
+        title=opening.title[:300],
+        customer_id=opening.customer_id,
+        origin_signal_id=opening.origin_signal_id,
+        sla_policy=policy.name,
+        first_response_due_at=first_due,
+        resolution_due_at=resolution_due,
+        created_at=now,
+        updated_at=now,
+    )
+    _set_due(case, first_due, since=now, warning_at=policy.warning_at)
+    session.add(case)
+    session.flush()
+    events.record(
+        session,
+        "case.opened",
+        case_id=case.id,
+        actor=actor,
+        data={"priority": case.priority, "queue": case.queue, "topic": case.topic, "rule": rule},
+    )
+    return case
+
+
+def update_fields(session: Session, case: Case, changes: dict[str, Any], *, actor: str | None) -> None:
+    """Changes priority or topic, recording the old and new values."""
+    changed: dict[str, Any] = {}
+    for field in ("priority", "topic", "queue"):
+        new = changes.get(field)
+        if new is None or new == getattr(case, field):
+            continue
+        if field == "priority":
+            if new not in transitions.PRIORITY_RANK:
+                raise InvalidInput(f"Unknown priority {new!r}; use {', '.join(transitions.PRIORITIES)}.")
+            case.priority_rank = transitions.PRIORITY_RANK[new]
+        changed[field] = {"from": getattr(case, field), "to": new}
+        setattr(case, field, new)
+    if changed:
+        case.updated_at = utcnow()
+        events.record(session, "case.updated", case_id=case.id, actor=actor, data=changed)
+
+
+def mark_first_response(session: Session, case: Case) -> None:
+    """The first reply went out: the next due time is the resolution target."""
+    if case.sla_due_at == case.first_response_due_at and case.resolution_due_at is not None:
+        warning_at = policies.get(session, case.sla_policy).warning_at
+        _set_due(case, case.resolution_due_at, since=case.created_at, warning_at=warning_at)
+
+
+def _set_due(case: Case, due: datetime, *, since: datetime, warning_at: float) -> None:
+    case.sla_due_at = due
+    case.sla_warning_at = since + (due - since) * warning_at
+
+
+def claim(session: Session, case_id: str, who: Principal) -> Case:
+    """Takes the case for ``who``; atomic, so of two racing claims exactly one wins."""
+    result = session.execute(
+        update(Case)
+        .where(Case.id == case_id, or_(Case.assignee.is_(None), Case.assignee == who.name))
+        .values(assignee=who.name, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    case = get(session, case_id)
+    session.refresh(case)
+    if result.rowcount == 0:
+        raise CaseHeld(case_id, case.assignee or "someone")
+    events.record(session, "case.claimed", case_id=case.id, actor=who.name, data={"assignee": who.name})
+    _sync_task_holders(session, case)
+    return case
+
+
+def release(session: Session, case_id: str, who: Principal) -> Case:
+    case = get(session, case_id, lock=True)
+    if case.assignee is None:
+        return case
+    if case.assignee != who.name and not who.is_supervisor:
+        raise CaseHeld(case_id, case.assignee)
+    previous = case.assignee
+    case.assignee = None
+    case.updated_at = utcnow()
+    events.record(session, "case.released", case_id=case.id, actor=who.name, data={"previous": previous})
+    _sync_task_holders(session, case)
+    return case
+
+
+def assign(session: Session, case_id: str, assignee: str | None, who: Principal) -> Case:
+    """A supervisor (or admin) sets or clears the holder, overriding any claim."""
+    from engine.auth.models import ApiKey
+
+    if not who.is_supervisor:
+        raise Forbidden("Only a supervisor or admin may assign a case to someone; a CSR claims it instead.")
+    if assignee is not None and session.scalar(select(ApiKey.id).where(ApiKey.name == assignee)) is None:
+        raise InvalidInput(
+            f"No key holder named {assignee!r}; assignees are key names.",
+            fields=[{"field": "assignee", "message": "unknown key holder"}],
+        )
+    case = get(session, case_id, lock=True)
+    previous = case.assignee
+    case.assignee = assignee
+    case.updated_at = utcnow()
+    events.record(
+        session,
+        "case.assigned",
+        case_id=case.id,
+        actor=who.name,
+        data={"assignee": assignee, "previous": previous},
+    )
+    _sync_task_holders(session, case)
+    return case
+
+
+def _sync_task_holders(session: Session, case: Case) -> None:
+    from engine.tasks.models import OPEN, Task
+
+    session.execute(
+        update(Task)
+        .where(Task.case_id == case.id, Task.status == OPEN)
+        .values(assignee=case.assignee)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def comment(session: Session, case_id: str, body: str, who: Principal) -> dict[str, Any]:
+    case = get(session, case_id)
+    if not body.strip():
+        raise InvalidInput(
+            "A comment needs a body.", fields=[{"field": "body", "message": "must not be empty"}]
+        )
+    event = events.record(session, "case.commented", case_id=case.id, actor=who.name, data={"body": body})
+    session.flush()
+    return {"id": event.id, "at": event.at, "actor": who.name, "body": body}
+
+
+SORTS = {
+    "sla_due": [(Case.sla_due_at, False), (Case.id, False)],
+    "-created_at": [(Case.created_at, True), (Case.id, True)],
+    "created_at": [(Case.created_at, False), (Case.id, False)],
+    "priority": [(Case.priority_rank, False), (Case.created_at, False), (Case.id, False)],
+}
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    status: str | None = None
+    kind: str | None = None
+    queue: str | None = None
+    assignee: str | None = None
+    priority: str | None = None
+    topic: str | None = None
+    sla: str | None = None
+    q: str | None = None
+
+
+class InvalidSort(EngineError):
+    status = 400
+
+    def __init__(self, sort: str) -> None:
+        super().__init__(f"Unknown sort {sort!r}; use one of {', '.join(SORTS)}.")
+
+
+def list_cases(
+    session: Session, flt: CaseFilter, *, sort: str = "sla_due", limit: int = 50, cursor: str | None = None
+) -> tuple[list[Case], str | None]:
+    if sort not in SORTS:
+        raise InvalidSort(sort)
+    stmt = select(Case)
+    for field in ("status", "kind", "queue", "assignee", "priority", "topic"):
+        value = getattr(flt, field)
+        if value is not None:
+            stmt = stmt.where(getattr(Case, field) == value)
+    if flt.sla is not None:
+        stmt = _sla_filter(stmt, flt.sla)
+    if flt.q:
+        stmt = stmt.where(Case.title.ilike(f"%{_escape_like(flt.q)}%", escape="\\"))
+    stmt = pagination.page(stmt, SORTS[sort], cursor).limit(limit + 1)
+    rows = list(session.scalars(stmt))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, pagination.next_cursor(rows[-1], SORTS[sort]) if more and rows else None
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _sla_filter(stmt: Any, sla: str) -> Any:
+    now = utcnow()
+    running = Case.status.in_((transitions.OPEN, transitions.WAITING)) & Case.sla_paused.is_(False)
+    if sla == "breached":
+        return stmt.where(or_(Case.sla_state == "breached", running & (Case.sla_due_at < now)))
+    if sla == "paused":
+        return stmt.where(Case.sla_paused.is_(True), Case.status.in_((transitions.OPEN, transitions.WAITING)))
+    if sla == "met":
+        return stmt.where(Case.sla_state == "met")
+    if sla == "at_risk":
+        return stmt.where(running, Case.sla_warning_at <= now, Case.sla_due_at >= now)
+    if sla == "on_track":
+        return stmt.where(running, Case.sla_warning_at > now)
+    raise InvalidInput(
+        f"Unknown sla filter {sla!r}; use on_track, at_risk, breached, paused or met.",
+        fields=[{"field": "sla", "message": "unknown value"}],
+    )
+
+
+def sla_state(case: Case, now: datetime | None = None) -> str:
+    now = now or utcnow()
+    done = case.status in (transitions.RESOLVED, transitions.CLOSED)
+    if done:
+        return case.sla_state
+    if case.sla_paused:
+        return "paused"
+    if case.sla_due_at is not None and now > case.sla_due_at:
+        return "breached"
+    if case.sla_warning_at is not None and now >= case.sla_warning_at:
+        return "at_risk"
+    return "on_track"

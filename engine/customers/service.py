@@ -1,0 +1,110 @@
+"""Resolves an author identity to one customer profile across channels."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.customers.models import Customer, CustomerHandle
+from engine.errors import NotFound
+
+
+def handle_of(source: str, author: dict[str, Any]) -> str | None:
+    raw = str(author.get("handle") or "").strip()
+    if not raw:
+        return None
+    return f"{source.strip().lower()}:{raw.lower()}"
+
+
+def influence_of(author: dict[str, Any]) -> float:
+    """0..1 from reach: log-scaled followers (1M ≈ 0.86), a bonus for verified accounts."""
+    try:
+        followers = max(0, int(author.get("followers") or 0))
+    except (TypeError, ValueError):
+        followers = 0
+    score = min(1.0, math.log10(followers + 1) / 7.0)
+    if author.get("verified") is True:
+        score = min(1.0, score + 0.15)
+    return round(score, 3)
+
+
+def identify(session: Session, source: str, author: dict[str, Any]) -> Customer | None:
+    """Finds or creates the customer behind ``author``; refreshes their influence."""
+    handle = handle_of(source, author)
+    if handle is None:
+        return None
+    customer = session.scalar(
+        select(Customer)
+        .join(CustomerHandle, CustomerHandle.customer_id == Customer.id)
+        .where(CustomerHandle.handle == handle)
+    )
+    influence = influence_of(author)
+    if customer is None:
+        customer = Customer(display_name=author.get("name") or author.get("handle"), influence=influence)
+        session.add(customer)
+        session.flush()
+        session.add(CustomerHandle(handle=handle, customer_id=customer.id))
+    else:
+        customer.influence = max(customer.influence, influence)
+        if author.get("name") and not customer.display_name:
+            customer.display_name = author["name"]
+    return customer
+
+
+def handles(session: Session, customer_id: str) -> list[str]:
+    stmt = select(CustomerHandle.handle).where(CustomerHandle.customer_id == customer_id)
+    return sorted(session.scalars(stmt))
+
+
+def get(session: Session, customer_id: str) -> Customer:
+    """The customer, following merges to the surviving profile."""
+    customer = session.get(Customer, customer_id)
+    for _ in range(10):
+        if customer is None or customer.merged_into is None:
+            break
+        customer = session.get(Customer, customer.merged_into)
+    if customer is None:
+        raise NotFound("customer", customer_id)
+    return customer
+
+
+def by_handle(session: Session, handle: str) -> Customer:
+    customer_id = session.scalar(
+        select(CustomerHandle.customer_id).where(CustomerHandle.handle == handle.lower())
+    )
+    if customer_id is None:
+        raise NotFound("customer with handle", handle)
+    return get(session, customer_id)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The 360 view: every identity, case and recent signal of one customer, across channels."""
+
+    customer: Customer
+    handles: list[str]
+    cases: list[Any]
+    signals: list[Any]
+
+
+def profile(session: Session, customer_id: str, *, signal_limit: int = 50) -> Profile:
+    from engine.cases.models import Case
+    from engine.signals.models import Signal
+
+    customer = get(session, customer_id)
+    cases = list(
+        session.scalars(select(Case).where(Case.customer_id == customer.id).order_by(Case.created_at.desc()))
+    )
+    signals = list(
+        session.scalars(
+            select(Signal)
+            .where(Signal.customer_id == customer.id)
+            .order_by(Signal.received_at.desc())
+            .limit(signal_limit)
+        )
+    )
+    return Profile(customer=customer, handles=handles(session, customer.id), cases=cases, signals=signals)

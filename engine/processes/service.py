@@ -1,0 +1,169 @@
+"""Process and decision definitions: versions stored once, compiled once per process.
+
+A version's XML is stored as uploaded; its compiled form is cached in memory
+by (key, version), so running instances never carry their spec.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine import runtime
+from engine.db import utcnow
+from engine.errors import EngineError, InvalidInput, NotFound
+from engine.events import service as events
+from engine.processes.models import DEPLOYED, DRAFT, ProcessDefinition, ProcessVersion
+
+SHIPPED_DIR = Path(__file__).resolve().parents[2] / "processes"
+
+_cache: dict[tuple[str, int, str], Any] = {}
+_cache_lock = threading.Lock()
+_DEPLOYED_MEMO = "sift.deployed_versions"
+
+
+class ShippedDefinitionBroken(EngineError):
+    status = 500
+
+    def __init__(self, path: Path, err: EngineError) -> None:
+        problems = "; ".join(f.get("message", "") for f in (err.fields or [])) or err.detail
+        super().__init__(f"The shipped definition {path.name} is invalid: {problems}", fields=err.fields)
+
+
+def add_version(
+    session: Session, data: bytes, *, filename: str = "", actor: str | None = None
+) -> ProcessVersion:
+    """Validates ``data`` and stores it as the next draft version of its key."""
+    parsed = runtime.parse_definition(data, filename)
+    definition = session.get(ProcessDefinition, parsed.key, with_for_update=True)
+    if definition is None:
+        definition = ProcessDefinition(key=parsed.key, kind=parsed.kind)
+        session.add(definition)
+        session.flush()
+    elif definition.kind != parsed.kind:
+        raise InvalidInput(
+            f"The key {parsed.key!r} is a {definition.kind.upper()} definition; "
+            f"a {parsed.kind.upper()} file cannot be a version of it. Rename its id."
+        )
+    last = session.scalar(select(func.max(ProcessVersion.version)).where(ProcessVersion.key == parsed.key))
+    version = ProcessVersion(
+        key=parsed.key,
+        version=(last or 0) + 1,
+        kind=parsed.kind,
+        name=parsed.name,
+        status=DRAFT,
+        xml=data,
+        sha256=hashlib.sha256(data).hexdigest(),
+        forms=parsed.forms,
+        summary=parsed.summary,
+        uploaded_by=actor,
+    )
+    session.add(version)
+    session.flush()
+    events.record(
+        session,
+        "process.uploaded",
+        actor=actor,
+        data={"key": version.key, "version": version.version, "kind": version.kind},
+    )
+    return version
+
+
+def deploy(session: Session, key: str, number: int, *, actor: str | None = None) -> ProcessVersion:
+    """Makes ``number`` the version new work starts on (an earlier number is a rollback)."""
+    definition = session.get(ProcessDefinition, key, with_for_update=True)
+    version = get_version(session, key, number)
+    assert definition is not None
+    previous = definition.deployed_version
+    if previous is not None and previous != number:
+        old = get_version(session, key, previous)
+        old.status = DRAFT
+    definition.deployed_version = number
+    session.info.get(_DEPLOYED_MEMO, {}).pop(key, None)
+    version.status = DEPLOYED
+    version.deployed_at = utcnow()
+    version.deployed_by = actor
+    events.record(
+        session,
+        "process.deployed",
+        actor=actor,
+        data={"key": key, "version": number, "previous_version": previous},
+    )
+    return version
+
+
+def get_version(session: Session, key: str, number: int) -> ProcessVersion:
+    version = session.scalar(
+        select(ProcessVersion).where(ProcessVersion.key == key, ProcessVersion.version == number)
+    )
+    if version is None:
+        raise NotFound("process version", f"{key}/{number}")
+    return version
+
+
+def deployed(session: Session, key: str) -> ProcessVersion:
+    """The version new work of ``key`` starts on; looked up once per transaction (a worker
+    batch routes and starts hundreds of signals against the same versions)."""
+    memo: dict[str, ProcessVersion] = session.info.setdefault(_DEPLOYED_MEMO, {})
+    found = memo.get(key)
+    if found is not None:
+        return found
+    definition = session.get(ProcessDefinition, key)
+    if definition is None or definition.deployed_version is None:
+        raise NotFound("deployed process", key)
+    found = memo[key] = get_version(session, key, definition.deployed_version)
+    return found
+
+
+def list_definitions(session: Session) -> list[tuple[ProcessDefinition, list[ProcessVersion]]]:
+    definitions = list(session.scalars(select(ProcessDefinition).order_by(ProcessDefinition.key)))
+    versions = session.scalars(select(ProcessVersion).order_by(ProcessVersion.key, ProcessVersion.version))
+    by_key: dict[str, list[ProcessVersion]] = {}
+    for v in versions:
+        by_key.setdefault(v.key, []).append(v)
+    return [(d, by_key.get(d.key, [])) for d in definitions]
+
+
+def compiled(version: ProcessVersion) -> Any:
+    """The compiled process or decision of a version, parsed once per process."""
+    cache_key = (version.key, version.version, version.sha256)
+    found = _cache.get(cache_key)
+    if found is not None:
+        return found
+    with _cache_lock:
+        found = _cache.get(cache_key)
+        if found is None:
+            xml = bytes(version.xml)
+            found = runtime.compile_process(xml) if version.kind == "bpmn" else runtime.compile_decision(xml)
+            _cache[cache_key] = found
+    return found
+
+
+def clear_cache() -> None:
+    """Forget compiled definitions (another database in the same process, tests)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def ensure_shipped(session: Session, directory: Path = SHIPPED_DIR) -> list[ProcessVersion]:
+    """Loads each shipped file as version 1 (deployed) of its key when the key is new.
+
+    A broken shipped file stops start-up with the problem named.
+    """
+    loaded: list[ProcessVersion] = []
+    for path in sorted([*directory.glob("*.bpmn"), *directory.glob("*.dmn")]):
+        data = path.read_bytes()
+        try:
+            parsed = runtime.parse_definition(data, path.name)
+        except EngineError as err:
+            raise ShippedDefinitionBroken(path, err) from err
+        if session.get(ProcessDefinition, parsed.key) is not None:
+            continue
+        version = add_version(session, data, filename=path.name, actor="system")
+        loaded.append(deploy(session, version.key, version.version, actor="system"))
+    return loaded

@@ -1,0 +1,113 @@
+"""The signals inbox: durable, idempotent on (source, external_id).
+
+A signal is accepted only by committing its row; the worker picks it up from
+there. Re-posting the same (source, external_id) returns the first row and
+creates nothing, also when two posts race (the unique constraint decides).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from engine.db import new_id, utcnow
+from engine.errors import NotFound
+from engine.signals.models import PENDING, Signal
+
+
+@dataclass(frozen=True)
+class NewSignal:
+    source: str
+    external_id: str
+    text: str
+    author: dict[str, Any] = field(default_factory=dict)
+    url: str | None = None
+    posted_at: datetime | None = None
+    in_reply_to: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.source, self.external_id)
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "external_id": self.external_id,
+            "text": self.text,
+            "author": self.author,
+            "url": self.url,
+            "posted_at": self.posted_at,
+            "in_reply_to": self.in_reply_to,
+            "metadata": self.metadata,
+        }
+
+
+@dataclass(frozen=True)
+class Accepted:
+    id: str
+    status: str
+    duplicate: bool
+
+
+def accept(session: Session, items: list[NewSignal]) -> list[Accepted]:
+    """Stores new signals; returns one result per item, in input order.
+
+    An item whose key exists already (stored earlier, or earlier in the same
+    list) is reported as a duplicate with the first row's id and status.
+    """
+    first_of: dict[tuple[str, str], NewSignal] = {}
+    for item in items:
+        first_of.setdefault(item.key, item)
+    inserted: set[tuple[str, str]] = set()
+    if first_of:
+        now = utcnow()
+        rows = [
+            {**s.row(), "id": new_id(), "received_at": now, "next_attempt_at": now} for s in first_of.values()
+        ]
+        insert = _insert_for(session).values(rows)
+        insert = insert.on_conflict_do_nothing(index_elements=["source", "external_id"])
+        inserted = {
+            (src, ext) for src, ext in session.execute(insert.returning(Signal.source, Signal.external_id))
+        }
+    stored = {
+        (src, ext): (sid, status)
+        for src, ext, sid, status in session.execute(
+            select(Signal.source, Signal.external_id, Signal.id, Signal.status).where(
+                tuple_(Signal.source, Signal.external_id).in_(list(first_of))
+            )
+        )
+    }
+    results: list[Accepted] = []
+    for item in items:
+        sid, status = stored[item.key]
+        is_first = first_of[item.key] is item and item.key in inserted
+        results.append(Accepted(id=sid, status=status if not is_first else PENDING, duplicate=not is_first))
+    return results
+
+
+def _insert_for(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    table = Signal.__table__
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise RuntimeError(f"unsupported database dialect {dialect}")
+
+
+def get(session: Session, signal_id: str) -> Signal:
+    signal = session.get(Signal, signal_id)
+    if signal is None:
+        raise NotFound("signal", signal_id)
+    return signal
+
+
+def for_case(session: Session, case_id: str) -> list[Signal]:
+    stmt = select(Signal).where(Signal.case_id == case_id).order_by(Signal.received_at, Signal.id)
+    return list(session.scalars(stmt))

@@ -1,0 +1,159 @@
+"""SLA policies as data: targets per priority, a calendar, a warning share.
+
+A case takes its due times from the policy routing named when it opens; a
+changed policy applies to cases opened after the change.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.db import utcnow
+from engine.errors import InvalidInput, NotFound
+from engine.events import service as events
+from engine.sla.models import SlaPolicy
+
+DEFAULT_POLICY = "default"
+PRIORITIES = ("urgent", "high", "normal", "low")
+TARGET_KINDS = ("first_response", "next_response", "resolution")
+CALENDARS = ("24x7",)
+
+DEFAULT_TARGETS: dict[str, dict[str, str]] = {
+    "urgent": {"first_response": "PT15M", "next_response": "PT30M", "resolution": "PT4H"},
+    "high": {"first_response": "PT1H", "next_response": "PT2H", "resolution": "PT8H"},
+    "normal": {"first_response": "PT4H", "next_response": "PT8H", "resolution": "P1D"},
+    "low": {"first_response": "P1D", "next_response": "P1D", "resolution": "P3D"},
+}
+
+_DURATION = re.compile(
+    r"^P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
+)
+
+
+def parse_duration(text: str) -> timedelta:
+    """ISO 8601 durations of weeks, days, hours, minutes and seconds (``PT4H``, ``P1DT2H``)."""
+    match = _DURATION.match(text) if isinstance(text, str) else None
+    if not match or text in ("P", "PT") or text.endswith("T"):
+        raise ValueError(f"{text!r} is not an ISO 8601 duration such as PT15M, PT4H or P1D")
+    parts = {k: float(v) for k, v in match.groupdict().items() if v}
+    return timedelta(**parts)
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    calendar: str
+    targets: dict[str, dict[str, str]]
+    warning_at: float
+
+    def due_times(self, priority: str, opened_at: datetime) -> tuple[datetime, datetime]:
+        targets = self.targets.get(priority) or self.targets.get("normal") or DEFAULT_TARGETS["normal"]
+        return (
+            opened_at + parse_duration(targets["first_response"]),
+            opened_at + parse_duration(targets["resolution"]),
+        )
+
+
+DEFAULT = Policy(DEFAULT_POLICY, "24x7", DEFAULT_TARGETS, 0.75)
+
+
+def _policy(row: SlaPolicy) -> Policy:
+    return Policy(row.name, row.calendar, row.targets, row.warning_at)
+
+
+def ensure_default(session: Session) -> None:
+    if session.get(SlaPolicy, DEFAULT_POLICY) is None:
+        session.add(SlaPolicy(name=DEFAULT_POLICY, calendar="24x7", targets=DEFAULT_TARGETS, warning_at=0.75))
+        session.flush()
+
+
+def get(session: Session, name: str | None) -> Policy:
+    """The named policy, or the default one when it does not exist (routing may name a new policy)."""
+    row = session.get(SlaPolicy, name or DEFAULT_POLICY) or session.get(SlaPolicy, DEFAULT_POLICY)
+    return _policy(row) if row is not None else DEFAULT
+
+
+def list_policies(session: Session) -> list[Policy]:
+    return [_policy(r) for r in session.scalars(select(SlaPolicy).order_by(SlaPolicy.name))]
+
+
+def put(session: Session, name: str, body: dict[str, Any], *, actor: str) -> Policy:
+    """Creates or replaces a policy after checking every target; all problems are reported at once."""
+    problems = validate(body)
+    if problems:
+        names = ", ".join(p["field"] for p in problems)
+        raise InvalidInput(f"The SLA policy has invalid fields: {names}.", fields=problems)
+    row = session.get(SlaPolicy, name)
+    if row is None:
+        row = SlaPolicy(name=name)
+        session.add(row)
+    row.calendar = body["calendar"]
+    row.targets = body["targets"]
+    row.warning_at = float(body["warning_at"])
+    row.updated_at = utcnow()
+    row.updated_by = actor
+    session.flush()
+    events.record(session, "sla.policy_changed", actor=actor, data={"name": name})
+    return _policy(row)
+
+
+def validate(body: dict[str, Any]) -> list[dict[str, str]]:
+    problems: list[dict[str, str]] = []
+    if body.get("calendar") not in CALENDARS:
+        problems.append({"field": "calendar", "message": f"must be one of: {', '.join(CALENDARS)}"})
+    warning = body.get("warning_at")
+    if isinstance(warning, bool) or not isinstance(warning, int | float) or not 0 < warning < 1:
+        problems.append({"field": "warning_at", "message": "must be a number between 0 and 1 (e.g. 0.75)"})
+    targets = body.get("targets")
+    if not isinstance(targets, dict) or set(targets) != set(PRIORITIES):
+        problems.append(
+            {"field": "targets", "message": f"must have exactly the priorities {', '.join(PRIORITIES)}"}
+        )
+        return problems
+    for priority, kinds in targets.items():
+        if not isinstance(kinds, dict):
+            problems.append({"field": f"targets.{priority}", "message": "must be an object of durations"})
+            continue
+        for kind in TARGET_KINDS:
+            try:
+                parse_duration(kinds.get(kind))  # type: ignore[arg-type]
+            except ValueError as err:
+                problems.append({"field": f"targets.{priority}.{kind}", "message": str(err)})
+    return problems
+
+
+def require(session: Session, name: str) -> Policy:
+    row = session.get(SlaPolicy, name)
+    if row is None:
+        raise NotFound("SLA policy", name)
+    return _policy(row)
+
+
+def state(
+    *,
+    opened_at: datetime,
+    due_at: datetime | None,
+    now: datetime,
+    done: bool,
+    paused: bool,
+    warning_at: float = 0.75,
+) -> str:
+    """on_track | at_risk | breached | paused | met, for the nearest open due time."""
+    if done:
+        return "met" if due_at is None or now <= due_at else "breached"
+    if paused:
+        return "paused"
+    if due_at is None:
+        return "on_track"
+    if now > due_at:
+        return "breached"
+    if now >= opened_at + (due_at - opened_at) * warning_at:
+        return "at_risk"
+    return "on_track"

@@ -1,0 +1,123 @@
+"""The signal worker: claims pending signals in batches and processes each in
+its own SAVEPOINT inside one transaction.
+
+One bad signal rolls back alone and is retried with backoff; after
+``signal_max_attempts`` it is ``failed`` with its error, never lost. On
+PostgreSQL the claim uses ``FOR UPDATE SKIP LOCKED`` so any number of workers
+share one inbox; a worker that dies leaves its batch uncommitted and pending.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import nlp
+from engine.config import get_settings
+from engine.db import unit_of_work, utcnow
+from engine.errors import EngineError
+from engine.signals.models import FAILED, PENDING, Signal
+from engine.worker import pipeline
+
+log = logging.getLogger("sift.worker")
+
+
+def claim(session: Session, limit: int) -> list[Signal]:
+    stmt = (
+        select(Signal)
+        .where(Signal.status == PENDING, Signal.next_attempt_at <= utcnow())
+        .order_by(Signal.next_attempt_at, Signal.received_at)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list(session.scalars(stmt))
+
+
+def run_once(limit: int | None = None) -> int:
+    """Processes one batch; returns how many signals it claimed."""
+    limit = limit or get_settings().worker_batch_size
+    with unit_of_work() as session:
+        batch = claim(session, limit)
+        if not batch:
+            return 0
+        enrichments = _enrich_all(batch)
+        for signal, enrichment in zip(batch, enrichments, strict=True):
+            process_one(session, signal, enrichment)
+    return len(batch)
+
+
+def _enrich_all(batch: list[Signal]) -> list[dict[str, Any] | None]:
+    try:
+        return list(nlp.enrich_many((s.text, s.author or {}) for s in batch))
+    except Exception:  # one odd text must not sink the batch; each is retried alone below
+        log.exception("batch enrichment failed; enriching one by one")
+        return [None] * len(batch)
+
+
+def process_one(session: Session, signal: Signal, enrichment: dict[str, Any] | None) -> bool:
+    """Handles ``signal`` inside a savepoint; on error records the attempt instead."""
+    try:
+        with session.begin_nested():
+            pipeline.handle(session, signal, enrichment or nlp.enrich(signal.text, signal.author or {}))
+        return True
+    except Exception as err:
+        record_failure(session, signal, err)
+        return False
+
+
+def record_failure(session: Session, signal: Signal, err: Exception) -> None:
+    settings = get_settings()
+    detail = err.detail if isinstance(err, EngineError) else "internal error"
+    signal.attempts = (signal.attempts or 0) + 1
+    signal.error = f"{type(err).__name__}: {detail}"[:2000]
+    if signal.attempts >= settings.signal_max_attempts:
+        signal.status = FAILED
+        log.error(
+            "signal %s failed for good after %d attempts: %s", signal.id, signal.attempts, type(err).__name__
+        )
+    else:
+        backoff = settings.signal_retry_base_seconds * (2 ** (signal.attempts - 1))
+        signal.next_attempt_at = utcnow() + timedelta(seconds=backoff)
+        log.warning("signal %s attempt %d failed: %s", signal.id, signal.attempts, type(err).__name__)
+    if not isinstance(err, EngineError):
+        log.error("unexpected error on signal %s", signal.id, exc_info=err)
+
+
+class Worker:
+    """Runs batches in a background thread until stopped; ``wake()`` skips the poll wait."""
+
+    def __init__(self, poll_seconds: float | None = None) -> None:
+        self.poll_seconds = poll_seconds if poll_seconds is not None else get_settings().worker_poll_seconds
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="sift-worker", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                claimed = run_once()
+            except Exception:
+                log.exception("worker batch failed; retrying after a pause")
+                claimed = 0
+            if claimed == 0:
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()

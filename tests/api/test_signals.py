@@ -1,0 +1,127 @@
+"""The signals inbox as another service sees it."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+from engine.signals.models import Signal
+from tests.helpers import auth, count, signal_body
+
+
+def test_post_returns_202_and_the_text_comes_back_exactly(client, keys):
+    body = signal_body(text="@acme naïve café — my order A12345 never arrived 😡🔥 \u200d")
+    r = client.post("/api/v1/signals", json=body, headers=auth(keys["integration"]))
+    assert r.status_code == 202
+    assert r.json()["duplicate"] is False and r.json()["status"] == "pending"
+    got = client.get(f"/api/v1/signals/{r.json()['id']}", headers=auth(keys["csr"])).json()
+    assert got["text"] == body["text"]
+    assert got["author"]["handle"] == "@jane"
+
+
+def test_repost_is_idempotent(client, keys):
+    body = signal_body()
+    first = client.post("/api/v1/signals", json=body, headers=auth(keys["integration"]))
+    again = client.post("/api/v1/signals", json=body, headers=auth(keys["integration"]))
+    assert again.status_code == 200
+    assert again.json() == {"id": first.json()["id"], "status": "pending", "duplicate": True}
+    assert count(Signal) == 1
+
+
+def test_concurrent_duplicate_posts_store_one_signal(client, keys):
+    body = signal_body()
+    results: list[tuple[int, str]] = []
+
+    def post() -> None:
+        r = client.post("/api/v1/signals", json=body, headers=auth(keys["integration"]))
+        results.append((r.status_code, r.json()["id"]))
+
+    threads = [threading.Thread(target=post) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(code for code, _ in results) == [200] * 7 + [202]
+    assert len({sid for _, sid in results}) == 1
+    assert count(Signal) == 1
+
+
+def test_batch_keeps_order_and_isolates_bad_items(client, keys):
+    good = signal_body()
+    items = [good, {"source": "twitter"}, "not an object", good, signal_body(text="")]
+    r = client.post("/api/v1/signals:batch", json={"signals": items}, headers=auth(keys["integration"]))
+    assert r.status_code == 202
+    results = r.json()["results"]
+    assert len(results) == 5
+    assert results[0]["duplicate"] is False
+    assert results[1]["error"] == "ValidationFailed"
+    assert {f["field"] for f in results[1]["fields"]} >= {"external_id", "text"}
+    assert results[2]["error"] == "ValidationFailed"
+    assert results[3] == {"id": results[0]["id"], "status": "pending", "duplicate": True}
+    assert results[4]["error"] == "ValidationFailed"
+    assert count(Signal) == 1
+
+
+def test_batch_over_1000_items_is_refused_whole(client, keys):
+    items = [signal_body() for _ in range(1001)]
+    r = client.post("/api/v1/signals:batch", json={"signals": items}, headers=auth(keys["integration"]))
+    assert r.status_code == 422
+    assert count(Signal) == 0
+
+
+def _post_raw(client, key, raw: bytes):
+    return client.post(
+        "/api/v1/signals", content=raw, headers={**auth(key), "Content-Type": "application/json"}
+    )
+
+
+def test_bad_input_gets_a_clear_4xx_and_writes_nothing(client, keys):
+    key = keys["integration"]
+    cases = {
+        "malformed": (b"{not json", 400, "MalformedJson"),
+        "invalid utf-8": (b'\xff\xfe{"a"', 400, "MalformedJson"),
+        "missing fields": (b'{"source": "twitter"}', 422, "ValidationFailed"),
+        "wrong types": (b'{"source": 5, "external_id": [], "text": {}}', 422, "ValidationFailed"),
+        "array body": (b"[1, 2]", 422, "ValidationFailed"),
+        "NUL in text": (json.dumps(signal_body(text="a\u0000b")).encode(), 422, "ValidationFailed"),
+        "lone surrogate": (b'{"source":"x","external_id":"1","text":"\\ud800"}', 422, "ValidationFailed"),
+        "naive time": (
+            json.dumps(signal_body(created_at="2026-11-22T10:00:00")).encode(),
+            422,
+            "ValidationFailed",
+        ),
+        "negative followers": (
+            json.dumps(signal_body(author={"handle": "@x", "followers": -1})).encode(),
+            422,
+            "ValidationFailed",
+        ),
+    }
+    for name, (raw, status, code) in cases.items():
+        r = _post_raw(client, key, raw)
+        assert r.status_code == status, name
+        assert r.json()["error"] == code, name
+        assert r.json()["detail"], name
+    r = _post_raw(client, key, b'{"source": 5, "external_id": [], "text": {}}')
+    assert {f["field"] for f in r.json()["fields"]} == {"source", "external_id", "text"}
+    assert count(Signal) == 0
+
+
+def test_oversized_bodies_get_413(client, keys):
+    r = _post_raw(client, keys["integration"], b'{"text": "' + b"a" * 2_000_000 + b'"}')
+    assert r.status_code == 413
+    assert r.json()["error"] == "PayloadTooLarge"
+    one_mb_text = json.dumps(signal_body(text="é" * 600_000)).encode()
+    r = _post_raw(client, keys["integration"], one_mb_text)
+    assert r.status_code == 413
+    assert count(Signal) == 0
+
+
+def test_long_text_under_the_body_limit_is_refused_by_field(client, keys):
+    r = client.post("/api/v1/signals", json=signal_body(text="a" * 20_001), headers=auth(keys["integration"]))
+    assert r.status_code == 422
+    assert r.json()["fields"][0]["field"] == "text"
+
+
+def test_unknown_signal_is_404(client, keys):
+    r = client.get("/api/v1/signals/nope", headers=auth(keys["csr"]))
+    assert r.status_code == 404 and r.json()["error"] == "NotFound"

@@ -1,0 +1,125 @@
+"""The worker: nothing lost, nothing done twice."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import select
+
+from engine.cases.models import Case
+from engine.config import get_settings
+from engine.db import unit_of_work
+from engine.signals import service as signals
+from engine.signals.models import Signal
+from engine.tasks.models import Task
+from engine.worker import pipeline
+from engine.worker.service import run_once
+from tests.helpers import count, drain, signal_body
+
+
+def _accept(n: int = 1) -> list[str]:
+    from api.signals.schemas import SignalIn
+
+    with unit_of_work() as s:
+        return [a.id for a in signals.accept(s, [SignalIn(**signal_body()).to_engine() for _ in range(n)])]
+
+
+def _make_due(signal_id: str) -> None:
+    from engine.db import utcnow
+
+    with unit_of_work() as s:
+        s.get(Signal, signal_id).next_attempt_at = utcnow()
+
+
+def test_a_crash_after_the_case_insert_leaves_exactly_one_case_after_retry(db, monkeypatch):
+    (sid,) = _accept()
+    real_open = pipeline.open_case
+    calls = {"n": 0}
+
+    def crash_after_insert(session, signal, decision, context):
+        case = real_open(session, signal, decision, context)
+        calls["n"] += 1
+        if calls["n"] == 1:
+            session.flush()  # the case row is really written before the crash
+            raise RuntimeError("worker killed")
+        return case
+
+    monkeypatch.setattr(pipeline, "open_case", crash_after_insert)
+    assert run_once() == 1
+    with unit_of_work() as s:
+        sig = s.get(Signal, sid)
+        assert sig.status == "pending" and sig.attempts == 1
+        assert sig.error == "RuntimeError: internal error"
+    assert count(Case) == 0 and count(Task) == 0
+    _make_due(sid)
+    drain()
+    assert count(Case) == 1
+    with unit_of_work() as s:
+        sig = s.get(Signal, sid)
+        assert sig.status == "processed" and sig.case_id == s.scalar(select(Case.id))
+    assert count(Task) == 1
+
+
+def test_one_bad_signal_does_not_sink_its_batch_and_fails_after_max_attempts(db, monkeypatch):
+    ids = _accept(3)
+    poisoned = ids[1]
+    real = pipeline.handle
+
+    def handle(session, signal, enrichment):
+        if signal.id == poisoned:
+            raise ValueError("boom")
+        return real(session, signal, enrichment)
+
+    monkeypatch.setattr(pipeline, "handle", handle)
+    run_once()
+    assert count(Case) == 2
+    for _ in range(get_settings().signal_max_attempts - 1):
+        _make_due(poisoned)
+        run_once()
+    with unit_of_work() as s:
+        sig = s.get(Signal, poisoned)
+        assert sig.status == "failed"
+        assert sig.attempts == get_settings().signal_max_attempts
+        assert "ValueError" in sig.error
+    _make_due(poisoned)
+    assert run_once() == 0  # a failed signal is not retried on its own
+
+
+def test_retries_back_off(db, monkeypatch):
+    (sid,) = _accept()
+    monkeypatch.setattr(pipeline, "handle", lambda *a: (_ for _ in ()).throw(RuntimeError("x")))
+    run_once()
+    assert run_once() == 0  # not due yet
+    with unit_of_work() as s:
+        sig = s.get(Signal, sid)
+        assert sig.next_attempt_at > sig.received_at
+
+
+def test_in_process_worker_turns_posts_into_cases(db, keys):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from tests.helpers import auth
+
+    with TestClient(create_app(run_worker=True)) as client:
+        r = client.post("/api/v1/signals", json=signal_body(), headers=auth(keys["integration"]))
+        sid = r.json()["id"]
+        deadline = time.monotonic() + 20
+        status = "pending"
+        while time.monotonic() < deadline and status == "pending":
+            time.sleep(0.05)
+            status = client.get(f"/api/v1/signals/{sid}", headers=auth(keys["csr"])).json()["status"]
+    assert status == "processed"
+
+
+@pytest.mark.parametrize("text,status", [("FREE followers!!! click bit.ly/xx @acme @acme", "ignored")])
+def test_spam_is_ignored_without_a_case(db, text, status):
+    from api.signals.schemas import SignalIn
+
+    with unit_of_work() as s:
+        (a,) = signals.accept(s, [SignalIn(**signal_body(text=text)).to_engine()])
+    drain()
+    with unit_of_work() as s:
+        sig = s.get(Signal, a.id)
+        assert sig.status == status and sig.case_id is None
