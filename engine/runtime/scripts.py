@@ -26,7 +26,6 @@ from datetime import timedelta as _timedelta
 from typing import Any
 
 from RestrictedPython import (
-    PrintCollector,
     RestrictingNodeTransformer,
     compile_restricted_eval,
     compile_restricted_exec,
@@ -114,7 +113,7 @@ class SiftPolicy(RestrictingNodeTransformer):
 
     def visit_Lambda(self, node: ast.Lambda) -> ast.AST:
         node = super().visit_Lambda(node)
-        node.body = _tick_call(node.body)
+        node.body = _tick_call(_bound_call(node.body))
         return node
 
     def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> ast.AST:
@@ -157,12 +156,65 @@ class SiftPolicy(RestrictingNodeTransformer):
     def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:
         if node.format_spec is not None:
             self.error(node, "Format specs in f-strings are not allowed.")
-        return super().visit_FormattedValue(node)
+        node = super().visit_FormattedValue(node)
+        node.value = _bound_call(node.value)
+        return node
+
+    # C-level work over containers (comparing, hashing, printing, sorting) cannot be interrupted,
+    # so every value that reaches it passes through ``_sift_bound_``, which refuses containers
+    # with more than MAX_WALK nested items (including exponentially shared structures).
+
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        node = self.node_contents_visit(node)
+        node.left = _bound_call(node.left)
+        node.comparators = [_bound_call(c) for c in node.comparators]
+        return node
+
+    def visit_Dict(self, node: ast.Dict) -> ast.AST:
+        node = self.node_contents_visit(node)
+        node.keys = [_bound_call(k) if k is not None else None for k in node.keys]
+        return node
+
+    def visit_Set(self, node: ast.Set) -> ast.AST:
+        node = self.node_contents_visit(node)
+        node.elts = [_bound_call(e) for e in node.elts]
+        return node
+
+    def visit_SetComp(self, node: ast.SetComp) -> ast.AST:
+        node = super().visit_SetComp(node)
+        node.elt = _bound_call(node.elt)
+        return node
+
+    def visit_DictComp(self, node: ast.DictComp) -> ast.AST:
+        node = super().visit_DictComp(node)
+        node.key = _bound_call(node.key)
+        return node
+
+    def visit_Return(self, node: ast.Return) -> ast.AST:
+        node = self.node_contents_visit(node)
+        if node.value is not None:
+            node.value = _bound_call(node.value)
+        return node
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        node = super().visit_Call(node)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _CONSUMERS:
+            node.args = [_bound_call(a, "_sift_items_") for a in node.args]
+        return node
 
 
 def _tick_call(value: ast.expr | None = None) -> ast.expr:
     call = ast.Call(func=ast.Name("_sift_tick_", ast.Load()), args=[value] if value else [], keywords=[])
     return ast.fix_missing_locations(ast.copy_location(call, value)) if value else call
+
+
+def _bound_call(value: ast.expr, helper: str = "_sift_bound_") -> ast.expr:
+    call = ast.Call(func=ast.Name(helper, ast.Load()), args=[value], keywords=[])
+    return ast.fix_missing_locations(ast.copy_location(call, value))
+
+
+# Builtins that compare, hash or print their argument's items in C.
+_CONSUMERS = frozenset({"sorted", "min", "max", "set", "dict", "str", "sum", "tuple", "list"})
 
 
 def _tick_statement(node: ast.AST) -> ast.stmt:
@@ -193,6 +245,61 @@ def check_source(source: str, mode: str = "exec") -> str | None:
 # --- run-time guards ----------------------------------------------------------------------------
 
 
+MAX_WALK = 100_000  # nested items a value may hold when C code walks it
+_FLAT = frozenset({str, int, float, bool, type(None), range})
+_WALKABLE = (list, tuple, set, frozenset)
+_VIEWS = (type({}.keys()), type({}.values()), type({}.items()))
+
+
+def _walk_size(value: Any) -> None:
+    budget = MAX_WALK
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        budget -= 1
+        if budget < 0:
+            raise Refusal(f"a value holds more than {MAX_WALK} nested items (or refers to itself)")
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (*_WALKABLE, *_VIEWS)):
+            stack.extend(item)
+
+
+def _bound(value: Any) -> Any:
+    """``value`` itself, once it is known to be cheap for C code to compare, hash or print."""
+    if type(value) not in _FLAT and isinstance(value, (dict, *_WALKABLE, *_VIEWS)):
+        _walk_size(value)
+    return value
+
+
+def _items(value: Any) -> Any:
+    """Like :func:`_bound`; lazy iterables (generators, zip...) are materialized first."""
+    if type(value) in _FLAT:
+        return value
+    if isinstance(value, (dict, *_WALKABLE, *_VIEWS)):
+        _walk_size(value)
+        return value
+    if callable(value):
+        return value
+    materialized = list(_counted_iter(value))
+    _walk_size(materialized)
+    return materialized
+
+
+class _NoPrint:
+    """``print`` in a script goes nowhere (and never renders a value)."""
+
+    def __init__(self, _getattr_: Any = None) -> None:
+        pass
+
+    def _call_print(self, *objects: Any, **kwargs: Any) -> None:
+        return None
+
+    def __call__(self) -> str:
+        return ""
+
+
 def _size(value: Any) -> int | None:
     return len(value) if isinstance(value, (str, list, tuple, bytes)) else None
 
@@ -218,7 +325,7 @@ def _binop(symbol: str, left: Any, right: Any) -> Any:
         return left << right
     if isinstance(left, str) and _WIDE_FORMAT.search(left):
         raise Refusal("'%' formatting with a width or precision of 1000 or more, or '*'")
-    return left % right
+    return left % _bound(right)
 
 
 _WIDE_FORMAT = re.compile(r"%[^a-zA-Z%]*?(\d{4,}|\*)")
@@ -373,7 +480,24 @@ def _guarded_getattr(obj: Any, name: str, *default: Any) -> Any:
     if name not in allowed:
         raise Refusal(f"attribute '.{name}' on a {type(obj).__name__} value")
     wrapper = _WRAPPED.get((type(obj), name))
-    return wrapper(obj) if wrapper else getattr(obj, name)
+    if wrapper:
+        return wrapper(obj)
+    method = getattr(obj, name)
+    if type(obj) is str or type(obj) is float:
+        return method
+    if type(obj) is list and name in _COMPARING:
+        _walk_size(obj)
+    return _bounded_method(method)
+
+
+_COMPARING = frozenset({"count", "index", "remove", "sort"})
+
+
+def _bounded_method(method: Callable[..., Any]) -> Callable[..., Any]:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return method(*[_bound(a) for a in args], **{k: _bound(v) for k, v in kwargs.items()})
+
+    return call
 
 
 _ITEM_TYPES = (dict, list, tuple, str)
@@ -382,7 +506,7 @@ _ITEM_TYPES = (dict, list, tuple, str)
 def _guarded_getitem(obj: Any, key: Any) -> Any:
     if type(obj) not in _ITEM_TYPES:
         raise Refusal(f"indexing a {type(obj).__name__} value")
-    return obj[key]
+    return obj[_bound(key)]
 
 
 def _guarded_write(obj: Any) -> Any:
@@ -555,12 +679,14 @@ BASE_GLOBALS: dict[str, Any] = {
     "_getiter_": _counted_iter,
     "_write_": _guarded_write,
     "_apply_": _apply,
-    "_print_": PrintCollector,
+    "_print_": _NoPrint,
     "_inplacevar_": _inplacevar,
     "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
     "_unpack_sequence_": guarded_unpack_sequence,
     "_sift_binop_": _binop,
     "_sift_tick_": _tick,
+    "_sift_bound_": _bound,
+    "_sift_items_": _items,
     **HELPERS,
 }
 RESERVED = frozenset(BASE_GLOBALS)
