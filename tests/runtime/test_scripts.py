@@ -133,3 +133,43 @@ def test_task_data_cannot_shadow_the_guards():
     assert data["_getattr_"] == "not a guard", "underscore keys pass through untouched"
     with pytest.raises(ScriptRefused):
         run("y = x.__class__", {"x": "a", "_getattr_": "not a guard"})
+
+
+SHARED = "a = [0] * 100000\nb = [0] * 100000\nfor i in range(16):\n    a = [a, a]\n    b = [b, b]\n"
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "x = a == b",
+        "x = a in [b]",
+        "x = sorted([a, b])",
+        "x = max(a, b)",
+        "x = str(a)",
+        'x = f"{a}"',
+        "x = '%s' % (a,)",
+        "x = [a].count(b)",
+        "x = {tuple(a): 1}",
+        "x = sorted(range(2), key=lambda i: [a, b][i])",
+    ],
+)
+def test_c_level_work_over_shared_structures_is_refused(tail):
+    """Comparing, printing or hashing cannot be interrupted: big nested values never reach it."""
+    with pytest.raises(ScriptRefused) as caught:
+        run(SHARED + tail)
+    assert "nested items" in caught.value.what
+
+
+def test_bounded_operations_still_work_on_ordinary_data():
+    data = run(
+        "x = items == [1, 2, 3]\ny = 2 in items\nz = sorted(items, key=lambda v: -v)\n"
+        "w = max(v for v in items)\nd = {k: 1 for k in ('a', 'b')}\ns = f'{items}'\ni = items.index(2)",
+        {"items": [1, 2, 3]},
+    )
+    assert data["x"] is True and data["y"] is True
+    assert data["z"] == [3, 2, 1] and data["w"] == 3 and data["i"] == 1
+    assert data["d"] == {"a": 1, "b": 1} and data["s"] == "[1, 2, 3]"
+
+
+def test_print_renders_nothing():
+    assert run(SHARED + "print(a)\ndel a\ndel b\nx = 1") == {"i": 15, "x": 1}
