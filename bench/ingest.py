@@ -106,12 +106,14 @@ def main() -> None:
             "SIFT_WORKER_BATCH_SIZE": "200",
         }
         env.pop("SIFT_DATABASE_URL", None)
+        log_path = Path(tmp) / "server.log"
+        server_log = log_path.open("wb")
         server = subprocess.Popen(
             [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
             cwd=ROOT,
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stdout=server_log,
+            stderr=subprocess.STDOUT,
         )
         try:
             url = f"http://127.0.0.1:{port}"
@@ -135,9 +137,13 @@ def main() -> None:
                 done = wait_processed(Path(tmp) / "sift.db", args.signals + 1, 600)
             rss = peak_rss_mb(server.pid)
             avg_state, cases, failed = stored_bytes(Path(tmp) / "sift.db")
+        except BaseException:
+            print(log_path.read_text(errors="replace")[-4000:], file=sys.stderr)
+            raise
         finally:
             server.terminate()
-            server.wait(10)
+            server.wait(30)
+            server_log.close()
     e2e = args.signals / (done - start)
     result = {
         "signals": args.signals,

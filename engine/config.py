@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     max_text_chars: int = 20_000
     batch_max_items: int = 1000
 
-    worker_batch_size: int = 100
+    worker_batch_size: int = 50
     worker_poll_seconds: float = 0.5
     signal_max_attempts: int = 5
     signal_retry_base_seconds: float = 2.0

@@ -110,6 +110,8 @@ def get_engine() -> Engine:
 
 @lru_cache(maxsize=1)
 def get_sessionmaker() -> sessionmaker[Session]:
+    import engine.models  # noqa: F401  (every mapper registered before relationships resolve)
+
     return sessionmaker(bind=get_engine(), expire_on_commit=False)
 
 

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, new_id, utcnow
+
+if TYPE_CHECKING:
+    from engine.customers.models import Customer
+    from engine.processes.models import ProcessInstanceRecord
 
 
 class Case(Base):
@@ -46,3 +50,8 @@ class Case(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    # Declared so the unit of work inserts rows in foreign-key order within one flush;
+    # code sets the id columns and never loads through these.
+    customer: Mapped[Customer | None] = relationship(lazy="raise_on_sql")
+    process_instance: Mapped[ProcessInstanceRecord | None] = relationship(lazy="raise_on_sql")

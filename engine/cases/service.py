@@ -17,7 +17,7 @@ from engine import pagination
 from engine.auth.service import Principal
 from engine.cases import transitions
 from engine.cases.models import Case
-from engine.db import utcnow
+from engine.db import new_id, utcnow
 from engine.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound
 from engine.events import service as events
 from engine.sla import policies
@@ -107,6 +107,7 @@ def open_case(session: Session, opening: Opening, *, actor: str | None, rule: st
     policy = policies.get(session, opening.sla_policy)
     first_due, resolution_due = policy.due_times(opening.priority, now)
     case = Case(
+        id=new_id(),
         kind=opening.kind,
         status=transitions.OPEN,
         priority=opening.priority,
@@ -124,7 +125,6 @@ def open_case(session: Session, opening: Opening, *, actor: str | None, rule: st
     )
     _set_due(case, first_due, since=now, warning_at=policy.warning_at)
     session.add(case)
-    session.flush()
     events.record(
         session,
         "case.opened",

@@ -10,7 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.customers.models import Customer, CustomerHandle
+from engine.db import new_id
 from engine.errors import NotFound
+
+_KNOWN = "sift.customers_by_handle"  # handle -> customer seen or added in this transaction
 
 
 def handle_of(source: str, author: dict[str, Any]) -> str | None:
@@ -37,22 +40,46 @@ def identify(session: Session, source: str, author: dict[str, Any]) -> Customer 
     handle = handle_of(source, author)
     if handle is None:
         return None
-    customer = session.scalar(
-        select(Customer)
-        .join(CustomerHandle, CustomerHandle.customer_id == Customer.id)
-        .where(CustomerHandle.handle == handle)
-    )
+    known: dict[str, Customer | None] = session.info.setdefault(_KNOWN, {})
+    if handle in known and (known[handle] is None or known[handle] in session):
+        customer = known[handle]
+    else:
+        customer = session.scalar(
+            select(Customer)
+            .join(CustomerHandle, CustomerHandle.customer_id == Customer.id)
+            .where(CustomerHandle.handle == handle)
+        )
     influence = influence_of(author)
     if customer is None:
-        customer = Customer(display_name=author.get("name") or author.get("handle"), influence=influence)
+        customer = Customer(
+            id=new_id(), display_name=author.get("name") or author.get("handle"), influence=influence
+        )
         session.add(customer)
-        session.flush()
         session.add(CustomerHandle(handle=handle, customer_id=customer.id))
+        known[handle] = customer
     else:
         customer.influence = max(customer.influence, influence)
         if author.get("name") and not customer.display_name:
             customer.display_name = author["name"]
     return customer
+
+
+def prefetch(session: Session, identities: list[tuple[str, dict[str, Any]]]) -> None:
+    """Looks up the customers of many authors in one query (a worker batch), so
+    :func:`identify` needs no query of its own."""
+    wanted = {h for source, author in identities if (h := handle_of(source, author)) is not None}
+    known: dict[str, Customer | None] = session.info.setdefault(_KNOWN, {})
+    wanted -= set(known)
+    if not wanted:
+        return
+    rows = session.execute(
+        select(CustomerHandle.handle, Customer)
+        .join(Customer, CustomerHandle.customer_id == Customer.id)
+        .where(CustomerHandle.handle.in_(wanted))
+    )
+    found = {handle: customer for handle, customer in rows}
+    for handle in wanted:
+        known[handle] = found.get(handle)
 
 
 def handles(session: Session, customer_id: str) -> list[str]:

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, new_id, utcnow
+
+if TYPE_CHECKING:
+    from engine.cases.models import Case
 
 
 class ActivityEvent(Base):
@@ -22,6 +25,8 @@ class ActivityEvent(Base):
     type: Mapped[str] = mapped_column(String(64))
     actor: Mapped[str | None] = mapped_column(String(80), default=None)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    case: Mapped[Case | None] = relationship(lazy="raise_on_sql")  # foreign-key ordering only
 
 
 class OutboxEvent(Base):

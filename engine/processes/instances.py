@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.db import utcnow
+from engine.db import new_id, utcnow
 from engine.errors import NotFound
 from engine.processes import service as definitions
 from engine.processes.models import ProcessInstanceRecord
@@ -36,10 +36,9 @@ def start(session: Session, key: str, data: dict[str, Any]) -> tuple[ProcessInst
     """Starts the deployed version of ``key`` and runs it to its first wait state."""
     version = definitions.deployed(session, key)
     instance = definitions.compiled(version).start(data)
-    record = ProcessInstanceRecord(process_key=key, process_version=version.version)
+    record = ProcessInstanceRecord(id=new_id(), process_key=key, process_version=version.version)
     _store(record, instance)
     session.add(record)
-    session.flush()
     return record, instance
 
 

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, new_id, utcnow
+
+if TYPE_CHECKING:
+    from engine.cases.models import Case
+    from engine.customers.models import Customer
 
 PENDING, PROCESSED, IGNORED, FAILED = "pending", "processed", "ignored", "failed"
 
@@ -41,3 +45,7 @@ class Signal(Base):
     routing: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"), default=None, index=True)
     case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), default=None, index=True)
+
+    # for foreign-key ordering within one flush; never loaded through
+    customer: Mapped[Customer | None] = relationship(lazy="raise_on_sql")
+    case: Mapped[Case | None] = relationship(lazy="raise_on_sql")

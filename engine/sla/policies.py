@@ -20,6 +20,7 @@ from engine.events import service as events
 from engine.sla.models import SlaPolicy
 
 DEFAULT_POLICY = "default"
+_MEMO = "sift.sla_policies"
 PRIORITIES = ("urgent", "high", "normal", "low")
 TARGET_KINDS = ("first_response", "next_response", "resolution")
 CALENDARS = ("24x7",)
@@ -75,9 +76,15 @@ def ensure_default(session: Session) -> None:
 
 
 def get(session: Session, name: str | None) -> Policy:
-    """The named policy, or the default one when it does not exist (routing may name a new policy)."""
-    row = session.get(SlaPolicy, name or DEFAULT_POLICY) or session.get(SlaPolicy, DEFAULT_POLICY)
-    return _policy(row) if row is not None else DEFAULT
+    """The named policy, or the default one when it does not exist (routing may name a new policy).
+
+    Read once per transaction: a worker batch opens many cases under the same policies."""
+    memo: dict[str, Policy] = session.info.setdefault(_MEMO, {})
+    key = name or DEFAULT_POLICY
+    if key not in memo:
+        row = session.get(SlaPolicy, key) or session.get(SlaPolicy, DEFAULT_POLICY)
+        memo[key] = _policy(row) if row is not None else DEFAULT
+    return memo[key]
 
 
 def list_policies(session: Session) -> list[Policy]:
@@ -99,6 +106,7 @@ def put(session: Session, name: str, body: dict[str, Any], *, actor: str) -> Pol
     row.warning_at = float(body["warning_at"])
     row.updated_at = utcnow()
     row.updated_by = actor
+    session.info.get(_MEMO, {}).clear()
     session.flush()
     events.record(session, "sla.policy_changed", actor=actor, data={"name": name})
     return _policy(row)

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, utcnow
+
+if TYPE_CHECKING:
+    from engine.cases.models import Case
+    from engine.processes.models import ProcessInstanceRecord
 
 OPEN, COMPLETED, CANCELLED = "open", "completed", "cancelled"
 
@@ -38,3 +42,7 @@ class Task(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
     completed_by: Mapped[str | None] = mapped_column(String(80), default=None)
+
+    # for foreign-key ordering within one flush; never loaded through
+    case: Mapped[Case] = relationship(lazy="raise_on_sql")
+    instance: Mapped[ProcessInstanceRecord] = relationship(lazy="raise_on_sql")

@@ -74,13 +74,16 @@ def list_open(
     return list(session.scalars(stmt.order_by(Task.created_at, Task.id).limit(limit)))
 
 
-def sync(session: Session, case: Case, record: ProcessInstanceRecord, instance: Any) -> list[Task]:
-    """Makes the open task rows of ``record`` match the instance's ready user tasks."""
+def sync(
+    session: Session, case: Case, record: ProcessInstanceRecord, instance: Any, *, new: bool = False
+) -> list[Task]:
+    """Makes the open task rows of ``record`` match the instance's ready user tasks
+    (``new``: the instance was just started, so it has no rows yet)."""
     ready = {view.id: view for view in instance.open_user_tasks()}
-    rows = {
-        t.id: t
-        for t in session.scalars(select(Task).where(Task.instance_id == record.id, Task.status == OPEN))
-    }
+    rows: dict[str, Task] = {}
+    if not new:
+        stmt = select(Task).where(Task.instance_id == record.id, Task.status == OPEN)
+        rows = {t.id: t for t in session.scalars(stmt)}
     created: list[Task] = []
     for task_id, view in ready.items():
         if task_id in rows:

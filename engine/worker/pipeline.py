@@ -85,7 +85,7 @@ def open_case(session: Session, signal: Signal, decision: dict[str, Any], contex
         },
     )
     case.process_instance_id = record.id
-    tasks.sync(session, case, record, instance)
+    tasks.sync(session, case, record, instance, new=True)
     return case
 
 

@@ -1,10 +1,16 @@
-"""The signal worker: claims pending signals in batches and processes each in
-its own SAVEPOINT inside one transaction.
+"""The signal worker: claims pending signals in batches, one transaction a batch.
 
-One bad signal rolls back alone and is retried with backoff; after
-``signal_max_attempts`` it is ``failed`` with its error, never lost. On
-PostgreSQL the claim uses ``FOR UPDATE SKIP LOCKED`` so any number of workers
-share one inbox; a worker that dies leaves its batch uncommitted and pending.
+Fast path: every signal of the batch is handled in memory and the batch is
+written by one flush inside a SAVEPOINT (the ORM then inserts each table's
+rows together). A signal that fails in Python is undone alone and its attempt
+recorded. If the batch flush fails (a constraint race with another worker) or
+a signal had to flush on its own, the savepoint rolls back and the batch is
+redone the slow way: one SAVEPOINT per signal, so a bad one rolls back alone.
+
+A failed signal is retried with backoff; after ``signal_max_attempts`` it is
+``failed`` with its error, never lost. On PostgreSQL the claim uses ``FOR
+UPDATE SKIP LOCKED`` so any number of workers share one inbox; a worker that
+dies leaves its batch uncommitted and pending.
 """
 
 from __future__ import annotations
@@ -14,11 +20,13 @@ import threading
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from engine import nlp
 from engine.config import get_settings
+from engine.customers import service as customers
 from engine.db import unit_of_work, utcnow
 from engine.errors import EngineError
 from engine.signals.models import FAILED, PENDING, Signal
@@ -39,6 +47,18 @@ def claim(session: Session, limit: int) -> list[Signal]:
     return list(session.scalars(stmt))
 
 
+_FLUSHES = "sift.flush_count"
+
+
+@event.listens_for(Session, "after_flush")
+def _count_flush(session: Session, _context: Any) -> None:
+    session.info[_FLUSHES] = session.info.get(_FLUSHES, 0) + 1
+
+
+class _Redo(Exception):
+    """The fast path cannot undo a signal alone; redo the batch one savepoint at a time."""
+
+
 def run_once(limit: int | None = None) -> int:
     """Processes one batch; returns how many signals it claimed."""
     limit = limit or get_settings().worker_batch_size
@@ -47,9 +67,35 @@ def run_once(limit: int | None = None) -> int:
         if not batch:
             return 0
         enrichments = _enrich_all(batch)
-        for signal, enrichment in zip(batch, enrichments, strict=True):
-            process_one(session, signal, enrichment)
+        customers.prefetch(session, [(s.source, s.author or {}) for s in batch])
+        try:
+            with session.begin_nested():
+                for signal, enrichment in zip(batch, enrichments, strict=True):
+                    _handle_in_memory(session, signal, enrichment)
+        except (_Redo, DBAPIError) as err:
+            log.info("batch of %d redone one by one (%s)", len(batch), type(err).__name__)
+            for signal, enrichment in zip(batch, enrichments, strict=True):
+                process_one(session, signal, enrichment)
     return len(batch)
+
+
+def _handle_in_memory(session: Session, signal: Signal, enrichment: dict[str, Any] | None) -> None:
+    """Handles ``signal`` without writing; on error undoes its changes and records the attempt."""
+    new_before, dirty_before = set(session.new), set(session.dirty)
+    flushes_before = session.info.get(_FLUSHES, 0)
+    try:
+        with session.no_autoflush:
+            pipeline.handle(session, signal, enrichment or nlp.enrich(signal.text, signal.author or {}))
+    except Exception as err:
+        if session.info.get(_FLUSHES, 0) != flushes_before:
+            raise _Redo() from err  # part of this signal reached the database
+        for obj in set(session.new) - new_before:
+            session.expunge(obj)
+        for obj in set(session.dirty) - dirty_before:
+            session.expire(obj)
+        session.expire(signal)
+        with session.no_autoflush:
+            record_failure(session, signal, err)
 
 
 def _enrich_all(batch: list[Signal]) -> list[dict[str, Any] | None]:
@@ -63,7 +109,8 @@ def _enrich_all(batch: list[Signal]) -> list[dict[str, Any] | None]:
 def process_one(session: Session, signal: Signal, enrichment: dict[str, Any] | None) -> bool:
     """Handles ``signal`` inside a savepoint; on error records the attempt instead."""
     try:
-        with session.begin_nested():
+        with session.begin_nested(), session.no_autoflush:
+            # one flush, when the savepoint is released; ids are assigned up front
             pipeline.handle(session, signal, enrichment or nlp.enrich(signal.text, signal.author or {}))
         return True
     except Exception as err:

@@ -32,20 +32,39 @@ def _make_due(signal_id: str) -> None:
         s.get(Signal, signal_id).next_attempt_at = utcnow()
 
 
-def test_a_crash_after_the_case_insert_leaves_exactly_one_case_after_retry(db, monkeypatch):
-    (sid,) = _accept()
+def _crash_after_case_insert(monkeypatch, error: BaseException, times: int) -> None:
     real_open = pipeline.open_case
     calls = {"n": 0}
 
     def crash_after_insert(session, signal, decision, context):
         case = real_open(session, signal, decision, context)
         calls["n"] += 1
-        if calls["n"] == 1:
+        if calls["n"] <= times:
             session.flush()  # the case row is really written before the crash
-            raise RuntimeError("worker killed")
+            raise error
         return case
 
     monkeypatch.setattr(pipeline, "open_case", crash_after_insert)
+
+
+def test_a_worker_killed_after_the_case_insert_leaves_exactly_one_case_after_retry(db, monkeypatch):
+    (sid,) = _accept()
+    _crash_after_case_insert(monkeypatch, KeyboardInterrupt(), times=1)  # the process dies mid-batch
+    with pytest.raises(KeyboardInterrupt):
+        run_once()
+    assert count(Case) == 0 and count(Task) == 0
+    with unit_of_work() as s:
+        assert s.get(Signal, sid).status == "pending"
+    drain()
+    assert count(Case) == 1 and count(Task) == 1
+    with unit_of_work() as s:
+        sig = s.get(Signal, sid)
+        assert sig.status == "processed" and sig.case_id == s.scalar(select(Case.id))
+
+
+def test_an_error_after_the_case_insert_is_an_attempt_and_the_retry_makes_one_case(db, monkeypatch):
+    (sid,) = _accept()
+    _crash_after_case_insert(monkeypatch, RuntimeError("boom"), times=2)  # fast path and its redo
     assert run_once() == 1
     with unit_of_work() as s:
         sig = s.get(Signal, sid)
@@ -54,11 +73,30 @@ def test_a_crash_after_the_case_insert_leaves_exactly_one_case_after_retry(db, m
     assert count(Case) == 0 and count(Task) == 0
     _make_due(sid)
     drain()
-    assert count(Case) == 1
+    assert count(Case) == 1 and count(Task) == 1
     with unit_of_work() as s:
-        sig = s.get(Signal, sid)
-        assert sig.status == "processed" and sig.case_id == s.scalar(select(Case.id))
-    assert count(Task) == 1
+        assert s.get(Signal, sid).status == "processed"
+
+
+def test_a_constraint_race_at_the_batch_flush_redoes_the_batch_one_by_one(db, monkeypatch):
+    from engine.auth.models import ApiKey
+
+    ids = _accept(3)
+    real = pipeline.handle
+
+    def handle(session, signal, enrichment):
+        real(session, signal, enrichment)
+        if signal.id == ids[1]:  # a row that clashes only when written
+            session.add(ApiKey(name="clash", role="csr", key_hash="x" * 64, prefix="x"))
+            session.add(ApiKey(name="clash", role="csr", key_hash="y" * 64, prefix="y"))
+
+    monkeypatch.setattr(pipeline, "handle", handle)
+    assert run_once() == 3
+    assert count(Case) == 2
+    with unit_of_work() as s:
+        statuses = {sid: (s.get(Signal, sid).status, s.get(Signal, sid).attempts) for sid in ids}
+    assert statuses[ids[0]] == ("processed", 0) and statuses[ids[2]] == ("processed", 0)
+    assert statuses[ids[1]] == ("pending", 1)
 
 
 def test_one_bad_signal_does_not_sink_its_batch_and_fails_after_max_attempts(db, monkeypatch):
