@@ -191,6 +191,109 @@ def customers_import(
     raise typer.Exit(1 if report.errors else 0)
 
 
+@processes_app.command("validate")
+def processes_validate(path: Annotated[Path, typer.Argument(help="a .bpmn or .dmn file")]) -> None:
+    """Check a definition offline; print every problem (exit 1 when there is any)."""
+    from engine.errors import EngineError
+    from engine.runtime import parse_definition
+
+    try:
+        parsed = parse_definition(path.read_bytes(), path.name)
+    except OSError as err:
+        typer.echo(f"error: cannot read {path}: {err.strerror}", err=True)
+        raise typer.Exit(2) from err
+    except EngineError as err:
+        typer.echo(f"{path}: {err.detail}", err=True)
+        for problem in err.fields or []:
+            typer.echo(_problem_line(path, problem))
+        raise typer.Exit(1) from err
+    typer.echo(f"{path}: valid {parsed.kind.upper()} {parsed.key!r}")
+    for warning in parsed.warnings:
+        typer.echo(_problem_line(path, warning.as_field(), "warning"))
+
+
+def _problem_line(path: Path, problem: dict, level: str = "error") -> str:
+    at = f":{problem['line']}" if problem.get("line") else ""
+    at += f":{problem['column']}" if problem.get("column") else ""
+    element = problem.get("element_id")
+    name = f" ({problem['element_name']})" if problem.get("element_name") else ""
+    where = f" [{element}{name}]" if element else ""
+    return f"{path}{at}: {level}{where}: {problem.get('message')}"
+
+
+def _api(url: str, key: str | None) -> httpx.Client:
+    if not key:
+        typer.echo("error: pass --key (or set SIFT_KEY) with a process_owner or admin key", err=True)
+        raise typer.Exit(2)
+    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+
+
+def _fail(r: httpx.Response, path: Path | None = None) -> None:
+    try:
+        body = r.json()
+    except ValueError:
+        body = {"error": "HttpError", "detail": r.text[:300]}
+    typer.echo(f"error: {r.status_code} {body.get('error')}: {body.get('detail')}", err=True)
+    for problem in body.get("fields") or []:
+        typer.echo(_problem_line(path or Path("file"), problem))
+    raise typer.Exit(1)
+
+
+_URL = Annotated[str, typer.Option(help="base URL of a running Sift")]
+_KEY = Annotated[str | None, typer.Option(help="a process_owner or admin key", envvar="SIFT_KEY")]
+
+
+@processes_app.command("upload")
+def processes_upload(
+    path: Annotated[Path, typer.Argument(help="a .bpmn or .dmn file")],
+    deploy: Annotated[bool, typer.Option(help="deploy the uploaded version")] = False,
+    url: _URL = "http://127.0.0.1:8000",
+    key: _KEY = None,
+) -> None:
+    """Upload a definition as a new draft version (and deploy it with --deploy)."""
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        typer.echo(f"error: cannot read {path}: {err.strerror}", err=True)
+        raise typer.Exit(2) from err
+    with _api(url, key) as client:
+        try:
+            r = client.post("/api/v1/processes", files={"file": (path.name, data, "application/xml")})
+            if r.status_code >= 400:
+                _fail(r, path)
+            version = r.json()
+            state = "uploaded" if version.get("created") else "unchanged, already stored as"
+            typer.echo(f"{state} {version['key']} v{version['version']} ({version['status']})")
+            if deploy:
+                r = client.post(f"/api/v1/processes/{version['key']}/versions/{version['version']}/deploy")
+                if r.status_code >= 400:
+                    _fail(r)
+                typer.echo(f"deployed {version['key']} v{version['version']}")
+        except httpx.HTTPError as err:
+            typer.echo(f"error: cannot reach {url} ({type(err).__name__})", err=True)
+            raise typer.Exit(2) from err
+
+
+@processes_app.command("list")
+def processes_list(url: _URL = "http://127.0.0.1:8000", key: _KEY = None) -> None:
+    """Keys, their versions, who uploaded them and which is deployed."""
+    with _api(url, key) as client:
+        try:
+            r = client.get("/api/v1/processes")
+        except httpx.HTTPError as err:
+            typer.echo(f"error: cannot reach {url} ({type(err).__name__})", err=True)
+            raise typer.Exit(2) from err
+        if r.status_code >= 400:
+            _fail(r)
+    for item in r.json()["items"]:
+        typer.echo(f"{item['key']} ({item['kind']}), deployed: v{item['deployed_version']}")
+        for v in item["versions"]:
+            mark = "*" if v["version"] == item["deployed_version"] else " "
+            typer.echo(
+                f"  {mark} v{v['version']}  {v['status']:<8} {v['uploaded_by'] or '-'}  {v['uploaded_at']}"
+            )
+
+
 @app.command("dev-key")
 def dev_key(path: Annotated[Path, typer.Argument(help="file that keeps the key")]) -> None:
     """Print the local admin key kept in PATH, creating it on first use (used by ./dev run)."""

@@ -1,61 +1,60 @@
+"""Process owners upload, inspect, compare and deploy BPMN/DMN definitions.
+
+Everything uploaded is untrusted: the body is read with a hard size limit before any multipart
+parsing, and the file is validated (engine.runtime) before anything is stored.
+"""
+
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, UploadFile
-from pydantic import AwareDatetime, BaseModel
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from api.deps import Caller
+from api.processes.schemas import (
+    AuditList,
+    DefinitionList,
+    DefinitionOut,
+    UploadOut,
+    VersionDetail,
+    VersionOut,
+    audit_entry,
+    upload_out,
+    version_detail,
+    version_out,
+)
 from engine.db import unit_of_work
-from engine.errors import InvalidInput, PayloadTooLarge
+from engine.errors import Conflict, InvalidInput, PayloadTooLarge
 from engine.processes import service as definitions
-from engine.processes.models import ProcessVersion
 
 router = APIRouter(prefix="/api/v1/processes", tags=["processes"])
 MAX_FILE_BYTES = 2 * 1024 * 1024
+#: room for the multipart envelope around the file
+MAX_BODY_BYTES = MAX_FILE_BYTES + 64 * 1024
+READERS = ("process_owner", "supervisor", "csr")
 
-
-class VersionOut(BaseModel):
-    key: str
-    version: int
-    kind: str
-    name: str | None
-    status: str
-    uploaded_by: str | None
-    uploaded_at: AwareDatetime
-    deployed_at: AwareDatetime | None
-    deployed_by: str | None
-    sha256: str
-
-
-class DefinitionOut(BaseModel):
-    key: str
-    kind: str
-    deployed_version: int | None
-    versions: list[VersionOut]
-
-
-class DefinitionList(BaseModel):
-    items: list[DefinitionOut]
-
-
-def version_out(v: ProcessVersion) -> VersionOut:
-    return VersionOut(
-        key=v.key,
-        version=v.version,
-        kind=v.kind,
-        name=v.name,
-        status=v.status,
-        uploaded_by=v.uploaded_by,
-        uploaded_at=v.uploaded_at,
-        deployed_at=v.deployed_at,
-        deployed_by=v.deployed_by,
-        sha256=v.sha256,
-    )
+_UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    }
+}
 
 
 @router.get("", response_model=DefinitionList)
 def list_processes(caller: Caller) -> DefinitionList:
-    caller.require("process_owner", "supervisor", "csr")
+    caller.require(*READERS)
     with unit_of_work() as session:
         return DefinitionList(
             items=[
@@ -70,41 +69,122 @@ def list_processes(caller: Caller) -> DefinitionList:
         )
 
 
-@router.post("", status_code=201, response_model=VersionOut)
-async def upload(caller: Caller, file: UploadFile) -> VersionOut:
-    """A BPMN or DMN file becomes the next draft version of its key (422 lists every problem)."""
+@router.post(
+    "",
+    status_code=201,
+    response_model=UploadOut,
+    openapi_extra=_UPLOAD_BODY,
+    responses={200: {"description": "byte-identical to a stored version, which is returned"}},
+)
+async def upload(caller: Caller, request: Request, response: Response) -> UploadOut:
+    """A BPMN or DMN file (multipart ``file``) becomes the next draft version of its key.
+
+    422 lists every problem found; 413 over the size limit; 400 for DTDs/entities; 409 when the
+    key belongs to the other kind. A byte-identical re-upload answers 200 with the stored version.
+    """
     caller.require("process_owner")
-    data = await file.read(MAX_FILE_BYTES + 1)
+    data, filename = await _read_file(request)
+    out = await run_in_threadpool(_store, data, filename, caller.name)
+    if not out.created:
+        response.status_code = 200
+    return out
+
+
+async def _read_file(request: Request) -> tuple[bytes, str]:
+    """The uploaded file's bytes, refusing bodies over the limit before parsing the multipart."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise _too_large()
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise _too_large()
+
+    async def replay() -> dict[str, Any]:
+        return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+    form = await Request(request.scope, replay).form(max_files=1, max_fields=5)
+    try:
+        part = form.get("file")
+        if not isinstance(part, UploadFile):
+            field = {"field": "file", "message": "a BPMN or DMN file is required as multipart field 'file'"}
+            raise InvalidInput(
+                "Send the definition as a multipart/form-data file field named 'file'.", fields=[field]
+            )
+        data = await part.read(MAX_FILE_BYTES + 1)
+        filename = (part.filename or "")[:200]
+    finally:
+        await form.close()
     if len(data) > MAX_FILE_BYTES:
-        raise PayloadTooLarge(f"The file is larger than {MAX_FILE_BYTES} bytes; definitions must be smaller.")
+        raise _too_large()
     if not data.strip():
-        raise InvalidInput("The file is empty; upload a BPMN or DMN XML file.")
-    filename = file.filename or ""
-    return await run_in_threadpool(_store, data, filename, caller.name)
+        raise InvalidInput(
+            "The file is empty; upload a BPMN or DMN XML file.",
+            fields=[{"field": "file", "message": "empty"}],
+        )
+    return data, filename
 
 
-def _store(data: bytes, filename: str, actor: str) -> VersionOut:
+def _too_large() -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB; definitions are far smaller. "
+        "Remove embedded data (images, large documentation) and upload again."
+    )
+
+
+def _store(data: bytes, filename: str, actor: str) -> UploadOut:
+    try:
+        with unit_of_work() as session:
+            version, created = definitions.upload(session, data, filename=filename, actor=actor)
+            return upload_out(version, created)
+    except IntegrityError:
+        raise Conflict(
+            "Another upload of the same key was stored at the same moment; upload again."
+        ) from None
+
+
+@router.get("/{key}/audit", response_model=AuditList)
+def audit(key: str, caller: Caller) -> AuditList:
+    """Who uploaded and deployed which version of ``key``, and when; newest first."""
+    caller.require(*READERS)
     with unit_of_work() as session:
-        return version_out(definitions.add_version(session, data, filename=filename, actor=actor))
+        return AuditList(items=[audit_entry(e) for e in definitions.audit(session, key)])
 
 
-@router.get("/{key}/versions/{number}", response_model=VersionOut)
-def get_version(key: str, number: int, caller: Caller) -> VersionOut:
-    caller.require("process_owner", "supervisor", "csr")
+@router.get("/{key}/versions/{number}", response_model=VersionDetail)
+def get_version(key: str, number: int, caller: Caller) -> VersionDetail:
+    """Metadata, warnings, forms, audit entries and what it changes against the deployed version."""
+    caller.require(*READERS)
     with unit_of_work() as session:
-        return version_out(definitions.get_version(session, key, number))
+        version = definitions.get_version(session, key, number)
+        changes = definitions.changes(session, key, number)
+        return version_detail(version, changes, definitions.audit(session, key))
+
+
+@router.get("/{key}/versions/{number}/diff")
+def get_diff(key: str, number: int, caller: Caller, against: int | None = None) -> dict[str, Any]:
+    """Elements added, removed and changed, forms and timers changed, against ``against``
+    (default: the deployed version): what a deploy of this version would do."""
+    caller.require(*READERS)
+    with unit_of_work() as session:
+        return definitions.changes(session, key, number, against)
 
 
 @router.get("/{key}/versions/{number}/xml")
 def get_xml(key: str, number: int, caller: Caller) -> Response:
-    caller.require("process_owner", "supervisor", "csr")
+    """The file exactly as uploaded."""
+    caller.require(*READERS)
     with unit_of_work() as session:
         version = definitions.get_version(session, key, number)
-        return Response(content=bytes(version.xml), media_type="application/xml")
+        suffix = "dmn" if version.kind == "dmn" else "bpmn"
+        headers = {"Content-Disposition": f'attachment; filename="{key}.v{number}.{suffix}"'}
+        return Response(content=bytes(version.xml), media_type="application/xml", headers=headers)
 
 
 @router.post("/{key}/versions/{number}/deploy", response_model=VersionOut)
 def deploy(key: str, number: int, caller: Caller) -> VersionOut:
+    """New cases (or routed signals) use this version from now on; an earlier one is a rollback."""
     caller.require("process_owner")
     with unit_of_work() as session:
         return version_out(definitions.deploy(session, key, number, actor=caller.name))

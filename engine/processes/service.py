@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session
 
 from engine import runtime
 from engine.db import utcnow
-from engine.errors import EngineError, InvalidInput, NotFound
+from engine.errors import Conflict, EngineError, NotFound
 from engine.events import service as events
+from engine.events.models import ActivityEvent
+from engine.processes import diff as diffs
 from engine.processes.models import DEPLOYED, DRAFT, ProcessDefinition, ProcessVersion
 
 SHIPPED_DIR = Path(__file__).resolve().parents[2] / "processes"
@@ -35,10 +37,29 @@ class ShippedDefinitionBroken(EngineError):
         super().__init__(f"The shipped definition {path.name} is invalid: {problems}", fields=err.fields)
 
 
+class KindMismatch(Conflict):
+    def __init__(self, key: str, stored: str, uploaded: str) -> None:
+        super().__init__(
+            f"The key {key!r} is a {stored.upper()} definition; a {uploaded.upper()} file cannot be a "
+            f"version of it. Give the {'decision' if uploaded == 'dmn' else 'process'} another id."
+        )
+
+
 def add_version(
     session: Session, data: bytes, *, filename: str = "", actor: str | None = None
 ) -> ProcessVersion:
-    """Validates ``data`` and stores it as the next draft version of its key."""
+    """Validates ``data`` and stores it as the next draft version of its key (see ``upload``)."""
+    return upload(session, data, filename=filename, actor=actor)[0]
+
+
+def upload(
+    session: Session, data: bytes, *, filename: str = "", actor: str | None = None
+) -> tuple[ProcessVersion, bool]:
+    """Validates ``data`` and stores it as the next draft version of its key; returns it and
+    whether it is new. A file byte-identical to a stored version of its key returns that version.
+
+    Validation happens before anything is written: an invalid file leaves no trace but the error.
+    """
     parsed = runtime.parse_definition(data, filename)
     definition = session.get(ProcessDefinition, parsed.key, with_for_update=True)
     if definition is None:
@@ -46,10 +67,16 @@ def add_version(
         session.add(definition)
         session.flush()
     elif definition.kind != parsed.kind:
-        raise InvalidInput(
-            f"The key {parsed.key!r} is a {definition.kind.upper()} definition; "
-            f"a {parsed.kind.upper()} file cannot be a version of it. Rename its id."
-        )
+        raise KindMismatch(parsed.key, definition.kind, parsed.kind)
+    sha256 = hashlib.sha256(data).hexdigest()
+    same = session.scalar(
+        select(ProcessVersion)
+        .where(ProcessVersion.key == parsed.key, ProcessVersion.sha256 == sha256)
+        .order_by(ProcessVersion.version.desc())
+        .limit(1)
+    )
+    if same is not None and bytes(same.xml) == data:
+        return same, False
     last = session.scalar(select(func.max(ProcessVersion.version)).where(ProcessVersion.key == parsed.key))
     version = ProcessVersion(
         key=parsed.key,
@@ -58,9 +85,9 @@ def add_version(
         name=parsed.name,
         status=DRAFT,
         xml=data,
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=sha256,
         forms=parsed.forms,
-        summary=parsed.summary,
+        summary={**parsed.summary, "warnings": [w.as_field() for w in parsed.warnings]},
         uploaded_by=actor,
     )
     session.add(version)
@@ -69,17 +96,23 @@ def add_version(
         session,
         "process.uploaded",
         actor=actor,
-        data={"key": version.key, "version": version.version, "kind": version.kind},
+        data={"key": version.key, "version": version.version, "kind": version.kind, "sha256": sha256},
     )
-    return version
+    return version, True
 
 
 def deploy(session: Session, key: str, number: int, *, actor: str | None = None) -> ProcessVersion:
-    """Makes ``number`` the version new work starts on (an earlier number is a rollback)."""
+    """Makes ``number`` the version new work starts on (an earlier number is a rollback).
+
+    Running instances keep the version they started on. Deploying the deployed version changes
+    nothing and records nothing.
+    """
     definition = session.get(ProcessDefinition, key, with_for_update=True)
     version = get_version(session, key, number)
-    assert definition is not None
+    assert definition is not None  # a version exists only under its definition
     previous = definition.deployed_version
+    if previous == number:
+        return version
     if previous is not None and previous != number:
         old = get_version(session, key, previous)
         old.status = DRAFT
@@ -118,6 +151,37 @@ def deployed(session: Session, key: str) -> ProcessVersion:
         raise NotFound("deployed process", key)
     found = memo[key] = get_version(session, key, definition.deployed_version)
     return found
+
+
+def changes(session: Session, key: str, number: int, against: int | None = None) -> dict[str, Any]:
+    """What version ``number`` changes against ``against`` (default: the deployed version)."""
+    version = get_version(session, key, number)
+    definition = session.get(ProcessDefinition, key)
+    base_number = against if against is not None else definition.deployed_version if definition else None
+    base = get_version(session, key, base_number) if base_number is not None else None
+    found = diffs.diff(bytes(base.xml) if base else None, bytes(version.xml))
+    return {"key": key, "version": number, "against": base_number, **found}
+
+
+def audit(session: Session, key: str, limit: int = 200) -> list[ActivityEvent]:
+    """Uploads and deploys of ``key``, newest first."""
+    get_definition(session, key)
+    stmt = (
+        select(ActivityEvent)
+        .where(
+            ActivityEvent.case_id.is_(None), ActivityEvent.type.in_(("process.uploaded", "process.deployed"))
+        )
+        .order_by(ActivityEvent.seq.desc())
+    )
+    found = [e for e in session.scalars(stmt) if (e.data or {}).get("key") == key]
+    return found[:limit]
+
+
+def get_definition(session: Session, key: str) -> ProcessDefinition:
+    definition = session.get(ProcessDefinition, key)
+    if definition is None:
+        raise NotFound("process definition", key)
+    return definition
 
 
 def list_definitions(session: Session) -> list[tuple[ProcessDefinition, list[ProcessVersion]]]:

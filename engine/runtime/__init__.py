@@ -1,5 +1,6 @@
 """The only package in Sift that imports SpiffWorkflow: parse, validate, run and store processes."""
 
+from engine.runtime.describe import describe_definition
 from engine.runtime.dmn import CompiledDecision, DecisionResult, compile_decision
 from engine.runtime.errors import (
     DefinitionInvalid,
@@ -33,6 +34,7 @@ __all__ = [
     "UserTaskView",
     "compile_decision",
     "compile_process",
+    "describe_definition",
     "parse_definition",
     "service",
 ]

@@ -20,6 +20,7 @@ and COLLECT (a list of every matching rule's outputs).
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,20 @@ from engine.runtime.parser import ParsedDefinition, Problem, _problem, read_defi
 from engine.runtime.safexml import local_name
 
 HIT_POLICIES = ("UNIQUE", "FIRST", "COLLECT")
+#: typeRef values Sift understands, and the Python types a literal cell of that type may hold.
+TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "number": (int, float),
+    "integer": (int,),
+    "long": (int,),
+    "double": (int, float),
+    "boolean": (bool,),
+    "date": (str,),
+    "datetime": (str,),
+    "time": (str,),
+    "duration": (str,),
+    "any": (object,),
+}
 _COMPARISON = re.compile(r"^\s*(<=|>=|<|>|==|!=|not\s+in\s|in\s)")
 _PLACEHOLDER = re.compile(r"\?(?=(?:[^'\"]|'[^']*'|\"[^\"]*\")*$)")
 INPUT_NAME = "dmn_input"
@@ -95,8 +110,42 @@ def _compile(element: etree._Element, source: str | None, what: str, problems: l
     try:
         return scripts.compile_source(source, "eval")
     except scripts.Refusal as refusal:
-        problems.append(_problem(element, f"The {what} {source!r} does not compile: {refusal.what}"))
-        return None
+        problems.append(_problem(element, f"The {what} {source[:80]!r} does not compile: {refusal.what}"))
+    except (RecursionError, MemoryError, ValueError) as err:
+        problems.append(
+            _problem(element, f"The {what} is nested too deeply to compile ({type(err).__name__}).")
+        )
+    return None
+
+
+def _type_of(node: etree._Element, problems: list[Problem]) -> tuple[str, tuple[type, ...]]:
+    """The declared typeRef of an input or output ('any' when absent); unknown names are problems."""
+    holder = next((c for c in node if local_name(c) == "inputExpression"), node)
+    name = (holder.get("typeRef") or "any").strip()
+    allowed = TYPES.get(name.lower())
+    if allowed is None:
+        problems.append(_problem(node, f"Unknown typeRef {name!r}; use one of {', '.join(TYPES)}."))
+        return name, (object,)
+    return name, allowed
+
+
+def _check_literal(
+    element: etree._Element, text: str, type_: tuple[str, tuple[type, ...]], problems: list[Problem]
+) -> None:
+    """A cell that is a literal (or a list of literals) must hold the column's type."""
+    name, allowed = type_
+    try:
+        value = ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return  # an expression, checked when it runs
+    values = value if isinstance(value, tuple) else (value,)
+    for item in values:
+        wrong = item is not None and not isinstance(item, allowed)
+        if wrong or (bool not in allowed and isinstance(item, bool) and object not in allowed):
+            problems.append(
+                _problem(element, f"The value {text.strip()[:80]!r} is not of the column's type {name}.")
+            )
+            return
 
 
 def _read_table(root: etree._Element) -> tuple[_Table | None, list[Problem]]:
@@ -113,22 +162,62 @@ def _read_table(root: etree._Element) -> tuple[_Table | None, list[Problem]]:
         msg = f"Hit policy {hit_policy} is not supported; use one of {', '.join(HIT_POLICIES)}."
         problems.append(_problem(table if table.get("id") else decision, msg))
     inputs = []
+    input_types = []
     for node in _children(table, "input"):
         expression = _text(next((c for c in node if local_name(c) == "inputExpression"), None))
         if not expression:
             problems.append(_problem(node, "The input has no expression; name the context key it reads."))
         inputs.append((node.get("id"), _compile(node, expression, "input expression", problems)))
-    outputs = [o.get("name") or o.get("id") for o in _children(table, "output")]
-    rules = [_read_rule(rule, i, len(inputs), problems) for i, rule in enumerate(_children(table, "rule"))]
+        input_types.append(_type_of(node, problems))
+    output_nodes = _children(table, "output")
+    outputs = [o.get("name") or o.get("id") for o in output_nodes]
+    problems += _output_name_problems(output_nodes, outputs)
+    types = (input_types, [_type_of(o, problems) for o in output_nodes])
+    rules = [_read_rule(rule, i, types, problems) for i, rule in enumerate(_children(table, "rule"))]
+    if not rules:
+        problems.append(_problem(table if table.get("id") else decision, "The table has no rules."))
     return _Table(decision.get("id"), decision.get("name"), hit_policy, inputs, outputs, rules), problems
 
 
-def _read_rule(rule: etree._Element, index: int, n_inputs: int, problems: list[Problem]) -> _Rule:
+def _output_name_problems(nodes: list[etree._Element], names: list[str | None]) -> list[Problem]:
+    problems = []
+    if not nodes:
+        return [Problem(None, None, "The table has no outputs; add at least one output column.")]
+    for node, name in zip(nodes, names, strict=True):
+        if not name:
+            problems.append(
+                _problem(node, "The output has no name; name it (routing reads outputs by name).")
+            )
+        elif names.count(name) > 1:
+            problems.append(_problem(node, f"Two outputs are named {name!r}; output names must be unique."))
+    return problems
+
+
+_Types = tuple[list[tuple[str, tuple[type, ...]]], list[tuple[str, tuple[type, ...]]]]
+
+
+def _read_rule(rule: etree._Element, index: int, types: _Types, problems: list[Problem]) -> _Rule:
+    input_types, output_types = types
     entries = _children(rule, "inputEntry")
-    if len(entries) != n_inputs:
-        problems.append(_problem(rule, f"The rule has {len(entries)} input entries for {n_inputs} inputs."))
+    out_entries = _children(rule, "outputEntry")
+    if len(entries) != len(input_types):
+        problems.append(
+            _problem(rule, f"The rule has {len(entries)} input entries for {len(input_types)} inputs.")
+        )
+    if len(out_entries) != len(output_types):
+        msg = f"The rule has {len(out_entries)} output entries for {len(output_types)} outputs."
+        problems.append(_problem(rule, msg))
     tests = [_compile(e, entry_expression(_text(e)), "input entry", problems) for e in entries]
-    outputs = [_compile(e, _text(e), "output entry", problems) for e in _children(rule, "outputEntry")]
+    for entry, type_ in zip(entries, input_types, strict=False):
+        if (
+            _text(entry) not in ("", "-")
+            and entry_expression(_text(entry)) == f"{INPUT_NAME} in ({_text(entry)},)"
+        ):
+            _check_literal(entry, _text(entry), type_, problems)
+    for entry, type_ in zip(out_entries, output_types, strict=False):
+        if _text(entry):
+            _check_literal(entry, _text(entry), type_, problems)
+    outputs = [_compile(e, _text(e), "output entry", problems) for e in out_entries]
     node = next((c for c in rule if local_name(c) == "description"), None)
     description = (node.text or "").strip() or None if node is not None else None
     return _Rule(rule.get("id"), index, description, tests, outputs)
@@ -144,6 +233,38 @@ def validate_dmn(root: etree._Element) -> tuple[ParsedDefinition | None, list[Pr
         "rules": [{"id": r.id, "description": r.description} for r in table.rules],
     }
     return ParsedDefinition(key=table.key, kind="dmn", name=table.name, summary=summary), problems
+
+
+def describe_dmn(root: etree._Element) -> dict:
+    """Rules (with a digest of their cells), hit policy, inputs and outputs of the first table."""
+    from engine.runtime.describe import digest
+
+    table = next(
+        t for d in root if local_name(d) == "decision" for t in d if local_name(t) == "decisionTable"
+    )
+    rules = {
+        rule.get("id") or f"rule {i + 1}": {
+            "type": "rule",
+            "name": _description(rule),
+            "digest": digest(rule),
+        }
+        for i, rule in enumerate(_children(table, "rule"))
+    }
+    return {
+        "kind": "dmn",
+        "hit_policy": table.get("hitPolicy", "UNIQUE"),
+        "inputs": [
+            _text(next((c for c in i if local_name(c) == "inputExpression"), None))
+            for i in _children(table, "input")
+        ],
+        "outputs": [o.get("name") or o.get("id") for o in _children(table, "output")],
+        "elements": rules,
+    }
+
+
+def _description(rule: etree._Element) -> str | None:
+    node = next((c for c in rule if local_name(c) == "description"), None)
+    return (node.text or "").strip() or None if node is not None else None
 
 
 class CompiledDecision:

@@ -16,6 +16,8 @@ SpiffWorkflow ignores the ``sift`` namespace; this module reads it with its own 
 from __future__ import annotations
 
 import json
+import logging
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +28,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
-from engine.runtime import scripts
+from engine.runtime import schema, scripts
 from engine.runtime.errors import DefinitionInvalid
 from engine.runtime.safexml import BPMN_NS, NSMAP, SIFT_NS, SPIFF_NS, MalformedXml, local_name, parse_xml
 from engine.runtime.services import registered_services
@@ -52,6 +54,14 @@ class Problem:
         }
 
 
+log = logging.getLogger("sift.runtime")
+
+#: A key becomes part of URLs and database keys: an XML NCName of bounded length.
+KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,199}$")
+MAX_NAME = 300
+UNCHECKED = "Sift could not finish checking this file"
+
+
 @dataclass
 class ParsedDefinition:
     key: str
@@ -59,30 +69,124 @@ class ParsedDefinition:
     name: str | None
     forms: dict[str, dict] = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
+    #: Things that will not stop the file from running but may surprise its owner.
+    warnings: list[Problem] = field(default_factory=list)
 
 
 def parse_definition(data: bytes, filename: str = "") -> ParsedDefinition:
-    """Validate a BPMN or DMN file (told apart by its root element); raise with ALL problems found."""
-    root = read_definition_xml(data, filename)
-    kind = _kind(root)
-    if kind == "dmn":
-        from engine.runtime.dmn import validate_dmn
+    """Validate a BPMN or DMN file (told apart by its root element); raise with ALL problems found.
 
-        parsed, problems = validate_dmn(root)
-    elif kind == "bpmn":
-        parsed, problems, _ = validate_bpmn(root, filename)
-    else:
-        problems = [
-            Problem(None, None, "The root element is neither BPMN nor DMN definitions.", root.sourceline)
-        ]
-        parsed = None
+    Raises UnsafeXml for DTDs/entities and DefinitionInvalid for everything else: whatever the
+    bytes, nothing but those two leaves this function.
+    """
+    root = read_definition_xml(data, filename)
+    try:
+        parsed, problems = _validate(root, filename)
+    except (RecursionError, MemoryError, Exception) as err:  # a hostile file must never be a 5xx
+        log.exception("definition check failed on %s", filename or "upload")
+        message = f"{UNCHECKED} ({type(err).__name__}); simplify the part that is nested or huge."
+        parsed, problems = None, [Problem(None, None, message)]
     if problems or parsed is None:
         raise DefinitionInvalid(problems, filename)
     return parsed
 
 
+def _validate(root: etree._Element, filename: str) -> tuple[ParsedDefinition | None, list[Problem]]:
+    kind = _kind(root)
+    if kind is None:
+        return None, [
+            Problem(None, None, "The root element is neither BPMN nor DMN definitions.", root.sourceline)
+        ]
+    problems = _schema_problems(root, kind)
+    if kind == "dmn":
+        from engine.runtime.dmn import validate_dmn
+
+        parsed, found = validate_dmn(root)
+    else:
+        parsed, found, _ = validate_bpmn(root, filename)
+    problems += found
+    if parsed is not None:
+        problems += _identity_problems(root, parsed) + _storable_problems(parsed)
+    return parsed, problems
+
+
+def _schema_problems(root: etree._Element, kind: str) -> list[Problem]:
+    namespace = etree.QName(root).namespace or ""
+    xsd = schema.BPMN_XSD if kind == "bpmn" else schema.DMN_XSDS.get(namespace)
+    if xsd is None:
+        known = ", ".join(schema.DMN_XSDS)
+        return [
+            Problem(
+                None, None, f"Unsupported DMN namespace {namespace!r}; use one of {known}.", root.sourceline
+            )
+        ]
+    return [_located(root, message, line) for message, line in schema.violations(root, xsd)]
+
+
+def _located(root: etree._Element, message: str, line: int | None) -> Problem:
+    """Attach an XSD message to the element it names on its line, when that can be told."""
+    named = re.match(r"Element '([^']+)'", message)
+    for element in root.iter():
+        if element.sourceline == line and named and local_name(element) == named.group(1):
+            return Problem(element.get("id"), element.get("name"), f"Schema violation: {message}", line)
+    return Problem(None, None, f"Schema violation: {message}", line)
+
+
+def _identity_problems(root: etree._Element, parsed: ParsedDefinition) -> list[Problem]:
+    element = next((e for e in root.iter() if isinstance(e.tag, str) and e.get("id") == parsed.key), root)
+    problems = []
+    if not KEY_PATTERN.match(parsed.key or ""):
+        msg = (
+            f"The id {parsed.key[:60]!r} cannot be a definition key: use letters, digits, '_', '.' or '-', "
+            "starting with a letter or '_', at most 200 characters."
+        )
+        problems.append(Problem(None, None, msg, element.sourceline))
+    if parsed.name and len(parsed.name) > MAX_NAME:
+        problems.append(_problem(element, f"The name is longer than {MAX_NAME} characters; shorten it."))
+    return problems
+
+
+def _storable_problems(parsed: ParsedDefinition) -> list[Problem]:
+    """Forms and the summary are stored as JSON: no NUL, no lone surrogates, finite numbers."""
+    problems = []
+    for task_id, form in parsed.forms.items():
+        if not _storable(form):
+            msg = (
+                "The form contains a NUL character, an unpaired surrogate or a non-finite number; remove it."
+            )
+            problems.append(Problem(task_id, None, msg))
+    if not problems and not _storable(parsed.summary):
+        problems.append(Problem(None, None, "Names or expressions contain characters that cannot be stored."))
+    return problems
+
+
+def _storable(value: Any, depth: int = 0) -> bool:
+    if depth > 200:
+        return False
+    if isinstance(value, str):
+        return "\x00" not in value and _utf8(value)
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_storable(k, depth + 1) and _storable(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return all(_storable(v, depth + 1) for v in value)
+    return True
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def read_definition_xml(data: bytes, filename: str = "") -> etree._Element:
-    """Safely parse ``data``; malformed XML becomes DefinitionInvalid with line and column."""
+    """Safely parse ``data``; text that is not UTF-8 or malformed XML becomes DefinitionInvalid."""
+    problem = schema.text_problem(data)
+    if problem is not None:
+        raise DefinitionInvalid([Problem(None, None, *problem)], filename)
     try:
         return parse_xml(data)
     except MalformedXml as err:
@@ -133,6 +237,7 @@ def validate_bpmn(
         name=process.get("name"),
         forms=forms,
         summary=_summary(process, forms),
+        warnings=_warnings(process, forms),
     )
     return parsed, problems, spiff_parser
 
@@ -167,17 +272,34 @@ def _read_forms(process: etree._Element) -> tuple[dict[str, dict], list[Problem]
         if node is None:
             continue
         try:
-            schema = json.loads(node.text or "")
+            schema = json.loads(node.text or "", parse_constant=_no_constant, parse_float=_finite)
         except json.JSONDecodeError as err:
             problems.append(_problem(task, f"The form is not valid JSON ({err.msg} at line {err.lineno})."))
             continue
-        errors = sorted(_META.iter_errors(schema), key=lambda e: list(e.path))
+        except (ValueError, RecursionError):
+            problems.append(_problem(task, "The form is nested too deeply or holds a non-finite number."))
+            continue
+        if not isinstance(schema, dict | bool):
+            problems.append(_problem(task, 'The form must be a JSON Schema object, e.g. {"type": "object"}.'))
+            continue
+        errors = sorted(_META.iter_errors(schema), key=lambda e: [str(p) for p in e.path])
         for err in errors:
             where = "/".join(str(p) for p in err.path) or "(root)"
             problems.append(_problem(task, f"The form is not a valid JSON Schema at {where}: {err.message}."))
         if not errors:
             forms[task.get("id")] = schema
     return forms, problems
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("non-finite number")
+    return value
 
 
 def _sources(process: etree._Element) -> list[tuple[etree._Element, str, str, str]]:
@@ -218,7 +340,10 @@ def _owner(node: etree._Element) -> etree._Element:
 def _check_scripts(process: etree._Element) -> list[Problem]:
     problems = []
     for owner, source, mode, what in _sources(process):
-        reason = scripts.check_source(source, mode)
+        try:
+            reason = scripts.check_source(source, mode)
+        except (RecursionError, MemoryError, ValueError) as err:
+            reason = f"it is too deeply nested or not compilable ({type(err).__name__})"
         if reason and "SyntaxError" in reason:
             problems.append(_problem(owner, f"The {what} has a syntax error: {reason}"))
         elif reason:
@@ -289,9 +414,13 @@ def _timer_value_problem(tag: str, value: Any) -> str | None:
     return None
 
 
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+_FOREIGN_CALLS = ("class", "delegateExpression", "expression", "type", "topic")
+
+
 def _check_services(process: etree._Element) -> list[Problem]:
     known = registered_services()
-    problems = []
+    problems = _foreign_services(process)
     for node in process.iter(f"{{{SPIFF_NS}}}serviceTaskOperator"):
         name = node.get("id")
         if name not in known:
@@ -301,11 +430,37 @@ def _check_services(process: etree._Element) -> list[Problem]:
     return problems
 
 
+def _foreign_services(process: etree._Element) -> list[Problem]:
+    """Camunda-style calls (Java classes, external topics...) and tasks that call nothing Sift knows."""
+    problems = []
+    tags = [f"{{{BPMN_NS}}}{t}" for t in ("serviceTask", "sendTask", "businessRuleTask")]
+    for task in process.iter(*tags):
+        foreign = [a for a in _FOREIGN_CALLS if task.get(f"{{{CAMUNDA_NS}}}{a}")]
+        if foreign:
+            msg = (
+                f"The task calls an undeclared service (camunda:{foreign[0]}); Sift only calls operators "
+                "registered with it, named by spiffworkflow:serviceTaskOperator."
+            )
+            problems.append(_problem(task, msg))
+        elif local_name(task) == "businessRuleTask":
+            msg = "Business rule tasks are not run by Sift; routing decisions are made by the routing table."
+            problems.append(_problem(task, msg))
+        elif local_name(task) == "serviceTask" and task.find(f".//{{{SPIFF_NS}}}serviceTaskOperator") is None:
+            msg = "The service task names no operator; add spiffworkflow:serviceTaskOperator with a registered id."
+            problems.append(_problem(task, msg))
+    return problems
+
+
 def _check_gateways(process: etree._Element) -> list[Problem]:
     flows = list(process.iter(f"{{{BPMN_NS}}}sequenceFlow"))
-    problems = []
-    for gateway in process.iter(f"{{{BPMN_NS}}}exclusiveGateway"):
+    problems = _empty_conditions(flows)
+    gateways = process.iter(f"{{{BPMN_NS}}}exclusiveGateway", f"{{{BPMN_NS}}}inclusiveGateway")
+    for gateway in gateways:
         outgoing = [f for f in flows if f.get("sourceRef") == gateway.get("id")]
+        default = gateway.get("default")
+        if default and default not in {f.get("id") for f in outgoing}:
+            msg = f"The gateway's default flow {default!r} does not leave this gateway; pick one of its own flows."
+            problems.append(_problem(gateway, msg))
         if len(outgoing) < 2:
             continue
         for flow in outgoing:
@@ -318,6 +473,33 @@ def _check_gateways(process: etree._Element) -> list[Problem]:
                 )
                 problems.append(_problem(flow, msg))
     return problems
+
+
+def _empty_conditions(flows: list[etree._Element]) -> list[Problem]:
+    problems = []
+    for flow in flows:
+        cond = flow.find(f"{{{BPMN_NS}}}conditionExpression")
+        if cond is not None and not (cond.text or "").strip():
+            msg = "The flow has an empty condition; write a Python expression or remove the condition."
+            problems.append(_problem(flow, msg))
+    return problems
+
+
+def _warnings(process: etree._Element, forms: dict[str, dict]) -> list[Problem]:
+    """What runs but may not be what the owner meant."""
+    found = []
+    for task in process.iter(f"{{{BPMN_NS}}}userTask"):
+        if task.get(f"{{{CAMUNDA_NS}}}formKey") or task.find(f".//{{{CAMUNDA_NS}}}formData") is not None:
+            found.append(_problem(task, "Camunda forms are ignored; Sift forms are sift:form JSON Schema."))
+        elif task.get("id") not in forms:
+            found.append(_problem(task, "The user task has no form; it is completed with no data."))
+    flows = list(process.iter(f"{{{BPMN_NS}}}sequenceFlow"))
+    for gateway in process.iter(f"{{{BPMN_NS}}}exclusiveGateway"):
+        outgoing = [f for f in flows if f.get("sourceRef") == gateway.get("id")]
+        if len(outgoing) > 1 and not gateway.get("default"):
+            msg = "The gateway has no default flow; a case whose data matches no condition stops here with an error."
+            found.append(_problem(gateway, msg))
+    return found
 
 
 def _spiff_parse(root: etree._Element, key: str | None, filename: str) -> tuple[Any, list[Problem]]:
@@ -346,4 +528,10 @@ def _summary(process: etree._Element, forms: dict[str, dict]) -> dict:
     return {"elements": elements, "timers": timers, "forms": forms}
 
 
-__all__ = ["NSMAP", "ParsedDefinition", "Problem", "parse_definition", "validate_bpmn"]
+__all__ = [
+    "NSMAP",
+    "ParsedDefinition",
+    "Problem",
+    "parse_definition",
+    "validate_bpmn",
+]
