@@ -27,6 +27,9 @@ app.add_typer(customers_app, name="customers")
 
 def _logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # SpiffWorkflow logs every task state change at INFO; Alembic every plugin it loads
+    for noisy in ("spiff", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _migrate() -> None:
