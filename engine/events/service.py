@@ -1,18 +1,32 @@
 """Records what happened: a timeline line for people, an outbox row for machines.
 
 Both are written in the caller's transaction, so an event exists exactly when
-the change it describes was committed.
+the change it describes was committed. Events are buffered on the session and
+written by one Core ``executemany`` right after each flush (after the rows
+they refer to) and before every commit: a worker batch records hundreds of
+events, and the ORM's per-object bookkeeping was a large share of its time.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
-from engine.db import new_id
+from engine.db import new_id, utcnow
 from engine.events.models import ActivityEvent, OutboxEvent
+
+_PENDING = "sift.pending_events"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    id: str
+    at: datetime
+    type: str
 
 
 def record(
@@ -23,27 +37,78 @@ def record(
     actor: str | None = None,
     data: dict[str, Any] | None = None,
     outbox: bool = True,
-) -> ActivityEvent:
-    event = ActivityEvent(id=new_id(), case_id=case_id, type=type, actor=actor, data=data or {})
-    session.add(event)
+) -> Recorded:
+    row = {
+        "id": new_id(),
+        "case_id": case_id,
+        "at": utcnow(),
+        "type": type,
+        "actor": actor,
+        "data": data or {},
+    }
+    pending(session).append((row, outbox))
+    return Recorded(id=row["id"], at=row["at"], type=type)
+
+
+def pending(session: Session) -> list[tuple[dict[str, Any], bool]]:
+    """Events recorded in this session and not yet written (the worker trims it on undo)."""
+    return session.info.setdefault(_PENDING, [])
+
+
+def write_pending(session: Session) -> None:
+    """Writes buffered events now (readers of the timeline in the same transaction)."""
+    session.flush()
+    _write(session)
+
+
+def _write(session: Session) -> None:
+    buffered = session.info.get(_PENDING)
+    if not buffered:
+        return
+    session.info[_PENDING] = []
+    conn = session.connection()
+    conn.execute(insert(ActivityEvent.__table__), [row for row, _ in buffered])
+    outbox = [
+        {
+            "id": row["id"],
+            "type": row["type"],
+            "case_id": row["case_id"],
+            "created_at": row["at"],
+            "payload": {
+                "type": row["type"],
+                "case_id": row["case_id"],
+                "actor": row["actor"],
+                "data": row["data"],
+            },
+        }
+        for row, deliver in buffered
+        if deliver
+    ]
     if outbox:
-        session.add(
-            OutboxEvent(
-                id=event.id,
-                type=type,
-                case_id=case_id,
-                payload={"type": type, "case_id": case_id, "actor": actor, "data": data or {}},
-            )
-        )
-    return event
+        conn.execute(insert(OutboxEvent.__table__), outbox)
+
+
+@event.listens_for(Session, "after_flush_postexec")
+def _after_flush(session: Session, _context: Any) -> None:
+    _write(session)
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    # also fires when a savepoint is released, before that flush: flush first, so
+    # events land after the rows they refer to
+    if session.info.get(_PENDING):
+        write_pending(session)
 
 
 def timeline(session: Session, case_id: str) -> list[ActivityEvent]:
+    write_pending(session)
     stmt = select(ActivityEvent).where(ActivityEvent.case_id == case_id).order_by(ActivityEvent.seq)
     return list(session.scalars(stmt))
 
 
 def audit_trail(session: Session, type_prefix: str, limit: int = 100) -> list[ActivityEvent]:
+    write_pending(session)
     stmt = (
         select(ActivityEvent)
         .where(ActivityEvent.case_id.is_(None), ActivityEvent.type.startswith(type_prefix))

@@ -166,6 +166,7 @@ def changes(session: Session, key: str, number: int, against: int | None = None)
 def audit(session: Session, key: str, limit: int = 200) -> list[ActivityEvent]:
     """Uploads and deploys of ``key``, newest first."""
     get_definition(session, key)
+    events.write_pending(session)
     stmt = (
         select(ActivityEvent)
         .where(

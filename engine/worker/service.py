@@ -29,6 +29,7 @@ from engine.config import get_settings
 from engine.customers import service as customers
 from engine.db import unit_of_work, utcnow
 from engine.errors import EngineError
+from engine.events import service as events
 from engine.signals.models import FAILED, PENDING, Signal
 from engine.worker import pipeline
 
@@ -68,12 +69,14 @@ def run_once(limit: int | None = None) -> int:
             return 0
         enrichments = _enrich_all(batch)
         customers.prefetch(session, [(s.source, s.author or {}) for s in batch])
+        events_before = len(events.pending(session))
         try:
             with session.begin_nested():
                 for signal, enrichment in zip(batch, enrichments, strict=True):
                     _handle_in_memory(session, signal, enrichment)
         except (_Redo, DBAPIError) as err:
             log.info("batch of %d redone one by one (%s)", len(batch), type(err).__name__)
+            del events.pending(session)[events_before:]
             for signal, enrichment in zip(batch, enrichments, strict=True):
                 process_one(session, signal, enrichment)
     return len(batch)
@@ -83,12 +86,14 @@ def _handle_in_memory(session: Session, signal: Signal, enrichment: dict[str, An
     """Handles ``signal`` without writing; on error undoes its changes and records the attempt."""
     new_before, dirty_before = set(session.new), set(session.dirty)
     flushes_before = session.info.get(_FLUSHES, 0)
+    events_before = len(events.pending(session))
     try:
         with session.no_autoflush:
             pipeline.handle(session, signal, enrichment or nlp.enrich(signal.text, signal.author or {}))
     except Exception as err:
         if session.info.get(_FLUSHES, 0) != flushes_before:
             raise _Redo() from err  # part of this signal reached the database
+        del events.pending(session)[events_before:]
         for obj in set(session.new) - new_before:
             session.expunge(obj)
         for obj in set(session.dirty) - dirty_before:
@@ -108,12 +113,14 @@ def _enrich_all(batch: list[Signal]) -> list[dict[str, Any] | None]:
 
 def process_one(session: Session, signal: Signal, enrichment: dict[str, Any] | None) -> bool:
     """Handles ``signal`` inside a savepoint; on error records the attempt instead."""
+    events_before = len(events.pending(session))
     try:
         with session.begin_nested(), session.no_autoflush:
             # one flush, when the savepoint is released; ids are assigned up front
             pipeline.handle(session, signal, enrichment or nlp.enrich(signal.text, signal.author or {}))
         return True
     except Exception as err:
+        del events.pending(session)[events_before:]
         record_failure(session, signal, err)
         return False
 
