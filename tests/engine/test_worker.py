@@ -29,7 +29,9 @@ def _make_due(signal_id: str) -> None:
     from engine.db import utcnow
 
     with unit_of_work() as s:
-        s.get(Signal, signal_id).next_attempt_at = utcnow()
+        signal = s.get(Signal, signal_id)
+        if signal.status == "pending":
+            signal.next_attempt_at = utcnow()
 
 
 def _crash_after_case_insert(monkeypatch, error: BaseException, times: int) -> None:
@@ -161,3 +163,37 @@ def test_spam_is_ignored_without_a_case(db, text, status):
     with unit_of_work() as s:
         sig = s.get(Signal, a.id)
         assert sig.status == status and sig.case_id is None
+
+
+def test_several_workers_share_one_inbox_and_each_signal_is_done_once(db):
+    import threading
+
+    ids = _accept(120)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            while run_once(10):
+                pass
+        except BaseException as err:  # surfaced below
+            errors.append(err)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors
+    # two workers may race to create the same new customer: the loser's signals are
+    # retried (an attempt each), never lost or doubled
+    for sid in ids:
+        _make_due(sid)
+    drain()
+    assert count(Case) == 120
+    from engine.customers.models import Customer
+
+    assert count(Customer) == 1
+    with unit_of_work() as s:
+        rows = s.execute(select(Signal.status, Signal.case_id).where(Signal.id.in_(ids))).all()
+    assert {status for status, _ in rows} == {"processed"}
+    assert len({case_id for _, case_id in rows}) == 120
