@@ -64,30 +64,32 @@ def accept(session: Session, items: list[NewSignal]) -> list[Accepted]:
     first_of: dict[tuple[str, str], NewSignal] = {}
     for item in items:
         first_of.setdefault(item.key, item)
-    inserted: set[tuple[str, str]] = set()
-    if first_of:
-        now = utcnow()
-        rows = [
-            {**s.row(), "id": new_id(), "received_at": now, "next_attempt_at": now} for s in first_of.values()
-        ]
-        insert = _insert_for(session).values(rows)
-        insert = insert.on_conflict_do_nothing(index_elements=["source", "external_id"])
-        inserted = {
-            (src, ext) for src, ext in session.execute(insert.returning(Signal.source, Signal.external_id))
-        }
-    stored = {
-        (src, ext): (sid, status)
-        for src, ext, sid, status in session.execute(
-            select(Signal.source, Signal.external_id, Signal.id, Signal.status).where(
-                tuple_(Signal.source, Signal.external_id).in_(list(first_of))
-            )
-        )
+    now = utcnow()
+    rows = {
+        key: {**s.row(), "id": new_id(), "received_at": now, "next_attempt_at": now}
+        for key, s in first_of.items()
     }
+    inserted: set[tuple[str, str]] = set()
+    if rows:
+        # executemany with RETURNING: one cached statement, batched by the driver layer
+        stmt = (
+            _insert_for(session)
+            .on_conflict_do_nothing(index_elements=["source", "external_id"])
+            .returning(Signal.source, Signal.external_id)
+        )
+        inserted = {(src, ext) for src, ext in session.execute(stmt, list(rows.values()))}
+    stored = {key: (row["id"], PENDING) for key, row in rows.items() if key in inserted}
+    earlier = [key for key in first_of if key not in inserted]
+    if earlier:
+        stmt = select(Signal.source, Signal.external_id, Signal.id, Signal.status).where(
+            tuple_(Signal.source, Signal.external_id).in_(earlier)
+        )
+        stored.update({(src, ext): (sid, status) for src, ext, sid, status in session.execute(stmt)})
     results: list[Accepted] = []
     for item in items:
         sid, status = stored[item.key]
         is_first = first_of[item.key] is item and item.key in inserted
-        results.append(Accepted(id=sid, status=status if not is_first else PENDING, duplicate=not is_first))
+        results.append(Accepted(id=sid, status=status, duplicate=not is_first))
     return results
 
 
