@@ -2,10 +2,10 @@
 
 Fast path: every signal of the batch is handled in memory and the batch is
 written by one flush inside a SAVEPOINT (the ORM then inserts each table's
-rows together). A signal that fails in Python is undone alone and its attempt
-recorded. If the batch flush fails (a constraint race with another worker) or
-a signal had to flush on its own, the savepoint rolls back and the batch is
-redone the slow way: one SAVEPOINT per signal, so a bad one rolls back alone.
+rows together). If any signal fails, or the batch flush fails (a constraint
+race with another worker), the savepoint rolls back and the batch is redone
+the slow way: one SAVEPOINT per signal, so a bad one rolls back alone and its
+attempt is recorded.
 
 A failed signal is retried with backoff; after ``signal_max_attempts`` it is
 ``failed`` with its error, never lost. On PostgreSQL the claim uses ``FOR
@@ -20,7 +20,7 @@ import threading
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -48,16 +48,8 @@ def claim(session: Session, limit: int) -> list[Signal]:
     return list(session.scalars(stmt))
 
 
-_FLUSHES = "sift.flush_count"
-
-
-@event.listens_for(Session, "after_flush")
-def _count_flush(session: Session, _context: Any) -> None:
-    session.info[_FLUSHES] = session.info.get(_FLUSHES, 0) + 1
-
-
 class _Redo(Exception):
-    """The fast path cannot undo a signal alone; redo the batch one savepoint at a time."""
+    """A signal failed on the fast path: redo the batch one savepoint at a time."""
 
 
 def run_once(limit: int | None = None) -> int:
@@ -83,24 +75,13 @@ def run_once(limit: int | None = None) -> int:
 
 
 def _handle_in_memory(session: Session, signal: Signal, enrichment: dict[str, Any] | None) -> None:
-    """Handles ``signal`` without writing; on error undoes its changes and records the attempt."""
-    new_before, dirty_before = set(session.new), set(session.dirty)
-    flushes_before = session.info.get(_FLUSHES, 0)
-    events_before = len(events.pending(session))
+    """Handles ``signal`` without writing; any error sends the whole batch down the slow path,
+    where the failing signal is undone alone and its attempt recorded (failures are rare)."""
     try:
         with session.no_autoflush:
             pipeline.handle(session, signal, enrichment or nlp.enrich(signal.text, signal.author or {}))
     except Exception as err:
-        if session.info.get(_FLUSHES, 0) != flushes_before:
-            raise _Redo() from err  # part of this signal reached the database
-        del events.pending(session)[events_before:]
-        for obj in set(session.new) - new_before:
-            session.expunge(obj)
-        for obj in set(session.dirty) - dirty_before:
-            session.expire(obj)
-        session.expire(signal)
-        with session.no_autoflush:
-            record_failure(session, signal, err)
+        raise _Redo() from err
 
 
 def _enrich_all(batch: list[Signal]) -> list[dict[str, Any] | None]:
