@@ -151,6 +151,7 @@ def update_fields(session: Session, case: Case, changes: dict[str, Any], *, acto
     if changed:
         case.updated_at = utcnow()
         events.record(session, "case.updated", case_id=case.id, actor=actor, data=changed)
+        _sync_open_tasks(session, case)
 
 
 def mark_first_response(session: Session, case: Case) -> None:
@@ -178,7 +179,7 @@ def claim(session: Session, case_id: str, who: Principal) -> Case:
     if result.rowcount == 0:
         raise CaseHeld(case_id, case.assignee or "someone")
     events.record(session, "case.claimed", case_id=case.id, actor=who.name, data={"assignee": who.name})
-    _sync_task_holders(session, case)
+    _sync_open_tasks(session, case)
     return case
 
 
@@ -192,7 +193,7 @@ def release(session: Session, case_id: str, who: Principal) -> Case:
     case.assignee = None
     case.updated_at = utcnow()
     events.record(session, "case.released", case_id=case.id, actor=who.name, data={"previous": previous})
-    _sync_task_holders(session, case)
+    _sync_open_tasks(session, case)
     return case
 
 
@@ -218,17 +219,18 @@ def assign(session: Session, case_id: str, assignee: str | None, who: Principal)
         actor=who.name,
         data={"assignee": assignee, "previous": previous},
     )
-    _sync_task_holders(session, case)
+    _sync_open_tasks(session, case)
     return case
 
 
-def _sync_task_holders(session: Session, case: Case) -> None:
+def _sync_open_tasks(session: Session, case: Case) -> None:
+    """Open tasks carry the case's holder, queue and priority (task lists filter on them)."""
     from engine.tasks.models import OPEN, Task
 
     session.execute(
         update(Task)
         .where(Task.case_id == case.id, Task.status == OPEN)
-        .values(assignee=case.assignee)
+        .values(assignee=case.assignee, queue=case.queue, priority=case.priority)
         .execution_options(synchronize_session=False)
     )
 

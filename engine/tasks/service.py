@@ -22,6 +22,7 @@ from engine.db import utcnow
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.events import service as events
 from engine.processes import instances
+from engine.processes.context import acting_for
 from engine.processes.models import ProcessInstanceRecord
 from engine.tasks.models import CANCELLED, COMPLETED, OPEN, Task
 
@@ -160,7 +161,8 @@ def complete(session: Session, task_id: str, data: dict[str, Any], who: Principa
     if holder is not None and holder != who.name and not who.is_supervisor:
         raise TaskHeld(task_id, holder)
     validate_form(task.form, data)
-    instance.complete_user_task(task_id, data, actor=who.name)
+    with acting_for(session, case, who.name):
+        instance.complete_user_task(task_id, data, actor=who.name)
     task.status = COMPLETED
     task.completed_at = utcnow()
     task.completed_by = who.name

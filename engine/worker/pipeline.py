@@ -18,6 +18,7 @@ from engine.customers import service as customers
 from engine.db import utcnow
 from engine.events import service as events
 from engine.processes import instances
+from engine.processes.context import acting_for
 from engine.routing import service as routing
 from engine.signals.models import IGNORED, PROCESSED, Signal
 from engine.tasks import service as tasks
@@ -71,19 +72,20 @@ def open_case(session: Session, signal: Signal, decision: dict[str, Any], contex
     events.record(
         session, "signal.attached", case_id=case.id, data={"signal_id": signal.id, "source": signal.source}
     )
-    record, instance = instances.start(
-        session,
-        decision["process_key"],
-        {
-            "case_id": case.id,
-            "priority": case.priority,
-            "queue": case.queue,
-            "topic": case.topic,
-            "intent": context["intent"],
-            "sentiment": context["sentiment"],
-            "source": signal.source,
-        },
-    )
+    with acting_for(session, case, "system"):
+        record, instance = instances.start(
+            session,
+            decision["process_key"],
+            {
+                "case_id": case.id,
+                "priority": case.priority,
+                "queue": case.queue,
+                "topic": case.topic,
+                "intent": context["intent"],
+                "sentiment": context["sentiment"],
+                "source": signal.source,
+            },
+        )
     case.process_instance_id = record.id
     tasks.sync(session, case, record, instance, new=True)
     return case

@@ -1,0 +1,58 @@
+"""Operations BPMN service tasks may call on the case their process runs for.
+
+Each goes through ``cases.service`` (so the timeline and outbox see it) in the
+transaction of the engine step that calls it. Parameters are plain values;
+results are plain data stored in the task's result variable.
+"""
+
+from __future__ import annotations
+
+from engine.cases import service as cases
+from engine.cases.models import Case
+from engine.errors import InvalidInput
+from engine.events import service as events
+from engine.processes.context import StepContext, current
+from engine.runtime import service
+
+
+def _case() -> tuple[StepContext, Case]:
+    step = current()
+    return step, step.case
+
+
+@service("case.set_priority")
+def set_priority(priority: str) -> str:
+    """Escalate or lower the case: ``priority`` is urgent, high, normal or low."""
+    step, case = _case()
+    cases.update_fields(step.session, case, {"priority": priority}, actor=f"process:{step.actor}")
+    return case.priority
+
+
+@service("case.set_topic")
+def set_topic(topic: str) -> str:
+    step, case = _case()
+    if not isinstance(topic, str) or not topic.strip():
+        raise InvalidInput("case.set_topic needs a non-empty topic.")
+    cases.update_fields(step.session, case, {"topic": topic.strip()[:100]}, actor=f"process:{step.actor}")
+    return case.topic or ""
+
+
+@service("case.route_to_queue")
+def route_to_queue(queue: str) -> str:
+    """Hand the case to another queue (its open tasks follow)."""
+    step, case = _case()
+    if not isinstance(queue, str) or not queue.strip():
+        raise InvalidInput("case.route_to_queue needs a queue name.")
+    cases.update_fields(step.session, case, {"queue": queue.strip()[:64]}, actor=f"process:{step.actor}")
+    return case.queue
+
+
+@service("case.note")
+def note(body: str) -> str:
+    """An internal note on the case's timeline, written by the process."""
+    step, case = _case()
+    if not isinstance(body, str) or not body.strip():
+        raise InvalidInput("case.note needs a non-empty body.")
+    return events.record(
+        step.session, "case.note", case_id=case.id, actor=f"process:{step.actor}", data={"body": body[:5000]}
+    ).id
