@@ -129,19 +129,22 @@ def _import_row(session: Session, row: dict[str, str], report: ImportReport) -> 
 
 
 def _owners(session: Session, ref: str, handles: list[str]) -> list[Customer]:
-    """Existing customers this row speaks of: by external_ref first, then by handle."""
+    """Existing customers this row speaks of: the one with its external_ref first, then the
+    owners of its handles in the order the row lists them (the first handle is the primary
+    identity, so its owner survives a merge)."""
     found: list[Customer] = []
     by_ref = session.scalar(select(Customer).where(Customer.external_ref == ref))
     if by_ref is not None:
         found.append(by_ref)
-    stmt = (
-        select(Customer)
-        .join(CustomerHandle, CustomerHandle.customer_id == Customer.id)
+    rows = session.execute(
+        select(CustomerHandle.handle, Customer)
+        .join(Customer, CustomerHandle.customer_id == Customer.id)
         .where(CustomerHandle.handle.in_(handles))
-        .order_by(Customer.created_at, Customer.id)
     )
-    for customer in session.scalars(stmt):
-        if all(customer.id != c.id for c in found):
+    owner_of = {handle: customer for handle, customer in rows}
+    for handle in handles:
+        customer = owner_of.get(handle)
+        if customer is not None and all(customer.id != c.id for c in found):
             found.append(customer)
     return found
 

@@ -6,11 +6,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from engine.customers.models import Customer, CustomerHandle
-from engine.db import new_id
+from engine.db import new_id, utcnow
 from engine.errors import NotFound
 
 _KNOWN = "sift.customers_by_handle"  # handle -> customer seen or added in this transaction
@@ -65,21 +66,71 @@ def identify(session: Session, source: str, author: dict[str, Any]) -> Customer 
 
 
 def prefetch(session: Session, identities: list[tuple[str, dict[str, Any]]]) -> None:
-    """Looks up the customers of many authors in one query (a worker batch), so
-    :func:`identify` needs no query of its own."""
-    wanted = {h for source, author in identities if (h := handle_of(source, author)) is not None}
+    """Finds or creates the customers of many authors at once (a worker batch), so
+    :func:`identify` needs no query of its own.
+
+    Missing customers are created here, race-free across workers: handles are
+    inserted in sorted order with ON CONFLICT DO NOTHING, so concurrent batches
+    neither deadlock nor fail; a worker that loses a race drops its own row and
+    uses the winner's.
+    """
+    authors: dict[str, dict[str, Any]] = {}
+    for source, author in identities:
+        handle = handle_of(source, author)
+        if handle is not None:
+            authors.setdefault(handle, author)
     known: dict[str, Customer | None] = session.info.setdefault(_KNOWN, {})
-    wanted -= set(known)
+    wanted = sorted(set(authors) - set(known))
     if not wanted:
         return
+    missing = sorted(set(wanted) - set(_owners_of(session, wanted)))
+    if missing:
+        _create(session, {h: authors[h] for h in missing})
+    for handle, customer in _owners_of(session, wanted).items():
+        known[handle] = customer
+
+
+def _owners_of(session: Session, handles: list[str]) -> dict[str, Customer]:
     rows = session.execute(
         select(CustomerHandle.handle, Customer)
         .join(Customer, CustomerHandle.customer_id == Customer.id)
-        .where(CustomerHandle.handle.in_(wanted))
+        .where(CustomerHandle.handle.in_(handles))
     )
-    found = {handle: customer for handle, customer in rows}
-    for handle in wanted:
-        known[handle] = found.get(handle)
+    return {handle: customer for handle, customer in rows}
+
+
+def _create(session: Session, authors: dict[str, dict[str, Any]]) -> None:
+    now = utcnow()
+    ids = {handle: new_id() for handle in authors}
+    session.execute(
+        insert(Customer),
+        [
+            {
+                "id": ids[h],
+                "display_name": a.get("name") or a.get("handle"),
+                "influence": influence_of(a),
+                "profile": {},
+                "created_at": now,
+                "updated_at": now,
+            }
+            for h, a in authors.items()
+        ],
+    )
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = (
+        dialect.insert(CustomerHandle.__table__)
+        .on_conflict_do_nothing(index_elements=["handle"])
+        .returning(CustomerHandle.handle)
+    )
+    won = {
+        h
+        for (h,) in session.execute(
+            stmt, [{"handle": h, "customer_id": ids[h], "created_at": now} for h in sorted(authors)]
+        )
+    }
+    lost = [ids[h] for h in authors if h not in won]
+    if lost:
+        session.execute(delete(Customer).where(Customer.id.in_(lost)))
 
 
 def handles(session: Session, customer_id: str) -> list[str]:
