@@ -6,9 +6,10 @@ parsing, and the file is validated (engine.runtime) before anything is stored.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
+from fastapi import Path as FastApiPath
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -29,6 +30,9 @@ from api.processes.schemas import (
 from engine.db import unit_of_work
 from engine.errors import Conflict, InvalidInput, PayloadTooLarge
 from engine.processes import service as definitions
+
+MAX_VERSION = 2**31 - 1
+VersionNumber = Annotated[int, FastApiPath(ge=1, le=MAX_VERSION, description="version number, from 1")]
 
 router = APIRouter(prefix="/api/v1/processes", tags=["processes"])
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -153,7 +157,7 @@ def audit(key: str, caller: Caller) -> AuditList:
 
 
 @router.get("/{key}/versions/{number}", response_model=VersionDetail)
-def get_version(key: str, number: int, caller: Caller) -> VersionDetail:
+def get_version(key: str, number: VersionNumber, caller: Caller) -> VersionDetail:
     """Metadata, warnings, forms, audit entries and what it changes against the deployed version."""
     caller.require(*READERS)
     with unit_of_work() as session:
@@ -163,7 +167,12 @@ def get_version(key: str, number: int, caller: Caller) -> VersionDetail:
 
 
 @router.get("/{key}/versions/{number}/diff")
-def get_diff(key: str, number: int, caller: Caller, against: int | None = None) -> dict[str, Any]:
+def get_diff(
+    key: str,
+    number: VersionNumber,
+    caller: Caller,
+    against: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
+) -> dict[str, Any]:
     """Elements added, removed and changed, forms and timers changed, against ``against``
     (default: the deployed version): what a deploy of this version would do."""
     caller.require(*READERS)
@@ -172,7 +181,7 @@ def get_diff(key: str, number: int, caller: Caller, against: int | None = None) 
 
 
 @router.get("/{key}/versions/{number}/xml")
-def get_xml(key: str, number: int, caller: Caller) -> Response:
+def get_xml(key: str, number: VersionNumber, caller: Caller) -> Response:
     """The file exactly as uploaded."""
     caller.require(*READERS)
     with unit_of_work() as session:
@@ -183,7 +192,7 @@ def get_xml(key: str, number: int, caller: Caller) -> Response:
 
 
 @router.post("/{key}/versions/{number}/deploy", response_model=VersionOut)
-def deploy(key: str, number: int, caller: Caller) -> VersionOut:
+def deploy(key: str, number: VersionNumber, caller: Caller) -> VersionOut:
     """New cases (or routed signals) use this version from now on; an earlier one is a rollback."""
     caller.require("process_owner")
     with unit_of_work() as session:

@@ -270,3 +270,16 @@ def _work_to_resolution(client, keys, case) -> dict:
         r = client.post(f"/api/v1/tasks/{case['tasks'][0]['id']}/complete", json={"data": data}, headers=csr)
         assert r.status_code == 200, r.text
     return client.get(f"/api/v1/cases/{case['id']}", headers=csr).json()
+
+
+def test_version_numbers_out_of_range_are_refused_not_crashed(client, keys):
+    po = auth(keys["process_owner"])
+    for path in (
+        "/api/v1/processes/reactive_case/versions/99999999999999999999/xml",
+        "/api/v1/processes/reactive_case/versions/0",
+        "/api/v1/processes/reactive_case/versions/1/diff?against=-5",
+    ):
+        r = client.get(path, headers=po)
+        assert r.status_code == 422 and r.json()["error"] == "ValidationFailed", path
+    r = client.post("/api/v1/processes/reactive_case/versions/-46615474258063882465809793024/deploy", headers=po)
+    assert r.status_code == 422
