@@ -80,3 +80,32 @@ def test_unknown_customer_is_404(client, keys):
     assert (
         client.get("/api/v1/customers?handle=twitter:@nobody", headers=auth(keys["csr"])).status_code == 404
     )
+
+
+def test_a_valued_customer_s_complaint_is_routed_high(client, keys):
+    csv_text = "external_ref,name,lifetime_value,tier,handles\ncrm-9,Val,2500,,twitter:@val\n"
+    r = client.post(
+        "/api/v1/customers:import",
+        content=csv_text.encode(),
+        headers={**auth(keys["supervisor"]), "Content-Type": "text/csv"},
+    )
+    assert r.json()["created"] == 1
+    gold = _post(
+        client, keys, author={"handle": "@val", "followers": 3}, text="@acme where is my refund? order A55555"
+    )
+    plain = _post(
+        client,
+        keys,
+        author={"handle": "@nobody", "followers": 3},
+        text="@acme where is my refund? order A55556",
+    )
+    drain()
+    csr = auth(keys["csr"])
+    routed = {
+        sid: client.get(f"/api/v1/signals/{sid}", headers=csr).json()["routing"]
+        for sid in (gold["id"], plain["id"])
+    }
+    assert (
+        routed[gold["id"]]["rule_id"] == "rule_valued_complaint" and routed[gold["id"]]["priority"] == "high"
+    )
+    assert routed[plain["id"]]["priority"] != "high"

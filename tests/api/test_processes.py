@@ -281,5 +281,7 @@ def test_version_numbers_out_of_range_are_refused_not_crashed(client, keys):
     ):
         r = client.get(path, headers=po)
         assert r.status_code == 422 and r.json()["error"] == "ValidationFailed", path
-    r = client.post("/api/v1/processes/reactive_case/versions/-46615474258063882465809793024/deploy", headers=po)
+    r = client.post(
+        "/api/v1/processes/reactive_case/versions/-46615474258063882465809793024/deploy", headers=po
+    )
     assert r.status_code == 422

@@ -20,6 +20,7 @@ def signal(**overrides):
         "urgency": "normal",
         "influence": 0.1,
         "source": "twitter",
+        "value_tier": "standard",
     }
     return {**base, **overrides}
 
@@ -34,6 +35,8 @@ CASES = [
         "high",
         "care",
     ),
+    (signal(intent="complaint", value_tier="gold"), "rule_valued_complaint", "open_case", "high", "care"),
+    (signal(intent="complaint", value_tier="platinum"), "rule_valued_complaint", "open_case", "high", "care"),
     (signal(intent="cancellation"), "rule_cancellation", "open_case", "high", "care"),
     (signal(intent="question", urgency="high"), "rule_high_urgency", "open_case", "high", "care"),
     (
