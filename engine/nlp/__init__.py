@@ -22,7 +22,7 @@ from engine.nlp.urgency import influence, urgency
 
 __all__ = ["build_pipeline", "enrich", "enrich_many", "get_pipeline", "redact"]
 
-_ZONE_DOCS = 2000
+_ZONE_DOCS = 10_000
 
 
 def _result(doc: Doc, author: dict[str, Any] | None) -> dict[str, Any]:
@@ -51,8 +51,9 @@ def enrich_many(
 ) -> Iterator[dict[str, Any]]:
     """Enrichments in input order; memory stays flat however long the stream.
 
-    Work is done in zones of a few thousand docs: strings spaCy interns for
-    a zone (handles, URLs) are freed when it ends.
+    Work is done in zones of ten thousand docs: strings spaCy interns for a
+    zone (handles, URLs, rare words) are freed when it ends; frequent words
+    were interned for good when the pipeline was built (``warm_vocab``).
     """
     nlp = get_pipeline()
     stream = iter(items)

@@ -60,11 +60,21 @@ def _valid(label: str, text: str) -> bool:
     return True
 
 
+_DIGIT = re.compile(r"\d")
+
+
+def _kinds(text: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """The kinds worth scanning for: all but e-mail need a digit, e-mail needs an "@"."""
+    if _DIGIT.search(text):
+        return _KINDS if "@" in text else _KINDS[1:]
+    return _KINDS[:1] if "@" in text else ()
+
+
 def find(text: str) -> Iterator[tuple[str, int, int]]:
     """(label, start, end) of each pattern entity, non-overlapping, in text order."""
     taken: list[tuple[int, int]] = []
     found = []
-    for label, regex in _KINDS:
+    for label, regex in _kinds(text):
         for match in regex.finditer(text):
             start, end = _groups(match)
             if not _valid(label, text[start:end]):

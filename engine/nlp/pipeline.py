@@ -3,11 +3,13 @@
 ``spacy.blank("en")`` unless ``SIFT_NLP_MODEL`` names an installed spaCy
 package; either way the social tokenizer and the Sift components are added,
 so a better model is a setting, not a code change. Nothing is downloaded.
+Catalogue entities are found by ``sift_rules`` (a PhraseMatcher on LOWER).
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 import spacy
 from spacy.language import Language
@@ -15,7 +17,7 @@ from spacy.language import Language
 from engine.config import get_settings
 from engine.nlp import components  # noqa: F401  (registers the factories)
 from engine.nlp.errors import NlpModelError
-from engine.nlp.resources import CATALOGUE_FILE, load_catalogue
+from engine.nlp.resources import VOCAB_FILE
 from engine.nlp.tokenizer import install
 
 SIFT_COMPONENTS = ("sift_rules", "sift_language", "sift_sentiment", "sift_intent")
@@ -32,25 +34,31 @@ def _base(model: str | None) -> Language:
         ) from exc
 
 
-def add_catalogue(nlp: Language, path=CATALOGUE_FILE) -> None:
-    ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER", "overwrite_ents": True})
-    patterns = [
-        {"label": entry.label, "pattern": alias, "id": entry.name}
-        for entry in load_catalogue(path)
-        for alias in entry.aliases
-    ]
-    ruler.add_patterns(patterns)
+def warm_vocab(nlp: Language, path: Path = VOCAB_FILE) -> None:
+    """Tokenize the frequent words of the training text once, outside any memory zone.
+
+    Their lexemes and tokenizer cache entries then outlive every
+    ``memory_zone`` of ``enrich_many``, which otherwise rebuilds them for
+    each zone; only rare strings (handles, URLs, typos) stay transient.
+    A missing file only costs speed.
+    """
+    try:
+        words = path.read_text(encoding="utf-8").split()
+    except OSError:
+        return
+    for i in range(0, len(words), 2000):
+        nlp.tokenizer(" ".join(words[i : i + 2000]))
 
 
 def build_pipeline(model: str | None = None, *, upto: str | None = None) -> Language:
     """A fresh pipeline; ``upto`` stops before that Sift component (training uses "sift_sentiment")."""
     nlp = _base(model)
     install(nlp)
-    add_catalogue(nlp)
     for name in SIFT_COMPONENTS:
         if name == upto:
             break
         nlp.add_pipe(name)
+    warm_vocab(nlp)
     return nlp
 
 
