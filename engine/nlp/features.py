@@ -13,7 +13,8 @@ the rest is numpy over the whole batch. Features:
 - bigram of adjacent norms;
 - character 3..5-grams of the norm (outside negation scopes);
 - dense cues: VADER lexicon positive/negative mass (negation flips it),
-  negated positive and negated negative mass, emoji valence, "!"/"?"
+  negated positive and negated negative mass, the mass after a final
+  "but" (it outweighs what came before), emoji valence, "!"/"?"
   counts, elongations, all-caps words, the brand-care "unresolved" cue
   count set by the cue matcher.
 
@@ -51,6 +52,8 @@ DENSE_NAMES = (
     "negations",
     "negated_pos",
     "negated_neg",
+    "contrast_pos",
+    "contrast_neg",
 )
 N_DENSE = len(DENSE_NAMES)
 N_FEATURES = N_HASHED + N_DENSE
@@ -87,6 +90,7 @@ NEGATORS = frozenset(
         "arent",
     ]
 )
+CONTRASTS = frozenset(["but", "however", "though", "although", "yet"])
 NEGATION_SCOPE = 3
 NEGATION_FLIP = -0.74
 _ELONGATED = re.compile(r"([^\W\d_])\1{2,}")
@@ -142,6 +146,7 @@ class NormTable:
         self._grams: list[np.ndarray] = []
         self._valence: list[float] = []
         self._negator: list[bool] = []
+        self._contrast: list[bool] = []
         self._frozen = 0
         self.generation += 1
 
@@ -183,16 +188,18 @@ class NormTable:
         self._grams.append(_indices(np.fromiter(map(hash_string, grams), dtype=np.uint64, count=len(grams))))
         self._valence.append(valence)
         self._negator.append(plain in NEGATORS)
+        self._contrast.append(text in CONTRASTS)
         return row
 
-    def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(unigram, negated unigram, valence, negator) as arrays over all rows."""
+    def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(unigram, negated unigram, valence, negator, contrast) as arrays over all rows."""
         if self._frozen != len(self):
             self._cols = (
                 np.asarray(self._unigram, dtype=np.int64),
                 np.asarray(self._negated, dtype=np.int64),
                 np.asarray(self._valence, dtype=np.float64),
                 np.asarray(self._negator, dtype=bool),
+                np.asarray(self._contrast, dtype=bool),
             )
             self._frozen = len(self)
         return self._cols
@@ -227,7 +234,7 @@ class FeatureBatch:
 
     def coo(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(doc, feature index, value) triplets: the sparse matrix the model is trained on."""
-        unigram, negated_uni, _, _ = self.table.columns()
+        unigram, negated_uni, *_ = self.table.columns()
         tok_doc = np.repeat(np.arange(self.n_docs, dtype=np.int64), np.diff(self.starts))
         uni = np.where(self.negated, negated_uni[self.rows], unigram[self.rows])
         plain = ~self.negated
@@ -262,12 +269,13 @@ class Featurizer:
         norms = flat[:, 0]
         strings = docs[0].vocab.strings if docs else None
         rows = self.table.lookup(norms, strings)
-        _, _, valence, negator = self.table.columns()
+        _, _, valence, negator, contrast = self.table.columns()
         is_negator = negator[rows]
         negated = _negation_scope(is_negator, flat[:, 1].astype(bool), starts)
         bigram = _bigrams(norms, starts)
         texts = [d.text for d in docs] if texts is None else texts
-        dense = _dense(texts, starts, valence[rows], negated, is_negator, flat[:, 2], unresolved)
+        after = _after_contrast(contrast[rows], starts)
+        dense = _dense(texts, starts, valence[rows], negated, is_negator, after, flat[:, 2], unresolved)
         return FeatureBatch(starts, rows, negated, bigram, dense, self.table)
 
 
@@ -295,6 +303,17 @@ def _bigrams(norms: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return bigram
 
 
+def _after_contrast(is_contrast: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Tokens after the last "but" (or "however"...) of their doc, where VADER weighs sentiment more."""
+    seen = np.cumsum(is_contrast)
+    doc_of = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
+    ends = starts[1:] - 1
+    at_end = np.where(starts[1:] > starts[:-1], seen[np.maximum(ends, 0)] if len(seen) else 0, 0)
+    remaining = at_end[doc_of] - seen if len(seen) else seen
+    has_contrast = _per_doc(is_contrast, starts) > 0
+    return (remaining == 0) & has_contrast[doc_of] & ~is_contrast
+
+
 def _per_doc(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Sum of ``values`` over each doc's tokens (empty docs give 0)."""
     total = np.zeros(len(values) + 1, dtype=np.float64)
@@ -308,6 +327,7 @@ def _dense(
     valence: np.ndarray,
     negated: np.ndarray,
     is_negator: np.ndarray,
+    after: np.ndarray,
     upper: np.ndarray,
     unresolved: list[int],
 ) -> np.ndarray:
@@ -330,5 +350,7 @@ def _dense(
         np.minimum(_per_doc(is_negator, starts), 3) / 3.0,
         np.log1p(_per_doc(np.where(negated, np.clip(valence, 0, None), 0.0), starts)),
         np.log1p(_per_doc(np.where(negated, np.clip(-valence, 0, None), 0.0), starts)),
+        np.log1p(_per_doc(np.where(after, np.clip(signed, 0, None), 0.0), starts)),
+        np.log1p(_per_doc(np.where(after, np.clip(-signed, 0, None), 0.0), starts)),
     ]
     return np.stack(columns, axis=1).astype(np.float32).reshape(len(texts), N_DENSE)

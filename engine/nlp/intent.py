@@ -60,34 +60,47 @@ _SERVICE_WORDS = re.compile(
     r"e-?tickets?|tickets?|driver|ride|restaurant|store|staff|bank|payroll|premium|firmware|software|"
     r"update|beta|controller|stylus|download\w*|signed me out|logged me out)\b"
 )
-_FAILURE = re.compile(
+_FAILURE = re.compile(  # a service failure said outright: a complaint whatever the sentiment model says
     r"\b(?:(?:still|never) (?:haven'?t|hasn'?t|not|no|received|got|arrived|waiting)|"
     r"haven'?t (?:received|got|heard)|(?:did not|didn'?t|never) (?:receive|arrive|get|show)|"
-    r"(?:can'?t|cannot|couldn'?t|unable to) (?:play|log ?in|sign ?in|connect|access|use|download|load|"
-    r"board|get through|reach)|"
+    r"(?:hasn'?t|has not|haven'?t|have not|isn'?t|not) (?:moved|updated|shipped|arrived|been (?:delivered|"
+    r"shipped|fixed|refunded|resolved|sorted))|"
+    r"(?:can'?t|cannot|couldn'?t|unable to)(?: even| seem to| still)? (?:play|log ?in|sign ?in|connect|"
+    r"access|use|download|load|get through|reach)|"
+    r"none of [\w ]{0,20}(?:are|is) (?:working|loading)|(?:is|it'?s|was|are|went) down\b|ruin(?:ed|s)|"
     r"(?:doesn'?t|does not|won'?t|isn'?t|is not|not) (?:work\w*|load\w*|stable|charging|connect\w*)|"
-    r"(?:crash\w*|froze|freez\w*|glitch\w*|lagg?\w*|bug(?:gy|s)?|broke\b|broken|died|dead|faulty|"
-    r"defective|scam|ripped off|rip ?off|overcharged|took money|wasted?|lost my|got lost|"
-    r"design flaw|problems?|issues?|delayed|cancell?ed|stalled|stranded|removed|signed me out|"
-    r"forcing us|disappoint\w*|frustrat\w*|unacceptable|ridiculous|terrible|horrible|awful|worst|"
-    r"sucks?|useless|pathetic|fed up|get (?:your|the|it) (?:stuff|shit|act|things?) (?:together|sorted)|"
-    r"sort (?:it|this) out|fix (?:it|this)|you failed me|failed me|fuck\w* me off|"
-    r"(?:just )?cost (?:me )?(?:rs|\$|£|€)?\s?\d+|you have to pay|surge pricing))"
+    r"broke\b|broken|died|faulty|defective|scam|ripped off|rip ?off|overcharged|charged (?:me )?twice|"
+    r"took money|design flaw|(?:signed|signs|logged|logs|kicked|kicks) me out|forcing us|"
+    r"won'?t (?:turn on|charge|start|boot|open)|"
+    r"get (?:your|the|it) (?:stuff|shit|act|things?) (?:together|sorted)|sort (?:it|this) out|fix (?:it|this)|"
+    r"(?:you )?failed me|fuck\w* me off|(?:just )?cost (?:me )?(?:rs|\$|£|€)?\s?\d+|you have to pay|"
+    r"surge pricing)"
+)
+_TROUBLE = re.compile(  # words of trouble that need the mention not to read positive
+    r"\b(?:crash\w*|froze|freez\w*|glitch\w*|lagg?\w*|bug(?:gy|s)?|dead|wasted?|lost my|got lost|"
+    r"(?<!no )(?<!any )problems?|(?<!no )issues?|delay(?:ed|s)?|cancell?ed|stalled|stranded|removed|"
+    r"disappoint\w*|frustrat\w*|unacceptable|ridiculous|terrible|horrible|awful|worst|sucks?|useless|"
+    r"pathetic|fed up)\b"
 )
 _SARCASM = re.compile(
     r"(?:#greatservice|#thanksfornothing|#customerservicefail|thanks? (?:a lot|for nothing)|"
     r"great job (?:losing|breaking|cancell?ing|delaying|charging)|well played\b|"
-    r"love (?:how|when|that) (?:you|my|i|they)\b[^.!?]*\b(?:cancel|delay|lost|charg|wait|broke|crash)|"
+    r"love (?:how|when|that|it when) [^.!?]{0,40}\b(?:cancel|delay|lost|los[ei]|charg|wait|broke|crash|"
+    r"ignor|without (?:telling|notice|warning))|"
     r"who says [^?]*(?:is gone|works)|wasted [^.!?]*(?:getting|waiting))"
 )
-_FIRST_PERSON = re.compile(r"\b(?:i|i'm|im|i've|i'd|my|me|mine|we|our|us)\b")
+_FIRST_PERSON = re.compile(
+    r"\b(?:[iI]|[iI]'m|[iI]m|[iI]'ve|[iI]'d|[mM][yY]|[mM][eE]|mine|[wW][eE]|[oO]ur|us)\b"
+)
 _POLITICS = re.compile(
     r"\b(?:trump\w*|obama\w*|clinton\w*|hillary|bernie|sanders|pelosi|gop|dems?|democrat\w*|"
     r"republican\w*|liberals?|libtards?|conservatives?|elect\w*|recount|voter?s?|voting|senat\w*|"
     r"congress\w*|president\w*|potus|medicare|medicaid|obamacare|social security|minimum wage|brexit|"
     r"isis|hamas|hezbollah|putin|soros|bannon|maga|immigra\w*|refugees?|gun control|abortion|"
     r"drone strikes?|fracking|pipeline|#nodapl|#dapl|government|govt|parliament|minister|embargo|"
-    r"regime|nazis?|white supremacists?|deplorables?|taxpayers?|taxes)\b"
+    r"regime|nazis?|white supremacists?|deplorables?|taxpayers?|taxes|israel\w*|palestin\w*|gaza|"
+    r"west bank|syria\w*|aleppo|iran|russia\w*|military|troops|forces|attack\w*|killed|shot dead|"
+    r"protest\w*|riots?|war|terror\w*|homeopathy|vaccines?)\b"
 )
 _TARGET_ENTITIES = frozenset(
     {"BRAND", "PRODUCT", "COMPETITOR", "ORDER_ID", "TRACKING_NUMBER", "FLIGHT_NUMBER"}
@@ -112,19 +125,19 @@ def commercial_context(found: Analysis) -> bool:
     return any(t in _SERVICE_TOPICS for t in found.topics)
 
 
-def is_complaint(text: str, found: Analysis) -> bool:
-    target = has_target(text, found) or commercial_context(found)
-    if not target:
+def is_complaint(text: str, found: Analysis, original: str) -> bool:
+    """A target and a bad experience; politics and news need the failure said in the first person."""
+    if not (has_target(text, found) or commercial_context(found)):
         return False
     cued = bool(_EXPERIENCE_CUES.intersection(found.cues))
-    failure = cued or bool(_FAILURE.search(text)) or bool(_SARCASM.search(text))
-    negative = found.sentiment_label == "negative"
-    political = bool(_POLITICS.search(text))
-    if political:
-        return failure and negative and bool(_FIRST_PERSON.search(text)) and not found.cues.count("churn")
-    if failure and (negative or cued or _SARCASM.search(text) or _FIRST_PERSON.search(text)):
-        return True
-    return negative and found.sentiment_score <= -0.5 and bool(_FIRST_PERSON.search(text))
+    sarcastic = bool(_SARCASM.search(text))
+    failure = cued or sarcastic or bool(_FAILURE.search(text))
+    trouble = failure or bool(_TROUBLE.search(text))
+    if not trouble:
+        return False
+    if _POLITICS.search(text):
+        return found.sentiment_label == "negative" and bool(_FIRST_PERSON.search(original))
+    return failure or found.sentiment_label != "positive"
 
 
 def classify(doc: Doc, found: Analysis) -> str:
@@ -134,7 +147,7 @@ def classify(doc: Doc, found: Analysis) -> str:
     target = has_target(text, found) or commercial_context(found)
     if target and _CANCEL.search(text):
         return "cancellation"
-    if is_complaint(text, found):
+    if is_complaint(text, found, found.text):
         return "complaint"
     if _QUESTION_START.search(text) and not _POLITICS.search(text):
         return "question"

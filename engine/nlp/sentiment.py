@@ -71,7 +71,7 @@ class NormLogits:
         start, stop = len(self.plain), len(self.table)
         if start == stop:
             return
-        unigram, negated_uni, _, _ = self.table.columns()
+        unigram, negated_uni, *_ = self.table.columns()
         plain = self.weights[unigram[start:stop]].astype(np.float64)
         grams, owners = self.table.grams(start, stop)
         np.add.at(plain, owners - start, self.weights[grams])

@@ -10,6 +10,8 @@ with runs of three or more letters cut to two ("soo"), so "sooo" and
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 from spacy.attrs import NORM
 from spacy.language import Language
@@ -22,6 +24,7 @@ _URL = re.compile(r"^(?:https?://|www\.)\S+$", re.IGNORECASE)
 _EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$")
 _ELONGATION = re.compile(r"([^\W\d_])\1{2,}")
 _HANDLE_PUNCT = re.compile(r"^@\w+")
+_DIGIT_OR_APOSTROPHE = re.compile(r"[\d'\u2019`]")
 
 TEXT_KEY = "sift_text"
 HANDLE_NORM = "@user"
@@ -35,7 +38,7 @@ def social_norm(text: str) -> str:
         return HANDLE_NORM
     if _URL.match(lower):
         return URL_NORM
-    return _ELONGATION.sub(r"\1\1", lower)
+    return _ELONGATION.sub(r"\1\1", lower) if _ELONGATION.search(lower) else lower
 
 
 _PLAIN_WORD = re.compile(r"^[^\W\d_]+$")
@@ -84,12 +87,38 @@ def build_tokenizer(nlp: Language) -> Tokenizer:
         nlp.vocab,
         rules=base.rules,
         prefix_search=compile_prefix_regex(prefixes).search,
-        suffix_search=compile_suffix_regex(suffixes).search,
-        infix_finditer=base.infix_finditer,
+        suffix_search=_letter_end_fast_path(compile_suffix_regex(suffixes).search),
+        infix_finditer=_alnum_fast_path(base.infix_finditer),
         token_match=_token_match,
         url_match=base.url_match,
     )
     return tokenizer
+
+
+def _letter_end_fast_path(search: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``search`` for suffixes, skipped for strings that end in a letter and hold no digit or apostrophe.
+
+    Such strings have no suffix in spaCy's English rules (letter suffixes
+    are "'s" and units after a number), and the suffix regex, anchored at
+    the end, is tried from every position: the most expensive step for a
+    word the tokenizer has not cached.
+    """
+
+    def suffix_search(text: str) -> Any:
+        if text[-1:].isalpha() and not _DIGIT_OR_APOSTROPHE.search(text):
+            return None
+        return search(text)
+
+    return suffix_search
+
+
+def _alnum_fast_path(finditer: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``finditer`` for infixes, skipped for letters and digits only (every infix is a symbol)."""
+
+    def infix_finditer(text: str) -> Any:
+        return iter(()) if text.isalnum() else finditer(text)
+
+    return infix_finditer
 
 
 def install(nlp: Language) -> None:
