@@ -60,6 +60,7 @@ N_FEATURES = N_HASHED + N_DENSE
 _MASK = np.uint64(N_HASHED - 1)
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _BIGRAM_SALT = np.uint64(0x632BE59BD9B4E019)
+_GRAM_SALT = 7
 NEGATORS = frozenset(
     [
         "not",
@@ -99,12 +100,6 @@ _VADER_DIR = Path(vaderSentiment.__file__).parent
 
 def _index(value: int, salt: int) -> int:
     return ((value * 0x9E3779B97F4A7C15 + salt) & 0xFFFFFFFFFFFFFFFF) >> 20 & (N_HASHED - 1)
-
-
-def _indices(hashes: np.ndarray, salt: int = 7) -> np.ndarray:
-    """``_index`` over an array of string hashes, sorted."""
-    mixed = hashes * _MIX + np.uint64(salt)
-    return np.sort((mixed >> np.uint64(20) & _MASK).astype(np.int64))
 
 
 @lru_cache(maxsize=1)
@@ -159,37 +154,45 @@ class NormTable:
         keys = norms.tolist()
         found = [get(h, -1) for h in keys]
         if -1 in found:
-            if len(self) + found.count(-1) > self.max_rows:
+            new = list(dict.fromkeys(h for h, row in zip(keys, found, strict=True) if row == -1))
+            if len(self) + len(new) > self.max_rows:
                 self.clear()
-                found = [-1] * len(keys)
-            for i, h in enumerate(keys):
-                if found[i] == -1:
-                    found[i] = self.rows.get(h, -1)
-                    if found[i] == -1:
-                        found[i] = self._add(h, strings[h])
+                new = list(dict.fromkeys(keys))
+            self.add([(h, strings[h]) for h in new])
+            found = [self.rows[h] for h in keys]
         return np.asarray(found, dtype=np.int64)
 
-    def _add(self, norm: int, text: str) -> int:
-        bare = text.lstrip("#")
-        valence = self._lexicon.get(text, self._lexicon.get(bare, 0.0))
-        if not valence and _ELONGATED.search(bare):
-            valence = self._lexicon.get(_ELONGATED.sub(r"\1", bare), 0.0)
-        padded = f"<{bare}>"
-        grams = (
-            {padded[i : i + n] for n in (3, 4, 5) for i in range(len(padded) - n + 1)}
-            if len(padded) > 4
-            else ()
-        )
-        plain = text.replace("'", "").replace("\u2019", "")
-        row = len(self._unigram)
-        self.rows[norm] = row
-        self._unigram.append(_index(norm, 1))
-        self._negated.append(_index(norm, 2))
-        self._grams.append(_indices(np.fromiter(map(hash_string, grams), dtype=np.uint64, count=len(grams))))
-        self._valence.append(valence)
-        self._negator.append(plain in NEGATORS)
-        self._contrast.append(text in CONTRASTS)
-        return row
+    def add(self, norms: list[tuple[int, str]]) -> None:
+        """Rows for (norm hash, norm text) pairs not in the table; n-gram hashing is done for all at once."""
+        grams: list[str] = []
+        lengths: list[int] = []
+        for norm, text in norms:
+            if norm in self.rows:
+                continue
+            bare = text.lstrip("#")
+            valence = self._lexicon.get(text, self._lexicon.get(bare, 0.0))
+            if not valence and _ELONGATED.search(bare):
+                valence = self._lexicon.get(_ELONGATED.sub(r"\1", bare), 0.0)
+            padded = f"<{bare}>"
+            mine = (
+                {padded[i : i + n] for n in (3, 4, 5) for i in range(len(padded) - n + 1)}
+                if len(padded) > 4
+                else ()
+            )
+            grams.extend(mine)
+            lengths.append(len(mine))
+            plain = text.replace("'", "").replace("\u2019", "")
+            self.rows[norm] = len(self._unigram)
+            self._unigram.append(_index(norm, 1))
+            self._negated.append(_index(norm, 2))
+            self._valence.append(valence)
+            self._negator.append(plain in NEGATORS)
+            self._contrast.append(text in CONTRASTS)
+        if not lengths:
+            return
+        hashes = np.fromiter(map(hash_string, grams), dtype=np.uint64, count=len(grams))
+        indices = (hashes * _MIX + np.uint64(_GRAM_SALT) >> np.uint64(20) & _MASK).astype(np.int64)
+        self._grams.extend(np.sort(part) for part in np.split(indices, np.cumsum(lengths)[:-1]))
 
     def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(unigram, negated unigram, valence, negator, contrast) as arrays over all rows."""

@@ -1,7 +1,7 @@
 """Intent of a mention, by rules over cues, topics, entities and sentiment.
 
 Order matters (first rule that fires wins): spam, cancellation, complaint,
-question, purchase intent, praise, other. The guideline the rules follow is
+purchase intent, question, praise, other. The guideline the rules follow is
 ``docs/nlp/intent-guideline.md``; they were tuned on its ``dev`` fold only.
 
 A complaint needs two things: a *target* (a catalogue brand or product, a
@@ -26,7 +26,9 @@ _SPAM = re.compile(
     r"follow (?:and|&|\+) (?:rt|retweet)|follow back|followback|free followers|click here|check out my|"
     r"promo ?code|promocode|use (?:my )?code|use the code|code:|discount code|dm for|earn \$|make money|"
     r"work from home|limited offer|free shipping|free rides?|free mp3|sign up using|sign ?up to drive|"
-    r"drive for|#freebie\w*|#promo\w*|best odds|free ?tip)"
+    r"drive for|best odds|free ?tip|first [\d,]+ (?:people|customers|fans)|vouchers?|porn|naked|"
+    r"link in (?:his|her|my|our|the) bio|perfect (?:christmas |valentine'?s? )?gift|"
+    r"new #?(?:android|ios|iphone) #?app)|#freebie|#promo|#giveaway"
 )
 _CANCEL = re.compile(
     r"\b(?:cancel(?:l?ing|l?ed)? my|close my account|closing my account|switch(?:ing|ed)? to|"
@@ -41,14 +43,15 @@ _QUESTION_START = re.compile(
 )
 _PURCHASE = re.compile(
     r"\b(?:want(?:s|ed)? (?:to buy|to get|a new|an? (?:ps4|xbox|iphone|ipad|phone|laptop))|"
-    r"wanna (?:buy|get)|gonna (?:buy|get)|going to buy|i want an? |"
+    r"wanna (?:buy|get)|(?<!was )gonna (?:buy|get)|going to buy|i want an? |"
     r"thinking (?:of|about) (?:buying|getting)|planning to (?:buy|get)|pre-?order\w*|"
     r"where(?:'s| is)? (?:the best place to|can i|do i) (?:buy|get)|need (?:a new|to buy)|"
     r"can'?t wait to (?:get|buy)|may upgrade|will upgrade|saving up for|in the market for|"
     r"should i (?:buy|get)|how much (?:is|does|are)|buying (?:a|the|my) new)\b"
 )
 _PRAISE = re.compile(
-    r"\b(?:thank(?:s| you)|love (?:my|the|this|it|you|@)|loving (?:my|the|this)|really like|"
+    r"\b(?:thank(?:s| you)|love (?:my|the|this|it|you|@)|loving|really like|(?:you )?should try|try it|"
+    r"the best|best \w+ ever|glad (?:i|we) (?:have|got|bought|chose|went)|"
     r"great (?:service|job|app|product|experience)s?|awesome|amazing|best (?:service|customer|app|phone)|"
     r"kudos|shout ?out|well done|impressed|highly recommend|mind ?blowing|killer app|favs?|favou?rite)\b"
 )
@@ -111,49 +114,54 @@ _SERVICE_TOPICS = frozenset(
 _EXPERIENCE_CUES = frozenset({"unresolved", "dissatisfied"})
 
 
-def has_target(text: str, found: Analysis) -> bool:  # text: lower-cased
-    """The mention is about a brand, product or service it names (catalogue, number, service word)."""
+def has_target(text: str, found: Analysis) -> bool:
+    """A brand, product or service is named: catalogue entity, order/flight/tracking number,
+    service topic, or service word in ``text`` (lower-cased)."""
     if any(e["label"] in _TARGET_ENTITIES for e in found.entities):
+        return True
+    if any(t in _SERVICE_TOPICS for t in found.topics):
         return True
     return bool(_SERVICE_WORDS.search(text))
 
 
-def commercial_context(found: Analysis) -> bool:
-    """A catalogue entity, order/flight/tracking number or a service topic was found."""
-    if any(e["label"] in _TARGET_ENTITIES for e in found.entities):
-        return True
-    return any(t in _SERVICE_TOPICS for t in found.topics)
+def is_complaint(text: str, found: Analysis) -> bool:
+    """A bad experience with the target; politics and news need it said as negative and first-person.
 
-
-def is_complaint(text: str, found: Analysis, original: str) -> bool:
-    """A target and a bad experience; politics and news need the failure said in the first person."""
-    if not (has_target(text, found) or commercial_context(found)):
-        return False
+    ``text`` is lower-cased; the caller has checked that there is a target.
+    """
     cued = bool(_EXPERIENCE_CUES.intersection(found.cues))
     sarcastic = bool(_SARCASM.search(text))
     failure = cued or sarcastic or bool(_FAILURE.search(text))
-    trouble = failure or bool(_TROUBLE.search(text))
-    if not trouble:
+    if not (failure or _TROUBLE.search(text)):
         return False
     if _POLITICS.search(text):
-        return found.sentiment_label == "negative" and bool(_FIRST_PERSON.search(original))
-    return failure or found.sentiment_label != "positive"
+        return found.sentiment_label == "negative" and bool(_FIRST_PERSON.search(found.text))
+    if failure:
+        return True
+    named = any(e["label"] in _TARGET_ENTITIES for e in found.entities)
+    personal = bool(_FIRST_PERSON.search(found.text))
+    return found.sentiment_label == "negative" and (named or personal)
+
+
+def _is_question(text: str) -> bool:
+    return (
+        ("?" in text or "any " in text) and bool(_QUESTION_START.search(text)) and not _POLITICS.search(text)
+    )
 
 
 def classify(doc: Doc, found: Analysis) -> str:
     text = found.lower
     if _SPAM.search(text):
         return "spam"
-    target = has_target(text, found) or commercial_context(found)
+    target = has_target(text, found)
     if target and _CANCEL.search(text):
         return "cancellation"
-    if is_complaint(text, found, found.text):
+    if target and is_complaint(text, found):
         return "complaint"
-    if _QUESTION_START.search(text) and not _POLITICS.search(text):
-        return "question"
     if _PURCHASE.search(text):
         return "purchase_intent"
-    positive = found.sentiment_label == "positive"
-    if target and (positive or _PRAISE.search(text)) and found.sentiment_label != "negative":
+    if _is_question(text):
+        return "question"
+    if target and found.sentiment_label != "negative" and _PRAISE.search(text):
         return "praise"
     return "other"

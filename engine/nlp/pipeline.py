@@ -35,11 +35,10 @@ def _base(model: str | None) -> Language:
 
 
 def warm_vocab(nlp: Language, path: Path = VOCAB_FILE) -> None:
-    """Tokenize the frequent words of the training text once, outside any memory zone.
+    """Tokenize the frequent words of the training text once, and compute their sentiment features.
 
-    Their lexemes and tokenizer cache entries then outlive every
-    ``memory_zone`` of ``enrich_many``, which otherwise rebuilds them for
-    each zone; only rare strings (handles, URLs, typos) stay transient.
+    Lexemes, tokenizer cache entries and per-norm features then exist before
+    the first mention instead of being built during the first few thousand.
     A missing file only costs speed.
     """
     try:
@@ -48,6 +47,8 @@ def warm_vocab(nlp: Language, path: Path = VOCAB_FILE) -> None:
         return
     for i in range(0, len(words), 2000):
         nlp.tokenizer(" ".join(words[i : i + 2000]))
+    if "sift_sentiment" in nlp.pipe_names:
+        nlp.get_pipe("sift_sentiment").featurizer.table.add([(lex.norm, lex.norm_) for lex in nlp.vocab])
 
 
 def build_pipeline(model: str | None = None, *, upto: str | None = None) -> Language:

@@ -78,7 +78,12 @@ def balanced(labels: np.ndarray) -> np.ndarray:
 def fit(
     features: Features, labels: np.ndarray, epochs: int, l2: float = 2e-5, lr: float = 0.05
 ) -> np.ndarray:
-    """Softmax regression by full-batch Adam, classes weighted to balance them."""
+    """Softmax regression by full-batch Adam with a cosine-decayed step, classes weighted to balance them.
+
+    The decay lets the weights settle: with a constant step, held-out
+    macro-F1 jumped by 0.02 between neighbouring L2 values, too much noise to
+    choose the penalty by.
+    """
     docs, idx, val, n = features
     val = val.astype(np.float64)
     weight = balanced(labels) / len(labels)
@@ -95,7 +100,8 @@ def fit(
         grad += l2 * w
         m = 0.9 * m + 0.1 * grad
         v = 0.999 * v + 0.001 * grad * grad
-        w -= lr * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+        step = lr * 0.5 * (1 + np.cos(np.pi * (t - 1) / epochs))
+        w -= step * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
     return w.astype(np.float32)
 
 

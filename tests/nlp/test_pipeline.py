@@ -54,13 +54,17 @@ def test_hashtags_become_topics() -> None:
     assert {"#stillwaiting", "#fail"} <= set(found["topics"])
 
 
-def test_enrich_many_keeps_order_across_memory_zones(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_enrich_many_keeps_order_and_renews_a_grown_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
     import engine.nlp as nlp_module
 
-    monkeypatch.setattr(nlp_module, "_ZONE_DOCS", 3)
-    texts = [f"@user{i} my order #{100000 + i} is late" for i in range(10)]
+    first = get_pipeline()
+    monkeypatch.setattr(nlp_module, "_CHUNK_DOCS", 3)
+    monkeypatch.setattr(nlp_module, "MAX_STRINGS", len(first.vocab.strings) + 5)
+    texts = [f"@user{i} my order #{100000 + i} is late, code{i}x{i}" for i in range(10)]
     got = list(enrich_many((t, None) for t in texts))
     assert [e["entities"][0]["text"] for e in got] == [str(100000 + i) for i in range(10)]
+    assert get_pipeline() is not first
+    monkeypatch.setattr(nlp_module, "MAX_STRINGS", 10**9)
     assert got == [enrich(t) for t in texts]
 
 
