@@ -20,6 +20,7 @@ from engine.nlp.errors import NlpModelError
 from engine.nlp.resources import VOCAB_FILE
 from engine.nlp.tokenizer import install
 
+_WARM_UP = ("Bonjour à tous, merci beaucoup", "@acme my order #A12345 is late, not good at all")
 SIFT_COMPONENTS = ("sift_rules", "sift_language", "sift_sentiment", "sift_intent")
 
 
@@ -39,6 +40,8 @@ def warm_vocab(nlp: Language, path: Path = VOCAB_FILE) -> None:
 
     Lexemes, tokenizer cache entries and per-norm features then exist before
     the first mention instead of being built during the first few thousand.
+    Two mentions are then run through, so lazily loaded parts (py3langid's
+    model, the per-norm logit table) load now and not on a first request.
     A missing file only costs speed.
     """
     try:
@@ -49,6 +52,7 @@ def warm_vocab(nlp: Language, path: Path = VOCAB_FILE) -> None:
         nlp.tokenizer(" ".join(words[i : i + 2000]))
     if "sift_sentiment" in nlp.pipe_names:
         nlp.get_pipe("sift_sentiment").featurizer.table.add([(lex.norm, lex.norm_) for lex in nlp.vocab])
+    list(nlp.pipe(_WARM_UP))
 
 
 def build_pipeline(model: str | None = None, *, upto: str | None = None) -> Language:
