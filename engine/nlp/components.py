@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import py3langid
-from spacy.attrs import IS_ALPHA, IS_STOP, LOWER
+from spacy.attrs import IDS, IS_ALPHA, IS_STOP, LOWER
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.strings import hash_string
@@ -28,7 +28,7 @@ from engine.nlp.resources import (
     load_groups,
 )
 from engine.nlp.sentiment import LABELS, NormLogits, SentimentModel, softmax
-from engine.nlp.tokenizer import doc_text
+from engine.nlp.tokenizer import UNUSED_LEXICAL, doc_text
 
 if not Doc.has_extension("sift"):
     Doc.set_extension("sift", default=None)
@@ -86,11 +86,19 @@ class RuleMatcher:
 
     def _add(self, nlp: Language, kind: str, group: PhraseGroup, path: str) -> None:
         key = f"{kind}:{group.name}"
+        computed = {name for name in UNUSED_LEXICAL if IDS[name] in nlp.vocab.lex_attr_getters}
         self._kinds[nlp.vocab.strings.add(key)] = (kind, group.name)
         docs = [nlp.make_doc(p) for p in (*group.phrases, *group.hashtags)]
         if docs:
             self.phrases.add(key, docs)
         for i, pattern in enumerate(group.patterns):
+            missing = sorted({k for token in pattern for k in token if k in UNUSED_LEXICAL} - computed)
+            if missing:
+                raise NlpDataError(
+                    path,
+                    f"{kind} {group.name!r} patterns[{i}]",
+                    f"{', '.join(missing)} is not computed by the blank pipeline; use regex instead",
+                )
             try:
                 self.matcher.add(key, [pattern])
             except (ValueError, KeyError, TypeError) as exc:

@@ -18,7 +18,7 @@ from engine.config import get_settings
 from engine.nlp import components  # noqa: F401  (registers the factories)
 from engine.nlp.errors import NlpModelError
 from engine.nlp.resources import VOCAB_FILE
-from engine.nlp.tokenizer import install
+from engine.nlp.tokenizer import install, lean_lexemes
 
 _WARM_UP = ("Bonjour à tous, merci beaucoup", "@acme my order #A12345 is late, not good at all")
 SIFT_COMPONENTS = ("sift_rules", "sift_language", "sift_sentiment", "sift_intent")
@@ -59,6 +59,8 @@ def build_pipeline(model: str | None = None, *, upto: str | None = None) -> Lang
     """A fresh pipeline; ``upto`` stops before that Sift component (training uses "sift_sentiment")."""
     nlp = _base(model)
     install(nlp)
+    if not model:
+        lean_lexemes(nlp)
     for name in SIFT_COMPONENTS:
         if name == upto:
             break

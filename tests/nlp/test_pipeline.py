@@ -81,6 +81,14 @@ def test_wildcard_token_pattern_is_refused(tmp_path: Path) -> None:
         load_groups(path, "cues")
 
 
+def test_pattern_on_an_attribute_the_blank_pipeline_skips_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "cues.json"
+    path.write_text(json.dumps({"cues": {"shouting": {"patterns": [[{"SHAPE": "XXXX"}]]}}}))
+    nlp = build_pipeline(upto="sift_rules")
+    with pytest.raises(NlpDataError, match="SHAPE is not computed"):
+        nlp.add_pipe("sift_rules", config={"cues_file": str(path)})
+
+
 def test_bad_regex_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "topics.json"
     path.write_text(json.dumps({"topics": {"late": {"regex": ["(unclosed"]}}}))
