@@ -19,9 +19,7 @@ from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 from spacy.util import compile_prefix_regex, compile_suffix_regex
 
-_SOCIAL_TOKEN = re.compile(r"^(?:[#@][^\W_][\w]*|@_[\w]+|\$[A-Za-z][A-Za-z.]{0,5})$")
 _URL = re.compile(r"^(?:https?://|www\.)\S+$", re.IGNORECASE)
-_EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$")
 _ELONGATION = re.compile(r"([^\W\d_])\1{2,}")
 _HANDLE_PUNCT = re.compile(r"^@\w+")
 _DIGIT_OR_APOSTROPHE = re.compile(r"[\d'\u2019`]")
@@ -41,16 +39,13 @@ def social_norm(text: str) -> str:
     return _ELONGATION.sub(r"\1\1", lower) if _ELONGATION.search(lower) else lower
 
 
-_PLAIN_WORD = re.compile(r"^[^\W\d_]+$")
-
-
-def _token_match(text: str) -> bool:
-    """Social tokens, and plain words: a run of letters has no prefix, suffix or infix to split off.
-
-    Checking plain words first skips three affix searches per uncached word;
-    inside a memory zone spaCy caches nothing, so that is most words.
-    """
-    return bool(_PLAIN_WORD.match(text) or _SOCIAL_TOKEN.match(text) or _EMAIL.match(text))
+# Kept whole by the tokenizer: plain words (a run of letters has no prefix,
+# suffix or infix to split off, so the three affix searches are skipped),
+# handles, hashtags, cashtags and e-mail addresses. One regex, passed as its
+# bound ``match`` so spaCy calls C directly for every uncached word.
+_TOKEN_MATCH = re.compile(
+    r"^(?:[^\W\d_]+|[#@][^\W_][\w]*|@_[\w]+|\$[A-Za-z][A-Za-z.]{0,5}|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)$"
+)
 
 
 class SocialTokenizer(Tokenizer):
@@ -89,7 +84,7 @@ def build_tokenizer(nlp: Language) -> Tokenizer:
         prefix_search=compile_prefix_regex(prefixes).search,
         suffix_search=_letter_end_fast_path(compile_suffix_regex(suffixes).search),
         infix_finditer=_alnum_fast_path(base.infix_finditer),
-        token_match=_token_match,
+        token_match=_TOKEN_MATCH.match,
         url_match=base.url_match,
     )
     return tokenizer
