@@ -195,16 +195,23 @@ class NormTable:
         self._grams.extend(np.sort(part) for part in np.split(indices, np.cumsum(lengths)[:-1]))
 
     def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(unigram, negated unigram, valence, negator, contrast) as arrays over all rows."""
-        if self._frozen != len(self):
-            self._cols = (
-                np.asarray(self._unigram, dtype=np.int64),
-                np.asarray(self._negated, dtype=np.int64),
-                np.asarray(self._valence, dtype=np.float64),
-                np.asarray(self._negator, dtype=bool),
-                np.asarray(self._contrast, dtype=bool),
+        """(unigram, negated unigram, valence, negator, contrast) as arrays over all rows.
+
+        Only rows added since the last call are converted from the lists.
+        """
+        done, now = self._frozen, len(self)
+        if done != now:
+            tails = (
+                np.asarray(self._unigram[done:], dtype=np.int64),
+                np.asarray(self._negated[done:], dtype=np.int64),
+                np.asarray(self._valence[done:], dtype=np.float64),
+                np.asarray(self._negator[done:], dtype=bool),
+                np.asarray(self._contrast[done:], dtype=bool),
             )
-            self._frozen = len(self)
+            if done:
+                tails = tuple(np.concatenate(pair) for pair in zip(self._cols, tails, strict=True))
+            self._cols = tails
+            self._frozen = now
         return self._cols
 
     def grams(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:

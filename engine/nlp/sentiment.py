@@ -72,9 +72,11 @@ class NormLogits:
         if start == stop:
             return
         unigram, negated_uni, *_ = self.table.columns()
-        plain = self.weights[unigram[start:stop]].astype(np.float64)
         grams, owners = self.table.grams(start, stop)
-        np.add.at(plain, owners - start, self.weights[grams])
+        summed = np.zeros((len(grams) + 1, self.weights.shape[1]), dtype=np.float64)
+        np.cumsum(self.weights[grams], axis=0, out=summed[1:])
+        bounds = np.searchsorted(owners, np.arange(start, stop + 1))
+        plain = self.weights[unigram[start:stop]] + (summed[bounds[1:]] - summed[bounds[:-1]])
         self.plain = np.concatenate([self.plain, plain.astype(np.float32)])
         self.negated = np.concatenate([self.negated, self.weights[negated_uni[start:stop]]])
 
