@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
 import py3langid
 from spacy.attrs import IDS, IS_ALPHA, IS_STOP, LOWER
 from spacy.language import Language
@@ -186,13 +185,13 @@ def detect_language(doc: Doc, english: frozenset[int] = frozenset()) -> str:
 
     The cheap tests settle about 97% of tweets; py3langid costs some 0.5 ms each.
     """
-    arr = doc.to_array([IS_ALPHA, IS_STOP, LOWER])
-    alpha = arr[:, 0] == 1 if len(arr) else np.zeros(0, dtype=bool)
-    words = int(alpha.sum())
-    stops = int((alpha & (arr[:, 1] == 1)).sum()) if len(arr) else 0
+    if not len(doc):
+        return "en"
+    words, stops = (int(n) for n in doc.to_array([IS_ALPHA, IS_STOP]).sum(axis=0))
     if stops >= _MIN_STOPS and stops >= _STOP_SHARE * words:
         return "en"
-    known = sum(h in english for h in arr[alpha, 2].tolist()) if english and words else 0
+    arr = doc.to_array([IS_ALPHA, LOWER])
+    known = sum(h in english for h in arr[arr[:, 0] == 1, 1].tolist()) if english and words else 0
     if known >= 2 and known >= _KNOWN_SHARE * words:
         return "en"
     if words < 3:
@@ -241,20 +240,17 @@ class SentimentScorer:
             docs, [f.cues.count("unresolved") for f in found], [f.text for f in found]
         )
         probs = softmax(self.norm_logits.logits(features) + self.model.offsets)
-        for item, p in zip(found, probs.tolist(), strict=True):
-            if item.language == "en":
-                _label(item, p)
+        labels = probs.argmax(axis=1).tolist()
+        scores = (probs[:, 2] - probs[:, 0]).tolist()
+        for item, p, label, score in zip(found, probs.tolist(), labels, scores, strict=True):
+            if item.language != "en":
+                continue
+            name = LABELS[label]
+            if p[2] < 0.5 and item.cues and _NEGATIVE_CUES.intersection(item.cues):
+                name, score = "negative", min(score, -0.3)
+            item.sentiment_label, item.sentiment_score = name, round(score, 4)
+            item.probabilities = (p[0], p[1], p[2])
         return docs
-
-
-def _label(found: Analysis, p: list[float]) -> None:
-    neg, neu, pos = p
-    score = pos - neg
-    label = LABELS[p.index(max(p))]
-    if pos < 0.5 and _NEGATIVE_CUES.intersection(found.cues):
-        label, score = "negative", min(score, -0.3)
-    found.sentiment_label, found.sentiment_score = label, round(score, 4)
-    found.probabilities = (neg, neu, pos)
 
 
 _NEGATIVE_CUES = frozenset({"unresolved", "dissatisfied"})
