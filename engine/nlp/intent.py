@@ -7,10 +7,12 @@ purchase intent, question, praise, other. The guideline the rules follow is
 A complaint needs two things: a *target* (a catalogue brand or product, a
 brand hashtag, an order/flight/tracking number, or service vocabulary such
 as order, delivery, refund, flight, support, account, bill, app) and a
-*bad experience* (an unresolved or dissatisfied cue, a failure said in the
-first person, sarcasm, or negative sentiment from someone speaking as a
-customer). Negativity about politics or the news is not a complaint unless
-the failure is spelled out.
+*bad experience*: an unresolved or dissatisfied cue, sarcasm, or a service
+failure said outright ("won't turn on", "haven't received") whatever the
+sentiment model says; or words of trouble ("delayed", "worst") in a mention
+that reads negative and either names a catalogue entity or speaks in the
+first person. With political or news vocabulary, it must also read negative
+and be said in the first person: generic negativity is not a complaint.
 """
 
 from __future__ import annotations
