@@ -1,4 +1,8 @@
-"""What the pipeline components find in one doc (``doc._.sift``)."""
+"""What the pipeline components find in one doc (``doc._.sift``).
+
+``text`` and ``lower`` are the doc's text, read once: ``Doc.text`` joins the
+tokens again on every access.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ from dataclasses import dataclass, field
 
 @dataclass(slots=True)
 class Analysis:
+    text: str = ""
+    lower: str = ""
     topics: list[str] = field(default_factory=list)
     keywords: list[str] = field(default_factory=list)
     cues: list[str] = field(default_factory=list)

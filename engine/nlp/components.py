@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import py3langid
-from spacy.attrs import IS_ALPHA, IS_STOP
+from spacy.attrs import IDS, IS_ALPHA, IS_STOP, LOWER
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
+from spacy.strings import hash_string
 from spacy.tokens import Doc
 
 from engine.nlp import entities as pattern_entities
 from engine.nlp import intent as intent_rules
 from engine.nlp.analysis import Analysis
 from engine.nlp.errors import NlpDataError
-from engine.nlp.features import Featurizer
-from engine.nlp.resources import CUES_FILE, TOPICS_FILE, PhraseGroup, load_groups
-from engine.nlp.sentiment import LABELS, SentimentModel
+from engine.nlp.features import Featurizer, vader_lexicon
+from engine.nlp.resources import (
+    CATALOGUE_FILE,
+    CUES_FILE,
+    TOPICS_FILE,
+    VOCAB_FILE,
+    PhraseGroup,
+    load_catalogue,
+    load_groups,
+)
+from engine.nlp.sentiment import LABELS, NormLogits, SentimentModel, softmax
+from engine.nlp.tokenizer import UNUSED_LEXICAL, doc_text
 
 if not Doc.has_extension("sift"):
     Doc.set_extension("sift", default=None)
@@ -24,73 +35,168 @@ if not Doc.has_extension("sift"):
 _TOPIC, _CUE = "topic", "cue"
 
 
+_SIFT_KEY = ("._.", "sift", None, None)
+
+
 def analysis(doc: Doc) -> Analysis:
-    if doc._.sift is None:
-        doc._.sift = Analysis()
-    return doc._.sift
+    """``doc._.sift``, created on first use with the doc's text.
+
+    Read from ``doc.user_data`` under the key the ``Underscore`` accessor
+    uses (the same object ``doc._.sift`` returns), which skips building an
+    accessor object on each of the several calls per doc.
+    """
+    found = doc.user_data.get(_SIFT_KEY)
+    if found is None:
+        text = doc_text(doc)
+        found = doc.user_data[_SIFT_KEY] = Analysis(text=text, lower=text.lower())
+    return found
 
 
 class RuleMatcher:
-    """Topics, cues (PhraseMatcher on NORM, token Matcher) and pattern entities."""
+    """Topics, cues, catalogue entities, hashtags and pattern entities of one doc.
 
-    def __init__(self, nlp: Language, topics_file: Path, cues_file: Path) -> None:
+    Phrases and hashtags go through one PhraseMatcher on NORM, catalogue
+    aliases through one on LOWER (handles keep their text there), ``regex``
+    entries through one compiled alternation over the text. Token patterns
+    (no wildcards) run only if a data file has any.
+    """
+
+    def __init__(self, nlp: Language, topics_file: Path, cues_file: Path, catalogue_file: Path) -> None:
         self.phrases = PhraseMatcher(nlp.vocab, attr="NORM")
+        self.catalogue = PhraseMatcher(nlp.vocab, attr="LOWER")
         self.matcher = Matcher(nlp.vocab, validate=True)
         self._kinds: dict[int, tuple[str, str]] = {}
+        self._regex_kinds: list[tuple[str, str]] = []
+        regexes: list[str] = []
         for kind, path, key in ((_TOPIC, topics_file, "topics"), (_CUE, cues_file, "cues")):
             for group in load_groups(path, key):
                 self._add(nlp, kind, group, str(path))
+                for text in group.regex:
+                    regexes.append(f"(?P<g{len(self._regex_kinds)}>{text})")
+                    self._regex_kinds.append((kind, group.name))
+        self.regex = re.compile("|".join(regexes), re.IGNORECASE) if regexes else None
+        self._catalogue: dict[int, tuple[str, str]] = {}
+        for entry in load_catalogue(catalogue_file):
+            key = nlp.vocab.strings.add(f"catalogue:{entry.name}")
+            self._catalogue[key] = (entry.label, entry.name)
+            aliases = [*entry.aliases, *_hashtag_aliases(entry.aliases)]
+            self.catalogue.add(f"catalogue:{entry.name}", [nlp.make_doc(a) for a in aliases])
+        self.model_ents = "ner" in nlp.pipe_names
 
     def _add(self, nlp: Language, kind: str, group: PhraseGroup, path: str) -> None:
         key = f"{kind}:{group.name}"
+        computed = {name for name in UNUSED_LEXICAL if IDS[name] in nlp.vocab.lex_attr_getters}
         self._kinds[nlp.vocab.strings.add(key)] = (kind, group.name)
         docs = [nlp.make_doc(p) for p in (*group.phrases, *group.hashtags)]
-        self.phrases.add(key, docs)
+        if docs:
+            self.phrases.add(key, docs)
         for i, pattern in enumerate(group.patterns):
+            missing = sorted({k for token in pattern for k in token if k in UNUSED_LEXICAL} - computed)
+            if missing:
+                raise NlpDataError(
+                    path,
+                    f"{kind} {group.name!r} patterns[{i}]",
+                    f"{', '.join(missing)} is not computed by the blank pipeline; use regex instead",
+                )
             try:
                 self.matcher.add(key, [pattern])
             except (ValueError, KeyError, TypeError) as exc:
                 first = str(exc).strip().splitlines()[0][:200]
                 raise NlpDataError(path, f"{kind} {group.name!r} patterns[{i}]", first) from exc
 
+    def _matches(self, doc: Doc) -> list[tuple[int, str, str, str]]:
+        """(start char, kind, name, keyword) of every topic and cue match."""
+        found = []
+        token_matches = self.phrases(doc)
+        if len(self.matcher):
+            token_matches += self.matcher(doc)
+        for match_id, start, end in token_matches:
+            kind, name = self._kinds[match_id]
+            span = doc[start:end]
+            found.append((span.start_char, kind, name, span.text.lower()))
+        if self.regex is not None:
+            for m in self.regex.finditer(analysis(doc).text):
+                kind, name = self._regex_kinds[int(m.lastgroup[1:])]
+                found.append((m.start(), kind, name, m.group().lower()))
+        found.sort(key=lambda m: (m[0], -len(m[3])))
+        return found
+
     def __call__(self, doc: Doc) -> Doc:
         found = analysis(doc)
-        matches = sorted(self.phrases(doc) + self.matcher(doc), key=lambda m: (m[1], -m[2]))
-        for match_id, start, end in matches:
-            kind, name = self._kinds[match_id]
+        for _, kind, name, keyword in self._matches(doc):
             target = found.topics if kind == _TOPIC else found.cues
             if name not in target:
                 target.append(name)
-            keyword = doc[start:end].text.lower()
             if keyword not in found.keywords:
                 found.keywords.append(keyword)
-        found.hashtags = [t.lower_ for t in doc if t.text.startswith("#") and len(t.text) > 1]
-        for tag in found.hashtags:
-            if tag not in found.topics:
-                found.topics.append(tag)
-        found.entities = [
-            {"label": ent.label_, "text": ent.ent_id_ or ent.text, "pii": False} for ent in doc.ents
-        ] + [
-            {"label": label, "text": doc.text[s:e], "pii": label in pattern_entities.PII_LABELS}
-            for label, s, e in pattern_entities.find(doc.text)
+        text = found.text
+        if "#" in text:
+            found.hashtags = [t.lower() for t in _HASHTAG.findall(text)]
+            for tag in found.hashtags:
+                if tag not in found.topics:
+                    found.topics.append(tag)
+        found.entities = self._entities(doc) + [
+            {"label": label, "text": text[s:e], "pii": label in pattern_entities.PII_LABELS}
+            for label, s, e in pattern_entities.find(text)
         ]
         return doc
 
+    def _entities(self, doc: Doc) -> list[dict[str, object]]:
+        """Catalogue matches, longest first where they overlap, in text order; then a model's own entities."""
+        matches = sorted(self.catalogue(doc), key=lambda m: (m[1] - m[2], m[1]))
+        taken: list[tuple[int, int, int]] = []
+        for match_id, start, end in matches:
+            if all(end <= s or e <= start for _, s, e in taken):
+                taken.append((match_id, start, end))
+        taken.sort(key=lambda m: m[1])
+        found: list[dict[str, object]] = []
+        for match_id, _, _ in taken:
+            label, name = self._catalogue[match_id]
+            found.append({"label": label, "text": name, "pii": False})
+        if self.model_ents:
+            found.extend({"label": e.label_, "text": e.text, "pii": False} for e in doc.ents)
+        return found
 
+
+def _hashtag_aliases(aliases: tuple[str, ...]) -> list[str]:
+    """``#uber`` for the alias ``uber``: one-word aliases of letters and digits also match as hashtags."""
+    return [f"#{a}" for a in aliases if a.isalnum() and f"#{a}" not in aliases]
+
+
+_HASHTAG = re.compile(r"(?<![\w#@&])#[^\W_]\w*")
 _MIN_STOPS = 2
 _STOP_SHARE = 0.3
+_KNOWN_SHARE = 0.6
 
 
-def detect_language(doc: Doc) -> str:
-    """English when stop words are common enough (cheap, covers most traffic), else py3langid."""
-    arr = doc.to_array([IS_ALPHA, IS_STOP])
-    words = int(arr[:, 0].sum()) if len(arr) else 0
-    stops = int((arr[:, 0] & arr[:, 1]).sum()) if len(arr) else 0
+def english_words(vocab_file: Path = VOCAB_FILE) -> frozenset[int]:
+    """Hashes of lower-cased English words: VADER's lexicon and the training split's frequent words."""
+    words = {w for w in vader_lexicon() if w.isalpha()}
+    try:
+        chunks = vocab_file.read_text(encoding="utf-8").split()
+    except OSError:
+        chunks = []
+    words.update(c.strip(".,!?").lower() for c in chunks if c.strip(".,!?").isalpha())
+    return frozenset(hash_string(w) for w in words)
+
+
+def detect_language(doc: Doc, english: frozenset[int] = frozenset()) -> str:
+    """English when stop words, or known English words, are common enough; else py3langid.
+
+    The cheap tests settle about 97% of tweets; py3langid costs some 0.5 ms each.
+    """
+    if not len(doc):
+        return "en"
+    words, stops = (int(n) for n in doc.to_array([IS_ALPHA, IS_STOP]).sum(axis=0))
     if stops >= _MIN_STOPS and stops >= _STOP_SHARE * words:
         return "en"
+    arr = doc.to_array([IS_ALPHA, LOWER])
+    known = sum(h in english for h in arr[arr[:, 0] == 1, 1].tolist()) if english and words else 0
+    if known >= 2 and known >= _KNOWN_SHARE * words:
+        return "en"
     if words < 3:
-        return "en" if stops or not words else _langid(doc.text)
-    return _langid(doc.text)
+        return "en" if stops or known or not words else _langid(analysis(doc).text)
+    return _langid(analysis(doc).text)
 
 
 def _langid(text: str) -> str:
@@ -99,17 +205,21 @@ def _langid(text: str) -> str:
 
 
 class LanguageDetector:
+    def __init__(self) -> None:
+        self.english = english_words()
+
     def __call__(self, doc: Doc) -> Doc:
-        analysis(doc).language = detect_language(doc)
+        analysis(doc).language = detect_language(doc, self.english)
         return doc
 
 
 class SentimentScorer:
-    """Labels docs with the linear model; brand-care cues pull towards negative."""
+    """Labels docs with the linear model, a batch at a time; brand-care cues pull towards negative."""
 
     def __init__(self, model: SentimentModel) -> None:
         self.model = model
         self.featurizer = Featurizer()
+        self.norm_logits = NormLogits(model.weights, self.featurizer.table)
 
     def __call__(self, doc: Doc) -> Doc:
         return next(iter(self.pipe([doc])))
@@ -125,20 +235,25 @@ class SentimentScorer:
             yield from self._score(batch)
 
     def _score(self, docs: list[Doc]) -> list[Doc]:
-        feats = [self.featurizer.features(d, analysis(d).cues.count("unresolved")) for d in docs]
-        probs = self.model.probabilities(feats)
-        for doc, p in zip(docs, probs, strict=True):
-            found = analysis(doc)
-            if found.language != "en":
+        found = [analysis(d) for d in docs]
+        features = self.featurizer.batch(
+            docs, [f.cues.count("unresolved") for f in found], [f.text for f in found]
+        )
+        probs = softmax(self.norm_logits.logits(features) + self.model.offsets)
+        labels = probs.argmax(axis=1).tolist()
+        scores = (probs[:, 2] - probs[:, 0]).tolist()
+        for item, p, label, score in zip(found, probs.tolist(), labels, scores, strict=True):
+            if item.language != "en":
                 continue
-            neg, neu, pos = (float(x) for x in p)
-            score = pos - neg
-            label = LABELS[int(p.argmax())]
-            if "unresolved" in found.cues and pos < 0.5:
-                label, score = "negative", min(score, -0.3)
-            found.sentiment_label, found.sentiment_score = label, round(score, 4)
-            found.probabilities = (neg, neu, pos)
+            name = LABELS[label]
+            if p[2] < 0.5 and item.cues and _NEGATIVE_CUES.intersection(item.cues):
+                name, score = "negative", min(score, -0.3)
+            item.sentiment_label, item.sentiment_score = name, round(score, 4)
+            item.probabilities = (p[0], p[1], p[2])
         return docs
+
+
+_NEGATIVE_CUES = frozenset({"unresolved", "dissatisfied"})
 
 
 class IntentClassifier:
@@ -148,9 +263,18 @@ class IntentClassifier:
         return doc
 
 
-@Language.factory("sift_rules", default_config={"topics_file": None, "cues_file": None})
-def make_rules(nlp: Language, name: str, topics_file: str | None, cues_file: str | None) -> RuleMatcher:
-    return RuleMatcher(nlp, Path(topics_file or TOPICS_FILE), Path(cues_file or CUES_FILE))
+@Language.factory(
+    "sift_rules", default_config={"topics_file": None, "cues_file": None, "catalogue_file": None}
+)
+def make_rules(
+    nlp: Language, name: str, topics_file: str | None, cues_file: str | None, catalogue_file: str | None
+) -> RuleMatcher:
+    return RuleMatcher(
+        nlp,
+        Path(topics_file or TOPICS_FILE),
+        Path(cues_file or CUES_FILE),
+        Path(catalogue_file or CATALOGUE_FILE),
+    )
 
 
 @Language.factory("sift_language")

@@ -1,20 +1,30 @@
 """Hashed sparse features for the sentiment model, shared by training and runtime.
 
-Per token the expensive work (character n-grams, lexicon valence) is done
-once per distinct norm and cached; per document only numpy gathers and a
-short loop over cached entries remain. Features:
+Work is done per batch of docs, not per token: the norms of all tokens in
+the batch are read with one ``to_array`` per doc, each distinct norm is
+looked up once in a table (its unigram index, character n-grams, lexicon
+valence, negator flag are computed the first time the norm is seen), and
+the rest is numpy over the whole batch. Features:
 
-- unigram of the token norm (a separate feature when inside a negation scope),
-- bigram of adjacent norms,
-- character 3..5-grams of the norm,
+- unigram of the token norm; inside a negation scope (up to three tokens
+  after "not", "never", "no"... and before punctuation) a separate
+  "negated" unigram and no character n-grams, so "not good" does not look
+  like "good";
+- bigram of adjacent norms;
+- character 3..5-grams of the norm (outside negation scopes);
 - dense cues: VADER lexicon positive/negative mass (negation flips it),
-  emoji valence, "!"/"?" counts, elongations, all-caps words and the
-  brand-care "unresolved" cue count set by the cue matcher.
+  negated positive and negated negative mass, the mass after a final
+  "but" (it outweighs what came before), emoji valence, "!"/"?"
+  counts, elongations, all-caps words, the brand-care "unresolved" cue
+  count set by the cue matcher.
+
+``FeatureBatch.coo`` gives the features as (doc, index, value) triplets
+for training; ``sentiment.SentimentScorer`` sums per-norm logits instead,
+which is the same linear function computed faster.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -40,11 +50,17 @@ DENSE_NAMES = (
     "all_caps",
     "unresolved",
     "negations",
+    "negated_pos",
+    "negated_neg",
+    "contrast_pos",
+    "contrast_neg",
 )
-N_FEATURES = N_HASHED + len(DENSE_NAMES)
+N_DENSE = len(DENSE_NAMES)
+N_FEATURES = N_HASHED + N_DENSE
 _MASK = np.uint64(N_HASHED - 1)
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _BIGRAM_SALT = np.uint64(0x632BE59BD9B4E019)
+_GRAM_SALT = 7
 NEGATORS = frozenset(
     [
         "not",
@@ -75,7 +91,9 @@ NEGATORS = frozenset(
         "arent",
     ]
 )
-_SCOPE = 3
+CONTRASTS = frozenset(["but", "however", "though", "although", "yet"])
+NEGATION_SCOPE = 3
+NEGATION_FLIP = -0.74
 _ELONGATED = re.compile(r"([^\W\d_])\1{2,}")
 _VADER_DIR = Path(vaderSentiment.__file__).parent
 
@@ -103,114 +121,246 @@ def vader_lexicon() -> dict[str, float]:
     return lexicon
 
 
-@dataclass(frozen=True, slots=True)
-class LexInfo:
-    unigram: int
-    negated: int
-    grams: np.ndarray
-    valence: float
-    negator: bool
+class NormTable:
+    """Per-norm facts, one row per distinct norm seen, as growing numpy columns.
+
+    Rows are never renumbered while the table lives; ``clear`` starts over
+    (``generation`` tells holders of derived tables to drop them).
+    """
+
+    def __init__(self, max_rows: int = 200_000) -> None:
+        self._lexicon = vader_lexicon()
+        self.max_rows = max_rows
+        self.generation = 0
+        self.clear()
+
+    def clear(self) -> None:
+        self.rows: dict[int, int] = {}
+        self._unigram: list[int] = []
+        self._negated: list[int] = []
+        self._grams: list[np.ndarray] = []
+        self._valence: list[float] = []
+        self._negator: list[bool] = []
+        self._contrast: list[bool] = []
+        self._frozen = 0
+        self.generation += 1
+
+    def __len__(self) -> int:
+        return len(self._unigram)
+
+    def lookup(self, norms: np.ndarray, strings) -> np.ndarray:
+        """Row of each norm hash, adding rows for norms not seen before."""
+        get = self.rows.get
+        keys = norms.tolist()
+        found = [get(h, -1) for h in keys]
+        if -1 in found:
+            new = list(dict.fromkeys(h for h, row in zip(keys, found, strict=True) if row == -1))
+            if len(self) + len(new) > self.max_rows:
+                self.clear()
+                new = list(dict.fromkeys(keys))
+            self.add([(h, strings[h]) for h in new])
+            found = [self.rows[h] for h in keys]
+        return np.asarray(found, dtype=np.int64)
+
+    def add(self, norms: list[tuple[int, str]]) -> None:
+        """Rows for (norm hash, norm text) pairs not in the table; n-gram hashing is done for all at once."""
+        grams: list[str] = []
+        lengths: list[int] = []
+        for norm, text in norms:
+            if norm in self.rows:
+                continue
+            bare = text.lstrip("#")
+            valence = self._lexicon.get(text, self._lexicon.get(bare, 0.0))
+            if not valence and _ELONGATED.search(bare):
+                valence = self._lexicon.get(_ELONGATED.sub(r"\1", bare), 0.0)
+            padded = f"<{bare}>"
+            mine = (
+                {padded[i : i + n] for n in (3, 4, 5) for i in range(len(padded) - n + 1)}
+                if len(padded) > 4
+                else ()
+            )
+            grams.extend(mine)
+            lengths.append(len(mine))
+            plain = text.replace("'", "").replace("\u2019", "")
+            self.rows[norm] = len(self._unigram)
+            self._unigram.append(_index(norm, 1))
+            self._negated.append(_index(norm, 2))
+            self._valence.append(valence)
+            self._negator.append(plain in NEGATORS)
+            self._contrast.append(text in CONTRASTS)
+        if not lengths:
+            return
+        hashes = np.fromiter(map(hash_string, grams), dtype=np.uint64, count=len(grams))
+        indices = (hashes * _MIX + np.uint64(_GRAM_SALT) >> np.uint64(20) & _MASK).astype(np.int64)
+        self._grams.extend(np.sort(part) for part in np.split(indices, np.cumsum(lengths)[:-1]))
+
+    def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(unigram, negated unigram, valence, negator, contrast) as arrays over all rows.
+
+        Only rows added since the last call are converted from the lists.
+        """
+        done, now = self._frozen, len(self)
+        if done != now:
+            tails = (
+                np.asarray(self._unigram[done:], dtype=np.int64),
+                np.asarray(self._negated[done:], dtype=np.int64),
+                np.asarray(self._valence[done:], dtype=np.float64),
+                np.asarray(self._negator[done:], dtype=bool),
+                np.asarray(self._contrast[done:], dtype=bool),
+            )
+            if done:
+                tails = tuple(np.concatenate(pair) for pair in zip(self._cols, tails, strict=True))
+            self._cols = tails
+            self._frozen = now
+        return self._cols
+
+    def grams(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """Character n-gram indices of rows start..stop and the row each belongs to."""
+        parts = self._grams[start:stop]
+        lengths = [len(p) for p in parts]
+        owners = np.repeat(np.arange(start, stop, dtype=np.int64), lengths)
+        flat = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        return flat, owners
+
+
+@dataclass
+class FeatureBatch:
+    """The features of a batch of docs, token-aligned.
+
+    ``starts[d]:starts[d + 1]`` are the tokens of doc ``d``; ``bigram[i]``
+    is the feature of the pair (token i-1, token i), -1 on a doc's first token.
+    """
+
+    starts: np.ndarray
+    rows: np.ndarray
+    negated: np.ndarray
+    bigram: np.ndarray
+    dense: np.ndarray
+    table: NormTable
+
+    @property
+    def n_docs(self) -> int:
+        return len(self.starts) - 1
+
+    def coo(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(doc, feature index, value) triplets: the sparse matrix the model is trained on."""
+        unigram, negated_uni, *_ = self.table.columns()
+        tok_doc = np.repeat(np.arange(self.n_docs, dtype=np.int64), np.diff(self.starts))
+        uni = np.where(self.negated, negated_uni[self.rows], unigram[self.rows])
+        plain = ~self.negated
+        gram_docs, gram_idx = [], []
+        for doc, row in zip(tok_doc[plain].tolist(), self.rows[plain].tolist(), strict=True):
+            grams = self.table._grams[row]
+            gram_idx.append(grams)
+            gram_docs.append(np.full(len(grams), doc, dtype=np.int64))
+        has_bigram = self.bigram >= 0
+        dense_doc = np.repeat(np.arange(self.n_docs, dtype=np.int64), N_DENSE)
+        dense_idx = np.tile(np.arange(N_HASHED, N_FEATURES, dtype=np.int64), self.n_docs)
+        docs = np.concatenate([tok_doc, *gram_docs, tok_doc[has_bigram], dense_doc])
+        idx = np.concatenate([uni, *gram_idx, self.bigram[has_bigram], dense_idx])
+        hashed = len(docs) - len(dense_doc)
+        values = np.concatenate([np.ones(hashed, dtype=np.float32), self.dense.ravel()])
+        return docs, idx, values
 
 
 class Featurizer:
-    """Turns docs into (feature indices, values) pairs; caches per-norm work."""
+    """Turns batches of docs into a :class:`FeatureBatch`; caches per-norm work in ``table``."""
 
-    def __init__(self, max_cache: int = 200_000) -> None:
-        self._lexicon = vader_lexicon()
-        self._cache: dict[int, LexInfo] = {}
-        self._max_cache = max_cache
+    def __init__(self, max_norms: int = 200_000) -> None:
+        self.table = NormTable(max_norms)
 
-    def _info(self, doc: Doc, norm: int) -> LexInfo:
-        info = self._cache.get(norm)
-        if info is None:
-            if len(self._cache) >= self._max_cache:
-                self._cache.clear()
-            info = self._cache[norm] = self._compute(doc.vocab.strings[norm], norm)
-        return info
+    def batch(self, docs: list[Doc], unresolved: list[int], texts: list[str] | None = None) -> FeatureBatch:
+        """Features of ``docs``; pass ``texts`` when the docs' texts are at hand (``Doc.text`` is rebuilt per call)."""
+        arrays = [d.to_array([NORM, IS_PUNCT, IS_UPPER]) for d in docs]
+        lengths = [len(a) for a in arrays]
+        starts = np.zeros(len(docs) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=starts[1:])
+        flat = np.concatenate(arrays) if starts[-1] else np.zeros((0, 3), dtype=np.uint64)
+        norms = flat[:, 0]
+        strings = docs[0].vocab.strings if docs else None
+        rows = self.table.lookup(norms, strings)
+        _, _, valence, negator, contrast = self.table.columns()
+        is_negator = negator[rows]
+        negated = _negation_scope(is_negator, flat[:, 1].astype(bool), starts)
+        bigram = _bigrams(norms, starts)
+        texts = [d.text for d in docs] if texts is None else texts
+        after = _after_contrast(contrast[rows], starts)
+        dense = _dense(texts, starts, valence[rows], negated, is_negator, after, flat[:, 2], unresolved)
+        return FeatureBatch(starts, rows, negated, bigram, dense, self.table)
 
-    def _compute(self, text: str, norm: int) -> LexInfo:
-        bare = text.lstrip("#")
-        valence = self._lexicon.get(text, self._lexicon.get(bare, 0.0))
-        if not valence and _ELONGATED.search(bare):
-            valence = self._lexicon.get(_ELONGATED.sub(r"\1", bare), 0.0)
-        padded = f"<{bare}>"
-        grams = {padded[i : i + n] for n in (3, 4, 5) for i in range(len(padded) - n + 1)}
-        if len(padded) <= 4:
-            grams = set()
-        indices = np.fromiter((_index(hash_string(g), 7) for g in grams), dtype=np.int64, count=len(grams))
-        plain = text.replace("'", "").replace("\u2019", "")
-        return LexInfo(
-            unigram=_index(norm, 1),
-            negated=_index(norm, 2),
-            grams=indices,
-            valence=valence,
-            negator=plain in NEGATORS or text == "not",
-        )
 
-    def features(self, doc: Doc, unresolved: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        """Indices into a weight matrix of ``N_FEATURES`` rows and their values."""
-        arr = doc.to_array([NORM, IS_PUNCT, IS_UPPER])
-        n = len(arr)
-        infos = [self._info(doc, int(h)) for h in arr[:, 0]] if n else []
-        punct = arr[:, 1] if n else np.zeros(0, dtype=np.uint64)
-        negated = self._negation_scope(infos, punct)
-        unigrams = [info.negated if neg else info.unigram for info, neg in zip(infos, negated, strict=True)]
-        parts = [np.asarray(unigrams, dtype=np.int64)]
-        if n > 1:
-            norms = arr[:, 0]
-            mixed = (norms[:-1] * _MIX) ^ (norms[1:] + _BIGRAM_SALT)
-            parts.append(((mixed * _MIX) >> np.uint64(20) & _MASK).astype(np.int64))
-        parts.extend(info.grams for info in infos)
-        hashed = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-        dense = self._dense(doc, infos, negated, arr, unresolved)
-        indices = np.concatenate([hashed, np.arange(N_HASHED, N_FEATURES, dtype=np.int64)])
-        values = np.concatenate([np.ones(len(hashed), dtype=np.float32), dense])
-        return indices, values
-
-    @staticmethod
-    def _negation_scope(infos: list[LexInfo], punct: np.ndarray) -> list[bool]:
-        scope = [False] * len(infos)
-        for i, info in enumerate(infos):
-            if not info.negator:
-                continue
-            for j in range(i + 1, min(i + 1 + _SCOPE, len(infos))):
-                if punct[j]:
-                    break
-                scope[j] = True
+def _negation_scope(is_negator: np.ndarray, punct: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Tokens within ``NEGATION_SCOPE`` after a negator, stopping at punctuation or the doc's end."""
+    scope = np.zeros(len(is_negator), dtype=bool)
+    positions = np.flatnonzero(is_negator)
+    if not len(positions):
         return scope
+    ends = starts[np.searchsorted(starts, positions, side="right")]
+    for i, end in zip(positions.tolist(), ends.tolist(), strict=True):
+        for j in range(i + 1, min(i + 1 + NEGATION_SCOPE, end)):
+            if punct[j]:
+                break
+            scope[j] = True
+    return scope
 
-    @staticmethod
-    def _dense(
-        doc: Doc, infos: list[LexInfo], negated: list[bool], arr: np.ndarray, unresolved: int
-    ) -> np.ndarray:
-        pos = neg = 0.0
-        n_pos = n_neg = n_negators = 0
-        for info, in_scope in zip(infos, negated, strict=True):
-            v = info.valence * (-0.74 if in_scope else 1.0)
-            if v > 0:
-                pos += v
-                n_pos += 1
-            elif v < 0:
-                neg -= v
-                n_neg += 1
-            n_negators += info.negator
-        total = pos - neg
-        text = doc.text
-        caps = int(arr[:, 2].sum()) if len(arr) else 0
-        return np.array(
-            [
-                1.0,
-                math.log1p(pos),
-                math.log1p(neg),
-                total / math.sqrt(total * total + 15.0),
-                min(n_pos, 5) / 5.0,
-                min(n_neg, 5) / 5.0,
-                min(text.count("!"), 5) / 5.0,
-                min(text.count("?"), 3) / 3.0,
-                float(bool(_ELONGATED.search(text))),
-                min(caps, 5) / 5.0,
-                min(unresolved, 3) / 3.0,
-                min(n_negators, 3) / 3.0,
-            ],
-            dtype=np.float32,
-        )
+
+def _bigrams(norms: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    bigram = np.full(len(norms), -1, dtype=np.int64)
+    if len(norms) > 1:
+        mixed = (norms[:-1] * _MIX) ^ (norms[1:] + _BIGRAM_SALT)
+        bigram[1:] = ((mixed * _MIX) >> np.uint64(20) & _MASK).astype(np.int64)
+        bigram[starts[:-1][starts[:-1] < len(norms)]] = -1
+    return bigram
+
+
+def _after_contrast(is_contrast: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Tokens after the last "but" (or "however"...) of their doc, where VADER weighs sentiment more."""
+    seen = np.cumsum(is_contrast)
+    doc_of = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
+    ends = starts[1:] - 1
+    at_end = np.where(starts[1:] > starts[:-1], seen[np.maximum(ends, 0)] if len(seen) else 0, 0)
+    remaining = at_end[doc_of] - seen if len(seen) else seen
+    has_contrast = _per_doc(is_contrast, starts) > 0
+    return (remaining == 0) & has_contrast[doc_of] & ~is_contrast
+
+
+def _per_doc(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Sum of ``values`` over each doc's tokens (empty docs give 0)."""
+    total = np.zeros(len(values) + 1, dtype=np.float64)
+    np.cumsum(values, out=total[1:])
+    return total[starts[1:]] - total[starts[:-1]]
+
+
+def _dense(
+    texts: list[str],
+    starts: np.ndarray,
+    valence: np.ndarray,
+    negated: np.ndarray,
+    is_negator: np.ndarray,
+    after: np.ndarray,
+    upper: np.ndarray,
+    unresolved: list[int],
+) -> np.ndarray:
+    signed = np.where(negated, valence * NEGATION_FLIP, valence)
+    pos = _per_doc(np.clip(signed, 0, None), starts)
+    neg = _per_doc(np.clip(-signed, 0, None), starts)
+    total = pos - neg
+    columns = [
+        np.ones(len(texts)),
+        np.log1p(pos),
+        np.log1p(neg),
+        total / np.sqrt(total * total + 15.0),
+        np.minimum(_per_doc(signed > 0, starts), 5) / 5.0,
+        np.minimum(_per_doc(signed < 0, starts), 5) / 5.0,
+        np.array([min(t.count("!"), 5) / 5.0 for t in texts]),
+        np.array([min(t.count("?"), 3) / 3.0 for t in texts]),
+        np.array([1.0 if _ELONGATED.search(t) else 0.0 for t in texts]),
+        np.minimum(_per_doc(upper.astype(bool), starts), 5) / 5.0,
+        np.minimum(np.asarray(unresolved, dtype=np.float64), 3) / 3.0,
+        np.minimum(_per_doc(is_negator, starts), 3) / 3.0,
+        np.log1p(_per_doc(np.where(negated, np.clip(valence, 0, None), 0.0), starts)),
+        np.log1p(_per_doc(np.where(negated, np.clip(-valence, 0, None), 0.0), starts)),
+        np.log1p(_per_doc(np.where(after, np.clip(signed, 0, None), 0.0), starts)),
+        np.log1p(_per_doc(np.where(after, np.clip(-signed, 0, None), 0.0), starts)),
+    ]
+    return np.stack(columns, axis=1).astype(np.float32).reshape(len(texts), N_DENSE)

@@ -3,11 +3,13 @@
 ``spacy.blank("en")`` unless ``SIFT_NLP_MODEL`` names an installed spaCy
 package; either way the social tokenizer and the Sift components are added,
 so a better model is a setting, not a code change. Nothing is downloaded.
+Catalogue entities are found by ``sift_rules`` (a PhraseMatcher on LOWER).
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 import spacy
 from spacy.language import Language
@@ -15,9 +17,10 @@ from spacy.language import Language
 from engine.config import get_settings
 from engine.nlp import components  # noqa: F401  (registers the factories)
 from engine.nlp.errors import NlpModelError
-from engine.nlp.resources import CATALOGUE_FILE, load_catalogue
-from engine.nlp.tokenizer import install
+from engine.nlp.resources import VOCAB_FILE
+from engine.nlp.tokenizer import install, lean_lexemes
 
+_WARM_UP = ("Bonjour à tous, merci beaucoup", "@acme my order #A12345 is late, not good at all")
 SIFT_COMPONENTS = ("sift_rules", "sift_language", "sift_sentiment", "sift_intent")
 
 
@@ -32,25 +35,37 @@ def _base(model: str | None) -> Language:
         ) from exc
 
 
-def add_catalogue(nlp: Language, path=CATALOGUE_FILE) -> None:
-    ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER", "overwrite_ents": True})
-    patterns = [
-        {"label": entry.label, "pattern": alias, "id": entry.name}
-        for entry in load_catalogue(path)
-        for alias in entry.aliases
-    ]
-    ruler.add_patterns(patterns)
+def warm_vocab(nlp: Language, path: Path = VOCAB_FILE) -> None:
+    """Tokenize the frequent words of the training text once, and compute their sentiment features.
+
+    Lexemes, tokenizer cache entries and per-norm features then exist before
+    the first mention instead of being built during the first few thousand.
+    Two mentions are then run through, so lazily loaded parts (py3langid's
+    model, the per-norm logit table) load now and not on a first request.
+    A missing file only costs speed.
+    """
+    try:
+        words = path.read_text(encoding="utf-8").split()
+    except OSError:
+        return
+    for i in range(0, len(words), 2000):
+        nlp.tokenizer(" ".join(words[i : i + 2000]))
+    if "sift_sentiment" in nlp.pipe_names:
+        nlp.get_pipe("sift_sentiment").featurizer.table.add([(lex.norm, lex.norm_) for lex in nlp.vocab])
+    list(nlp.pipe(_WARM_UP))
 
 
 def build_pipeline(model: str | None = None, *, upto: str | None = None) -> Language:
     """A fresh pipeline; ``upto`` stops before that Sift component (training uses "sift_sentiment")."""
     nlp = _base(model)
     install(nlp)
-    add_catalogue(nlp)
+    if not model:
+        lean_lexemes(nlp)
     for name in SIFT_COMPONENTS:
         if name == upto:
             break
         nlp.add_pipe(name)
+    warm_vocab(nlp)
     return nlp
 
 

@@ -8,6 +8,7 @@ who edits a file learns what to fix before Sift starts with it.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,10 @@ DATA_DIR = Path(__file__).parent / "data"
 TOPICS_FILE = DATA_DIR / "topics.json"
 CUES_FILE = DATA_DIR / "cues.json"
 CATALOGUE_FILE = DATA_DIR / "catalogue.json"
+VOCAB_FILE = Path(__file__).parent / "model" / "vocab.txt"
 CATALOGUE_LABELS = ("BRAND", "PRODUCT", "COMPETITOR")
-_ENTRY_KEYS = {"phrases", "hashtags", "patterns"}
+_ENTRY_KEYS = {"phrases", "hashtags", "patterns", "regex"}
+_WILDCARD_OPS = {"*", "+", "{", "?"}
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,7 @@ class PhraseGroup:
     phrases: tuple[str, ...]
     hashtags: tuple[str, ...]
     patterns: tuple[list[dict[str, Any]], ...] = field(default=())
+    regex: tuple[str, ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -66,13 +70,34 @@ def _patterns(path: str, where: str, value: Any) -> tuple[list[dict[str, Any]], 
         ok = isinstance(pattern, list) and pattern and all(isinstance(t, dict) and t for t in pattern)
         if not ok:
             raise NlpDataError(path, f"{where}[{i}]", "must be a non-empty list of token objects")
+        if any(str(t.get("OP", ""))[:1] in _WILDCARD_OPS for t in pattern):
+            raise NlpDataError(
+                path,
+                f"{where}[{i}]",
+                "wildcard OP ('*', '+', '?', '{n,m}') is too slow per mention; use regex",
+            )
     return tuple(value)
+
+
+def _regexes(path: str, where: str, value: Any) -> tuple[str, ...]:
+    """Regular expressions, checked to compile; they are matched case-insensitively over the text."""
+    found = _strings(path, where, value)
+    for i, text in enumerate(found):
+        try:
+            compiled = re.compile(text, re.IGNORECASE)
+        except re.error as exc:
+            raise NlpDataError(path, f"{where}[{i}]", f"is not a valid regular expression ({exc})") from exc
+        if compiled.groupindex:
+            raise NlpDataError(path, f"{where}[{i}]", "named groups are not allowed; use (?:...)")
+        if compiled.match(""):
+            raise NlpDataError(path, f"{where}[{i}]", "matches the empty string")
+    return found
 
 
 def _group(path: str, kind: str, name: str, body: Any) -> PhraseGroup:
     where = f"{kind} {name!r}"
     if not isinstance(body, dict):
-        raise NlpDataError(path, where, "must be an object with phrases, hashtags, patterns")
+        raise NlpDataError(path, where, "must be an object with phrases, hashtags, patterns, regex")
     unknown = set(body) - _ENTRY_KEYS
     if unknown:
         raise NlpDataError(path, where, f"unknown field(s) {sorted(unknown)}; allowed: {sorted(_ENTRY_KEYS)}")
@@ -87,6 +112,7 @@ def _group(path: str, kind: str, name: str, body: Any) -> PhraseGroup:
         phrases=_strings(path, f"{where} phrases", body.get("phrases", [])),
         hashtags=hashtags,
         patterns=_patterns(path, f"{where} patterns", body.get("patterns", [])),
+        regex=_regexes(path, f"{where} regex", body.get("regex", [])),
     )
 
 

@@ -1,9 +1,14 @@
 """Linear sentiment model over hashed features (see ``features``).
 
 A multinomial logistic regression stored as one weight matrix (float16 in
-``model/sentiment.npz``, rebuilt by ``python -m engine.nlp.train``). Scoring
-a batch is one gather and one ``reduceat``; the score is
-``p(positive) - p(negative)``, in -1..1.
+``model/sentiment.npz``, rebuilt by ``python -m engine.nlp.train``). The
+score is ``p(positive) - p(negative)``, in -1..1.
+
+Scoring does not build the sparse matrix: a norm always contributes the
+same logits (unigram plus its character n-grams, or the negated unigram),
+so those are summed once per norm into a table that grows with the norm
+table, and a batch is scored by gathering table rows and bigram weights
+and summing them per doc with one cumulative sum.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.nlp.errors import NlpModelError
-from engine.nlp.features import N_FEATURES
+from engine.nlp.features import N_FEATURES, N_HASHED, FeatureBatch, NormTable
 
 LABELS = ("negative", "neutral", "positive")
 MODEL_FILE = Path(__file__).parent / "model" / "sentiment.npz"
@@ -46,20 +51,54 @@ class SentimentModel:
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(path, weights=self.weights.astype(np.float16), offsets=self.offsets)
 
-    def logits(self, batch: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-        return batch_logits(self.weights, batch) + self.offsets
 
-    def probabilities(self, batch: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-        return softmax(self.logits(batch))
+class NormLogits:
+    """Per-norm logit contributions of one model, kept in step with a :class:`NormTable`."""
+
+    def __init__(self, weights: np.ndarray, table: NormTable) -> None:
+        self.weights = weights
+        self.table = table
+        self._reset()
+
+    def _reset(self) -> None:
+        self.generation = self.table.generation
+        self.plain = np.zeros((0, self.weights.shape[1]), dtype=np.float32)
+        self.negated = self.plain.copy()
+
+    def _extend(self) -> None:
+        if self.generation != self.table.generation:
+            self._reset()
+        start, stop = len(self.plain), len(self.table)
+        if start == stop:
+            return
+        unigram, negated_uni, *_ = self.table.columns()
+        grams, owners = self.table.grams(start, stop)
+        summed = np.zeros((len(grams) + 1, self.weights.shape[1]), dtype=np.float64)
+        np.cumsum(self.weights[grams], axis=0, out=summed[1:])
+        bounds = np.searchsorted(owners, np.arange(start, stop + 1))
+        plain = self.weights[unigram[start:stop]] + (summed[bounds[1:]] - summed[bounds[:-1]])
+        self.plain = np.concatenate([self.plain, plain.astype(np.float32)])
+        self.negated = np.concatenate([self.negated, self.weights[negated_uni[start:stop]]])
+
+    def logits(self, batch: FeatureBatch) -> np.ndarray:
+        self._extend()
+        token = np.where(batch.negated[:, None], self.negated[batch.rows], self.plain[batch.rows])
+        has_bigram = batch.bigram >= 0
+        token[has_bigram] += self.weights[batch.bigram[has_bigram]]
+        total = np.zeros((len(token) + 1, token.shape[1]), dtype=np.float64)
+        np.cumsum(token, axis=0, out=total[1:])
+        hashed = total[batch.starts[1:]] - total[batch.starts[:-1]]
+        return hashed + batch.dense @ self.weights[N_HASHED:]
 
 
-def batch_logits(weights: np.ndarray, batch: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    if not batch:
-        return np.zeros((0, weights.shape[1]), dtype=np.float32)
-    indices = np.concatenate([b[0] for b in batch])
-    values = np.concatenate([b[1] for b in batch])
-    starts = np.cumsum([0] + [len(b[0]) for b in batch[:-1]])
-    return np.add.reduceat(weights[indices] * values[:, None], starts, axis=0)
+def coo_logits(
+    weights: np.ndarray, docs: np.ndarray, idx: np.ndarray, values: np.ndarray, n: int
+) -> np.ndarray:
+    """Logits from (doc, index, value) triplets; the reference the fast path is tested against."""
+    contrib = weights[idx] * values[:, None]
+    return np.stack(
+        [np.bincount(docs, weights=contrib[:, c], minlength=n) for c in range(weights.shape[1])], axis=1
+    )
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

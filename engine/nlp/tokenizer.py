@@ -10,18 +10,21 @@ with runs of three or more letters cut to two ("soo"), so "sooo" and
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
-from spacy.attrs import NORM
+from spacy.attrs import IDS, NORM
 from spacy.language import Language
 from spacy.tokenizer import Tokenizer
+from spacy.tokens import Doc
 from spacy.util import compile_prefix_regex, compile_suffix_regex
 
-_SOCIAL_TOKEN = re.compile(r"^(?:[#@][^\W_][\w]*|@_[\w]+|\$[A-Za-z][A-Za-z.]{0,5})$")
 _URL = re.compile(r"^(?:https?://|www\.)\S+$", re.IGNORECASE)
-_EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$")
 _ELONGATION = re.compile(r"([^\W\d_])\1{2,}")
 _HANDLE_PUNCT = re.compile(r"^@\w+")
+_DIGIT_OR_APOSTROPHE = re.compile(r"[\d'\u2019`]")
 
+TEXT_KEY = "sift_text"
 HANDLE_NORM = "@user"
 URL_NORM = "http"
 
@@ -33,11 +36,35 @@ def social_norm(text: str) -> str:
         return HANDLE_NORM
     if _URL.match(lower):
         return URL_NORM
-    return _ELONGATION.sub(r"\1\1", lower)
+    return _ELONGATION.sub(r"\1\1", lower) if _ELONGATION.search(lower) else lower
 
 
-def _token_match(text: str) -> bool:
-    return bool(_SOCIAL_TOKEN.match(text) or _EMAIL.match(text))
+# Kept whole by the tokenizer: plain words (a run of letters has no prefix,
+# suffix or infix to split off, so the three affix searches are skipped),
+# handles, hashtags, cashtags and e-mail addresses. One regex, passed as its
+# bound ``match`` so spaCy calls C directly for every uncached word.
+_TOKEN_MATCH = re.compile(
+    r"^(?:[^\W\d_]+|[#@][^\W_][\w]*|@_[\w]+|\$[A-Za-z][A-Za-z.]{0,5}|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)$"
+)
+
+
+class SocialTokenizer(Tokenizer):
+    """spaCy's tokenizer that also keeps the text it was given in ``doc.user_data[TEXT_KEY]``.
+
+    ``Doc.text`` rebuilds the string from the tokens in Python on every
+    access, which costs more than tokenizing a tweet; components read this.
+    """
+
+    def __call__(self, text: str) -> Doc:
+        doc = super().__call__(text)
+        doc.user_data[TEXT_KEY] = text
+        return doc
+
+
+def doc_text(doc: Doc) -> str:
+    """The doc's text, without rebuilding it when the social tokenizer kept it."""
+    text = doc.user_data.get(TEXT_KEY)
+    return doc.text if text is None else text
 
 
 def build_tokenizer(nlp: Language) -> Tokenizer:
@@ -51,16 +78,74 @@ def build_tokenizer(nlp: Language) -> Tokenizer:
     prefixes = [p for p in (defaults.prefixes or []) if p not in ("#", "@", r"\#", r"\@")]
     suffixes = list(defaults.suffixes or [])
     base = nlp.tokenizer
-    tokenizer = Tokenizer(
+    tokenizer = SocialTokenizer(
         nlp.vocab,
         rules=base.rules,
         prefix_search=compile_prefix_regex(prefixes).search,
-        suffix_search=compile_suffix_regex(suffixes).search,
-        infix_finditer=base.infix_finditer,
-        token_match=_token_match,
+        suffix_search=_letter_end_fast_path(compile_suffix_regex(suffixes).search),
+        infix_finditer=_alnum_fast_path(base.infix_finditer),
+        token_match=_TOKEN_MATCH.match,
         url_match=base.url_match,
     )
     return tokenizer
+
+
+def _letter_end_fast_path(search: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``search`` for suffixes, skipped for strings that end in a letter and hold no digit or apostrophe.
+
+    Such strings have no suffix in spaCy's English rules (letter suffixes
+    are "'s" and units after a number), and the suffix regex, anchored at
+    the end, is tried from every position: the most expensive step for a
+    word the tokenizer has not cached.
+    """
+
+    def suffix_search(text: str) -> Any:
+        if text[-1:].isalpha() and not _DIGIT_OR_APOSTROPHE.search(text):
+            return None
+        return search(text)
+
+    return suffix_search
+
+
+def _alnum_fast_path(finditer: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``finditer`` for infixes, skipped for letters and digits only (every infix is a symbol)."""
+
+    def infix_finditer(text: str) -> Any:
+        return iter(()) if text.isalnum() else finditer(text)
+
+    return infix_finditer
+
+
+UNUSED_LEXICAL = (
+    "PREFIX",
+    "SUFFIX",
+    "SHAPE",
+    "IS_LOWER",
+    "IS_TITLE",
+    "IS_SPACE",
+    "IS_ASCII",
+    "IS_BRACKET",
+    "IS_QUOTE",
+    "IS_LEFT_PUNCT",
+    "IS_RIGHT_PUNCT",
+    "IS_CURRENCY",
+    "LIKE_URL",
+    "LIKE_EMAIL",
+)
+
+
+def lean_lexemes(nlp: Language) -> None:
+    """Stop computing, for each new word, lexical attributes nothing in a blank Sift pipeline reads.
+
+    spaCy calls one Python function per attribute when it meets a new word
+    (word shape alone loops over the characters) and interns the string
+    results: new words were a fifth of all enrichment time. A trained model
+    (``SIFT_NLP_MODEL``) uses shape, prefix and suffix as features: call
+    this for ``spacy.blank`` only. Token patterns that need a dropped
+    attribute are refused when the data files are loaded.
+    """
+    for name in UNUSED_LEXICAL:
+        nlp.vocab.lex_attr_getters.pop(IDS[name], None)
 
 
 def install(nlp: Language) -> None:

@@ -1,0 +1,110 @@
+"""The enrichment contract, the rule data files and the streaming behaviour."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from engine.nlp import build_pipeline, enrich, enrich_many, get_pipeline, redact
+from engine.nlp.cli import enrich_stream
+from engine.nlp.errors import NlpDataError
+from engine.nlp.resources import load_groups
+from engine.nlp.tokenizer import TEXT_KEY
+
+KEYS = {
+    "sentiment",
+    "intent",
+    "topics",
+    "entities",
+    "urgency",
+    "language",
+    "keywords",
+    "cues",
+    "influence",
+}
+
+
+def test_enrichment_keys_and_entities() -> None:
+    found = enrich("@AcmeCare order #A12345 never arrived, call me on +44 7700 900123", {"followers": 10})
+    assert set(found) == KEYS
+    labels = {(e["label"], e["text"], e["pii"]) for e in found["entities"]}
+    assert ("BRAND", "Acme", False) in labels
+    assert ("ORDER_ID", "A12345", False) in labels
+    assert ("PHONE", "+44 7700 900123", True) in labels
+    assert "delivery" in found["topics"] and "unresolved" in found["cues"]
+
+
+def test_regex_cues_replace_wildcard_patterns() -> None:
+    found = enrich("my parcel is still missing and I spent 3 hours on hold")
+    assert {"delivery", "customer_service"} <= set(found["topics"])
+    assert "unresolved" in found["cues"]
+    assert "parcel is still missing" in found["keywords"]
+
+
+def test_handle_cue_matches_the_handle_only() -> None:
+    assert "public_escalation" in enrich("@CNN look at what @AcmeCare did")["cues"]
+    assert "public_escalation" not in enrich("@friend look at what @AcmeCare did")["cues"]
+
+
+def test_hashtags_become_topics() -> None:
+    found = enrich("Worst wait ever #StillWaiting #Fail!!")
+    assert {"#stillwaiting", "#fail"} <= set(found["topics"])
+
+
+def test_enrich_many_keeps_order_and_renews_a_grown_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.nlp as nlp_module
+
+    first = get_pipeline()
+    monkeypatch.setattr(nlp_module, "_CHUNK_DOCS", 3)
+    monkeypatch.setattr(nlp_module, "MAX_STRINGS", len(first.vocab.strings) + 5)
+    texts = [f"@user{i} my order #{100000 + i} is late, code{i}x{i}" for i in range(10)]
+    got = list(enrich_many((t, None) for t in texts))
+    assert [e["entities"][0]["text"] for e in got] == [str(100000 + i) for i in range(10)]
+    assert get_pipeline() is not first
+    monkeypatch.setattr(nlp_module, "MAX_STRINGS", 10**9)
+    assert got == [enrich(t) for t in texts]
+
+
+def test_doc_keeps_its_text_for_the_components() -> None:
+    doc = get_pipeline()("Hello   there  :)")
+    assert doc.user_data[TEXT_KEY] == "Hello   there  :)" == doc.text
+
+
+def test_wildcard_token_pattern_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "cues.json"
+    pattern = [{"LOWER": "order"}, {"OP": "*"}, {"LOWER": "late"}]
+    path.write_text(json.dumps({"cues": {"late": {"patterns": [pattern]}}}))
+    with pytest.raises(NlpDataError, match="wildcard"):
+        load_groups(path, "cues")
+
+
+def test_pattern_on_an_attribute_the_blank_pipeline_skips_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "cues.json"
+    path.write_text(json.dumps({"cues": {"shouting": {"patterns": [[{"SHAPE": "XXXX"}]]}}}))
+    nlp = build_pipeline(upto="sift_rules")
+    with pytest.raises(NlpDataError, match="SHAPE is not computed"):
+        nlp.add_pipe("sift_rules", config={"cues_file": str(path)})
+
+
+def test_bad_regex_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "topics.json"
+    path.write_text(json.dumps({"topics": {"late": {"regex": ["(unclosed"]}}}))
+    with pytest.raises(NlpDataError, match=r"regex\[0\]"):
+        load_groups(path, "topics")
+
+
+def test_build_pipeline_upto_stops_before_sentiment() -> None:
+    assert build_pipeline(upto="sift_sentiment").pipe_names == ["sift_rules", "sift_language"]
+
+
+def test_redact_and_stream() -> None:
+    assert redact("mail jane@example.com or +44 7700 900123") == "mail [EMAIL] or [PHONE]"
+    out, err = io.StringIO(), io.StringIO()
+    ok, bad = enrich_stream(['{"text": "not good at all"}', "", "plain line"], out, err)
+    assert (ok, bad) == (2, 1)
+    assert err.getvalue() == "line 2: empty line\n"
+    labels = [json.loads(line)["sentiment"]["label"] for line in out.getvalue().splitlines()]
+    assert labels[0] == "negative"

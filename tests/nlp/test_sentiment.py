@@ -1,0 +1,69 @@
+"""Sentiment labels that change what a care team sees, negation above all."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.nlp import enrich, get_pipeline
+from engine.nlp.components import analysis
+from engine.nlp.features import Featurizer
+from engine.nlp.sentiment import NormLogits, coo_logits
+from engine.nlp.train import featurize
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not good at all",
+        "The new update is not good",
+        "not happy at all with @AcmeCare",
+        "Never again, Acme.",
+        "No help from support whatsoever",
+        "I am not impressed with this phone",
+    ],
+)
+def test_negated_praise_reads_negative(text: str) -> None:
+    assert enrich(text)["sentiment"]["label"] == "negative"
+
+
+@pytest.mark.parametrize("text", ["not bad", "The battery is not bad at all", "Honestly not a bad phone"])
+def test_negated_criticism_is_not_negative(text: str) -> None:
+    sentiment = enrich(text)["sentiment"]
+    assert sentiment["label"] != "negative"
+    assert sentiment["score"] > -0.2
+
+
+def test_negation_flips_the_score() -> None:
+    assert enrich("good phone")["sentiment"]["score"] > enrich("not a good phone")["sentiment"]["score"] + 0.5
+
+
+def test_plain_praise_and_anger() -> None:
+    assert enrich("I love my new Acme phone, best purchase this year!")["sentiment"]["label"] == "positive"
+    assert enrich("worst airline ever, they lost my bag")["sentiment"]["label"] == "negative"
+
+
+TEXTS = [
+    "not good at all",
+    "Loving the new @Acme app!!! 😍 #win",
+    "my order #A12345 never arrived, still waiting",
+    "",
+    "but however though, it's fine but awful",
+    "Sooooo slow... can't believe it",
+]
+
+
+def test_fast_scoring_equals_the_training_matrix() -> None:
+    """The per-norm logit tables give the same logits as the sparse matrix the model was trained on."""
+    scorer = get_pipeline().get_pipe("sift_sentiment")
+    docs = list(get_pipeline().pipe(TEXTS))
+    features = Featurizer().batch(docs, [analysis(d).cues.count("unresolved") for d in docs])
+    fast = NormLogits(scorer.model.weights, features.table).logits(features)
+    reference = coo_logits(scorer.model.weights, *featurize(TEXTS))
+    np.testing.assert_allclose(fast, reference, rtol=1e-4, atol=1e-4)
+
+
+def test_negation_scope_stops_at_punctuation() -> None:
+    docs = list(get_pipeline().pipe(["not good. great day"]))
+    features = Featurizer().batch(docs, [0])
+    assert features.negated.tolist() == [False, True, False, False, False]
