@@ -11,6 +11,8 @@ class CustomerRef(BaseModel):
     handles: list[str]
     influence: float
     value_tier: str | None
+    open_cases: int = Field(description="this customer's open or waiting cases, this one included")
+    total_cases: int
 
 
 class SignalRef(BaseModel):

@@ -44,12 +44,15 @@ def detail(session: Session, case: Case) -> CaseOut:
     customer = None
     if case.customer_id:
         c = customers.get(session, case.customer_id)
+        open_cases, total_cases = customers.case_counts(session, c.id)
         customer = CustomerRef(
             id=c.id,
             name=c.display_name,
             handles=customers.handles(session, c.id),
             influence=c.influence,
             value_tier=c.value_tier,
+            open_cases=open_cases,
+            total_cases=total_cases,
         )
     process = None
     if case.process_instance_id:

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -131,6 +131,18 @@ def _create(session: Session, authors: dict[str, dict[str, Any]]) -> None:
     lost = [ids[h] for h in authors if h not in won]
     if lost:
         session.execute(delete(Customer).where(Customer.id.in_(lost)))
+
+
+def case_counts(session: Session, customer_id: str) -> tuple[int, int]:
+    """(open or waiting cases, all cases) of a customer, across channels."""
+    from engine.cases.models import Case
+
+    stmt = select(
+        func.count().filter(Case.status.in_(("open", "waiting"))),
+        func.count(),
+    ).where(Case.customer_id == customer_id)
+    open_count, total = session.execute(stmt).one()
+    return int(open_count or 0), int(total or 0)
 
 
 def handles(session: Session, customer_id: str) -> list[str]:

@@ -60,6 +60,7 @@ def test_csv_import_merges_two_channels_into_one_profile(client, keys):
     assert len(merged["cases"]) == 2
     case = client.get(f"/api/v1/cases/{merged['cases'][0]['id']}", headers=sup).json()
     assert case["customer"]["id"] == merged["id"]
+    assert case["customer"]["open_cases"] == 2 and case["customer"]["total_cases"] == 2
 
 
 def test_import_needs_the_header_and_a_supervisor(client, keys):
