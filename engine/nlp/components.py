@@ -187,11 +187,11 @@ def detect_language(doc: Doc, english: frozenset[int] = frozenset()) -> str:
     """
     if not len(doc):
         return "en"
-    words, stops = (int(n) for n in doc.to_array([IS_ALPHA, IS_STOP]).sum(axis=0))
+    arr = doc.to_array([IS_ALPHA, IS_STOP, LOWER])
+    words, stops = (int(n) for n in arr[:, :2].sum(axis=0))
     if stops >= _MIN_STOPS and stops >= _STOP_SHARE * words:
         return "en"
-    arr = doc.to_array([IS_ALPHA, LOWER])
-    known = sum(h in english for h in arr[arr[:, 0] == 1, 1].tolist()) if english and words else 0
+    known = sum(h in english for h in arr[arr[:, 0] == 1, 2].tolist()) if english and words else 0
     if known >= 2 and known >= _KNOWN_SHARE * words:
         return "en"
     if words < 3:

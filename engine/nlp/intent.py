@@ -85,7 +85,7 @@ _TROUBLE = re.compile(  # words of trouble that need the mention not to read pos
     r"\b(?:crash\w*|froze|freez\w*|glitch\w*|lagg?\w*|bug(?:gy|s)?|dead|wasted?|lost my|got lost|"
     r"(?<!no )(?<!any )problems?|(?<!no )issues?|delay(?:ed|s)?|cancell?ed|stalled|stranded|removed|"
     r"disappoint\w*|frustrat\w*|unacceptable|ridiculous|terrible|horrible|awful|worst|sucks?|useless|"
-    r"pathetic|fed up)\b"
+    r"pathetic|fed up|smell\w*|stink\w*|filthy|rude)\b"
 )
 _SARCASM = re.compile(
     r"(?:#greatservice|#thanksfornothing|#customerservicefail|thanks? (?:a lot|for nothing)|"

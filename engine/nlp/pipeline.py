@@ -42,14 +42,18 @@ def warm_vocab(nlp: Language, path: Path = VOCAB_FILE) -> None:
     the first mention instead of being built during the first few thousand.
     Two mentions are then run through, so lazily loaded parts (py3langid's
     model, the per-norm logit table) load now and not on a first request.
-    A missing file only costs speed.
+    Each word is tokenized alone: spaCy caches no chunk that follows a
+    special case ("I'm", ":)") in the same text, so a joined list would
+    leave all but its first few hundred chunks uncached. A missing file
+    only costs speed.
     """
     try:
         words = path.read_text(encoding="utf-8").split()
     except OSError:
         return
-    for i in range(0, len(words), 2000):
-        nlp.tokenizer(" ".join(words[i : i + 2000]))
+    tokenize = nlp.tokenizer
+    for word in words:
+        tokenize(word)
     if "sift_sentiment" in nlp.pipe_names:
         nlp.get_pipe("sift_sentiment").featurizer.table.add([(lex.norm, lex.norm_) for lex in nlp.vocab])
     list(nlp.pipe(_WARM_UP))

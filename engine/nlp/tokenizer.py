@@ -24,6 +24,11 @@ _ELONGATION = re.compile(r"([^\W\d_])\1{2,}")
 _HANDLE_PUNCT = re.compile(r"^@\w+")
 _DIGIT_OR_APOSTROPHE = re.compile(r"[\d'\u2019`]")
 
+# spaCy caches at most 10,000 chunks by default: the start-up word list alone
+# filled that, and every chunk met afterwards was split again on each visit.
+# The cache holds only pointers to lexemes (tens of bytes a chunk); the
+# pipeline is rebuilt when its strings pass ``MAX_STRINGS``, which bounds it.
+MAX_CACHED_CHUNKS = 500_000
 TEXT_KEY = "sift_text"
 HANDLE_NORM = "@user"
 URL_NORM = "http"
@@ -86,6 +91,7 @@ def build_tokenizer(nlp: Language) -> Tokenizer:
         infix_finditer=_alnum_fast_path(base.infix_finditer),
         token_match=_TOKEN_MATCH.match,
         url_match=base.url_match,
+        max_cache_size=MAX_CACHED_CHUNKS,
     )
     return tokenizer
 
@@ -131,6 +137,8 @@ UNUSED_LEXICAL = (
     "IS_CURRENCY",
     "LIKE_URL",
     "LIKE_EMAIL",
+    "LIKE_NUM",
+    "IS_DIGIT",
 )
 
 

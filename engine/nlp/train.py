@@ -123,7 +123,7 @@ def tune_offsets(logits: np.ndarray, gold: np.ndarray) -> np.ndarray:
     return best
 
 
-def write_vocab(texts: list[str], path: Path, min_count: int = 2) -> int:
+def write_vocab(texts: list[str], path: Path, min_count: int = 1) -> int:
     """Whitespace chunks seen at least ``min_count`` times, most frequent first, for ``warm_vocab``.
 
     Handles and URLs are left out: they are the strings memory zones are for.

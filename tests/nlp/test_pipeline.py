@@ -11,7 +11,7 @@ import pytest
 from engine.nlp import build_pipeline, enrich, enrich_many, get_pipeline, redact
 from engine.nlp.cli import enrich_stream
 from engine.nlp.errors import NlpDataError
-from engine.nlp.resources import load_groups
+from engine.nlp.resources import VOCAB_FILE, load_groups
 from engine.nlp.tokenizer import TEXT_KEY
 
 KEYS = {
@@ -108,3 +108,11 @@ def test_redact_and_stream() -> None:
     assert err.getvalue() == "line 2: empty line\n"
     labels = [json.loads(line)["sentiment"]["label"] for line in out.getvalue().splitlines()]
     assert labels[0] == "negative"
+
+
+def test_tokenizer_cache_has_room_after_the_start_up_words() -> None:
+    """spaCy's default cap (10,000 chunks) was filled by the start-up word list: nothing met later was cached."""
+    tokenizer = get_pipeline().tokenizer
+    words = len(VOCAB_FILE.read_text(encoding="utf-8").split())
+    assert words > 10_000
+    assert tokenizer.max_cache_size >= 10 * words
