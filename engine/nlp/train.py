@@ -123,10 +123,11 @@ def tune_offsets(logits: np.ndarray, gold: np.ndarray) -> np.ndarray:
     return best
 
 
-def write_vocab(texts: list[str], path: Path, min_count: int = 1) -> int:
+def write_vocab(texts: list[str], path: Path, min_count: int = 2) -> int:
     """Whitespace chunks seen at least ``min_count`` times, most frequent first, for ``warm_vocab``.
 
-    Handles and URLs are left out: they are the strings memory zones are for.
+    Handles and URLs are left out, and so are chunks seen once: the list warms common
+    words, and must not carry rare strings of the training tweets into the repository.
     """
     counts = Counter(w for t in texts for w in t.split() if "@" not in w and "http" not in w)
     words = [w for w, c in counts.most_common() if c >= min_count]
