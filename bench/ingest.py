@@ -38,7 +38,12 @@ def free_port() -> int:
 
 
 def baseline(n: int) -> float:
+    """Bare SpiffWorkflow, with the same GC settings the Sift worker runs with (fair to both)."""
+    from engine.config import get_settings
     from engine.runtime.baseline import bare_spiff_rate
+    from engine.worker.service import tune_gc
+
+    tune_gc(get_settings().gc_threshold)
 
     xml = (ROOT / "processes" / "reactive_case.bpmn").read_bytes()
     bare_spiff_rate(xml, 200)  # warm up
