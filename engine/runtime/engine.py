@@ -88,18 +88,16 @@ class SiftScriptEngine(PythonScriptEngine):
         scripts.compile_source(expression, "eval")
 
     def evaluate(self, task: Any, expression: str, external_context: dict | None = None) -> Any:
-        try:
-            return self.environment.evaluate(expression, task.data, external_context)
-        except scripts.Refusal as refusal:
-            raise ScriptRefused(_element_id(task), refusal.what) from None
-        except EngineError:
-            raise
-        except Exception as err:
-            raise ScriptFailed(_element_id(task), _describe(err), _script_line(err)) from None
+        return self._run(task, self.environment.evaluate, expression, external_context)
 
     def execute(self, task: Any, script: str, external_context: dict | None = None) -> bool:
+        return bool(self._run(task, self.environment.execute, script, external_context))
+
+    @staticmethod
+    def _run(task: Any, run: Any, source: str, external_context: dict | None) -> Any:
+        """Runs sandboxed code for ``task``; a refusal or failure names the element, nothing else."""
         try:
-            return self.environment.execute(script, task.data, external_context)
+            return run(source, task.data, external_context)
         except scripts.Refusal as refusal:
             raise ScriptRefused(_element_id(task), refusal.what) from None
         except EngineError:
