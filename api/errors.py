@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -93,6 +93,17 @@ async def _on_operational(request: Request, exc: OperationalError) -> JSONRespon
     )
 
 
+async def _on_unstorable(request: Request, exc: Exception) -> JSONResponse:
+    # the last line of defence: the database refused a value (a NUL character, an unpaired
+    # surrogate); the transaction rolled back, so nothing was written
+    log.warning("unstorable value on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    return error_response(
+        422,
+        "UnstorableValue",
+        "A value cannot be stored: text must not contain NUL (\\u0000) characters or unpaired surrogates.",
+    )
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(500, "InternalError", "Sift failed unexpectedly; this is a bug, please report it.")
@@ -104,4 +115,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _on_http)  # type: ignore[arg-type]
     app.add_exception_handler(StaleDataError, _on_stale)  # type: ignore[arg-type]
     app.add_exception_handler(OperationalError, _on_operational)  # type: ignore[arg-type]
+    app.add_exception_handler(DataError, _on_unstorable)
+    app.add_exception_handler(UnicodeEncodeError, _on_unstorable)
     app.add_exception_handler(Exception, _on_unexpected)

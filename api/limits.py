@@ -1,9 +1,11 @@
-"""Request body size limit: the body is read up to the limit before the app sees it,
-so an oversized one gets 413 and nothing else runs."""
+"""Request guards at the edge: the body is read up to a size limit before the app sees
+it (413), and NUL characters, which no text column can hold on every database, are
+refused in URLs (400) and JSON bodies (422) before anything runs."""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,6 +29,14 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if _has_nul(scope):
+            await _send_error(
+                send,
+                400,
+                "InvalidCharacters",
+                "The URL contains a NUL character (%00); remove it from the path or query.",
+            )
+            return
         limit = self.limit_for(scope["path"])
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -47,6 +57,14 @@ class BodyLimit:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        if _is_json(scope) and _JSON_NUL.search(body):
+            await _send_error(
+                send,
+                422,
+                "UnstorableValue",
+                "The body contains a NUL character (\\u0000); text cannot hold it, remove it.",
+            )
+            return
         delivered = False
 
         async def replay() -> Message:
@@ -59,16 +77,36 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
+# a raw NUL byte, or a \u0000 escape not itself escaped (an odd run of backslashes)
+_JSON_NUL = re.compile(rb"\x00|(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)
+
+
+def _is_json(scope: Scope) -> bool:
+    content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
+    return content_type.split(b";")[0].strip().lower() in (b"application/json", b"")
+
+
+def _has_nul(scope: Scope) -> bool:
+    query = scope.get("query_string") or b""
+    return "\x00" in scope["path"] or b"%00" in query or b"\x00" in query
+
+
 async def _refuse(send: Send, limit: int) -> None:
-    body: dict[str, Any] = {
-        "error": "PayloadTooLarge",
-        "detail": f"The body is larger than {limit} bytes; send less (split batches, shorten text).",
-    }
+    await _send_error(
+        send,
+        413,
+        "PayloadTooLarge",
+        f"The body is larger than {limit} bytes; send less (split batches, shorten text).",
+    )
+
+
+async def _send_error(send: Send, status: int, code: str, detail: str) -> None:
+    body: dict[str, Any] = {"error": code, "detail": detail}
     raw = json.dumps(body).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())],
         }
     )

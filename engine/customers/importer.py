@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
@@ -63,13 +64,26 @@ def import_csv(session: Session, text: str, *, actor: str | None) -> ImportRepor
             fields=[{"field": c, "message": "missing column", "line": 1} for c in missing],
         )
     report = ImportReport()
-    for row in reader:
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as err:
+            raise InvalidInput(
+                f"The CSV cannot be read at line {reader.line_num}: {err}; fix the quoting and upload again.",
+                fields=[{"field": "file", "message": str(err), "line": reader.line_num}],
+            ) from err
         line = reader.line_num
         report.rows += 1
         if report.rows > MAX_ROWS:
             raise InvalidInput(f"More than {MAX_ROWS} rows; split the file.")
-        row = {(k or "").strip(): (v or "").strip() for k, v in row.items() if k is not None}
-        problem = _import_row(session, row, report)
+        if None in row:
+            report.errors.append({"line": line, "message": "the row has more fields than the header"})
+            continue
+        row = {k.strip(): (v or "").strip() for k, v in row.items()}
+        problem = _check_row(row) or _import_row(session, row, report)
         if problem:
             report.errors.append({"line": line, "message": problem})
     events.record(
@@ -85,6 +99,30 @@ def import_csv(session: Session, text: str, *, actor: str | None) -> ImportRepor
         outbox=False,
     )
     return report
+
+
+LIMITS = {"external_ref": 200, "name": 200, "tier": 32, "lifetime_value": 40, "handles": 3000}
+
+
+def _check_row(row: dict[str, str]) -> str | None:
+    """What makes a row unstorable, said before anything of it is written."""
+    for column, value in row.items():
+        if "\x00" in value:
+            return f"{column} contains a NUL character"
+        if column in LIMITS and len(value) > LIMITS[column]:
+            return f"{column} is longer than {LIMITS[column]} characters"
+    for handle in row.get("handles", "").replace(";", " ").split():
+        if len(handle) > 300:
+            return "a handle is longer than 300 characters"
+    value = row.get("lifetime_value")
+    if value:
+        try:
+            number = float(value)
+        except ValueError:
+            return f"lifetime_value {value[:40]!r} is not a number"
+        if not math.isfinite(number) or number < 0:
+            return f"lifetime_value {value[:40]!r} must be a finite number of 0 or more"
+    return None
 
 
 def _import_row(session: Session, row: dict[str, str], report: ImportReport) -> str | None:

@@ -110,3 +110,34 @@ def test_a_valued_customer_s_complaint_is_routed_high(client, keys):
         routed[gold["id"]]["rule_id"] == "rule_valued_complaint" and routed[gold["id"]]["priority"] == "high"
     )
     assert routed[plain["id"]]["priority"] != "high"
+
+
+def test_import_reports_unstorable_rows_by_line_and_keeps_the_rest(client, keys):
+    rows = [
+        b"external_ref,name,lifetime_value,tier,handles",
+        b"crm-1,A\x00B,10,,twitter:@nul",
+        b"crm-2,Inf,1e400,,twitter:@inf",
+        b"crm-3,NaN,nan,,twitter:@nan",
+        b"x" * 300 + b",Long,1,,twitter:@long",
+        b"crm-5,Handle,1,,twitter:@" + b"h" * 400,
+        b"crm-6,Extra,1,,twitter:@extra,surplus",
+        b"crm-7,Fine,700,,twitter:@fine",
+    ]
+    r = client.post(
+        "/api/v1/customers:import",
+        content=b"\n".join(rows) + b"\n",
+        headers={**auth(keys["supervisor"]), "Content-Type": "text/csv"},
+    )
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["created"] == 1 and [e["line"] for e in report["errors"]] == [2, 3, 4, 5, 6, 7]
+    assert (
+        client.get("/api/v1/customers?handle=twitter:@fine", headers=auth(keys["csr"])).json()["value_tier"]
+        == "silver"
+    )
+    broken = client.post(
+        "/api/v1/customers:import",
+        content=b'external_ref,name,lifetime_value,tier,handles\n"crm-8,A,1,,twitter:@q\n',
+        headers={**auth(keys["supervisor"]), "Content-Type": "text/csv"},
+    )
+    assert broken.status_code in (200, 422)

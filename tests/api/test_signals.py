@@ -83,7 +83,7 @@ def test_bad_input_gets_a_clear_4xx_and_writes_nothing(client, keys):
         "missing fields": (b'{"source": "twitter"}', 422, "ValidationFailed"),
         "wrong types": (b'{"source": 5, "external_id": [], "text": {}}', 422, "ValidationFailed"),
         "array body": (b"[1, 2]", 422, "ValidationFailed"),
-        "NUL in text": (json.dumps(signal_body(text="a\u0000b")).encode(), 422, "ValidationFailed"),
+        "NUL in text": (json.dumps(signal_body(text="a\u0000b")).encode(), 422, "UnstorableValue"),
         "lone surrogate": (b'{"source":"x","external_id":"1","text":"\\ud800"}', 422, "ValidationFailed"),
         "naive time": (
             json.dumps(signal_body(created_at="2026-11-22T10:00:00")).encode(),
@@ -125,3 +125,33 @@ def test_long_text_under_the_body_limit_is_refused_by_field(client, keys):
 def test_unknown_signal_is_404(client, keys):
     r = client.get("/api/v1/signals/nope", headers=auth(keys["csr"]))
     assert r.status_code == 404 and r.json()["error"] == "NotFound"
+
+
+def test_nul_characters_anywhere_get_a_4xx_not_a_crash(client, keys):
+    from tests.helpers import drain
+
+    csr = auth(keys["csr"])
+    for path in (
+        "/api/v1/cases?q=%00",
+        "/api/v1/cases?topic=a%00b",
+        "/api/v1/customers?handle=%00",
+        "/api/v1/tasks/%00",
+    ):
+        r = client.get(path, headers=csr)
+        assert r.status_code == 400 and r.json()["error"] == "InvalidCharacters", path
+    r = client.post("/api/v1/signals", json=signal_body(), headers=auth(keys["integration"]))
+    drain()
+    case_id = client.get(f"/api/v1/signals/{r.json()['id']}", headers=csr).json()["case_id"]
+    r = client.post(f"/api/v1/cases/{case_id}/comments", json={"body": "a\u0000b"}, headers=csr)
+    assert r.status_code == 422 and r.json()["error"] == "UnstorableValue"
+    task_id = client.get(f"/api/v1/cases/{case_id}", headers=csr).json()["tasks"][0]["id"]
+    r = client.post(
+        f"/api/v1/tasks/{task_id}/complete",
+        json={"data": {"action": "respond", "topic": "x\u0000"}},
+        headers=csr,
+    )
+    assert r.status_code == 422 and r.json()["error"] == "UnstorableValue"
+    assert client.get(f"/api/v1/tasks/{task_id}", headers=csr).json()["status"] == "open"  # nothing written
+    literal = "a literal \\u0000, not a NUL"
+    r = client.post(f"/api/v1/cases/{case_id}/comments", json={"body": literal}, headers=csr)
+    assert r.status_code == 201 and r.json()["body"] == literal
