@@ -109,8 +109,9 @@ def deploy(session: Session, key: str, number: int, *, actor: str | None = None)
     nothing and records nothing.
     """
     definition = session.get(ProcessDefinition, key, with_for_update=True)
+    if definition is None:
+        raise NotFound("process", key)
     version = get_version(session, key, number)
-    assert definition is not None  # a version exists only under its definition
     previous = definition.deployed_version
     if previous == number:
         return version
