@@ -7,7 +7,6 @@ from api.deps import Caller
 from api.signals.schemas import AcceptedOut, BatchIn, BatchOut, ItemError, SignalIn, SignalOut
 from engine.db import unit_of_work
 from engine.signals import service as signals
-from engine.signals.models import Signal
 
 router = APIRouter(prefix="/api/v1/signals", tags=["signals"])
 
@@ -67,26 +66,4 @@ def post_batch(body: BatchIn, caller: Caller, request: Request) -> BatchOut:
 def get_signal(signal_id: str, caller: Caller) -> SignalOut:
     caller.require("integration", "csr", "supervisor", "process_owner")
     with unit_of_work() as session:
-        return to_out(signals.get(session, signal_id))
-
-
-def to_out(s: Signal) -> SignalOut:
-    return SignalOut(
-        id=s.id,
-        source=s.source,
-        external_id=s.external_id,
-        text=s.text,
-        author=s.author or {},
-        url=s.url,
-        created_at=s.posted_at,
-        received_at=s.received_at,
-        in_reply_to=s.in_reply_to,
-        metadata=s.meta or {},
-        status=s.status,
-        attempts=s.attempts,
-        enrichment=s.enrichment,
-        routing=s.routing,
-        customer_id=s.customer_id,
-        case_id=s.case_id,
-        error=s.error,
-    )
+        return SignalOut.model_validate(signals.get(session, signal_id))

@@ -99,16 +99,21 @@ class BatchOut(BaseModel):
 
 
 class SignalOut(BaseModel):
+    """Read straight from the stored row; ``created_at`` and ``metadata`` are stored as
+    ``posted_at`` and ``meta``."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     source: str
     external_id: str
     text: str
     author: dict[str, Any]
     url: str | None
-    created_at: AwareDatetime | None
+    created_at: AwareDatetime | None = Field(validation_alias="posted_at")
     received_at: AwareDatetime
     in_reply_to: str | None
-    metadata: dict[str, Any]
+    metadata: dict[str, Any] = Field(validation_alias="meta")
     status: str
     attempts: int
     enrichment: dict[str, Any] | None
