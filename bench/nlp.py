@@ -4,8 +4,10 @@
   the TweetEval split the model was not trained on (val), with Sift's
   confusion matrix.
 - Intent precision/recall/F1 per intent on the ``dev`` and ``test`` folds of
-  ``docs/nlp/intent-labels.tsv`` (complaint first). Rules are tuned on dev
-  only; test is the figure to quote.
+  ``docs/nlp/intent-labels.tsv`` (every tweet of val and test, labelled by
+  hand; complaint first). Rules are tuned on dev only; test is the figure
+  to quote. Beside it, how far two annotators agree on the tweets both
+  labelled: the ceiling a classifier can be measured against.
 - Throughput of ``enrich_many`` (full pipeline) and of VADER alone over the
   same texts, measured in this run on one core (the process pins itself to
   one CPU where it can and BLAS/OpenMP get one thread), first over val
@@ -89,6 +91,24 @@ def prf(gold: list[str], pred: list[str], label: str) -> tuple[float, float, flo
     p = tp / n_pred if n_pred else 0.0
     r = tp / n_gold if n_gold else 0.0
     return p, r, (2 * p * r / (p + r) if p + r else 0.0), n_gold
+
+
+def agreement_report(rows: list[dict[str, str]], out: list[str]) -> None:
+    """Per-intent F1 between the first and the second annotator, and Cohen's kappa, where both labelled."""
+    both = [r for r in rows if r["second"]]
+    first, second = [r["first"] for r in both], [r["second"] for r in both]
+    observed = sum(a == b for a, b in zip(first, second, strict=True)) / len(both)
+    expected = sum(first.count(c) * second.count(c) for c in INTENTS) / len(both) ** 2
+    kappa = (observed - expected) / (1 - expected)
+    settled = sum(a != b for a, b in zip(first, second, strict=True))
+    out.append(
+        f"Annotators, {len(both)} tweets labelled twice (blind; {settled} disagreements settled by a third): "
+        f"agreement {observed:.3f}, Cohen's kappa {kappa:.3f}"
+    )
+    out.append(f"  {'intent':<16}{'F1':>7}{'first':>7}{'second':>7}")
+    for label in INTENTS[:-1]:
+        _, _, f1, n = prf(first, second, label)
+        out.append(f"  {label:<16}{f1:>7.3f}{n:>7}{second.count(label):>7}")
 
 
 def intent_report(rows: list[dict[str, str]], out: list[str], errors: str | None) -> None:
@@ -175,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     sentiment_report(args.data, out)
     rows = read_labels(args.data)
     out.append(f"Intent labels: {len(rows)} ({dict(Counter(r['label'] for r in rows))})")
+    agreement_report(rows, out)
     intent_report(rows, out, args.errors)
     print("\n".join(out))
     if args.write_results:

@@ -4,15 +4,24 @@ Order matters (first rule that fires wins): spam, cancellation, complaint,
 purchase intent, question, praise, other. The guideline the rules follow is
 ``docs/nlp/intent-guideline.md``; they were tuned on its ``dev`` fold only.
 
+Spam is bulk promotion: referral codes and giveaways, and the bulk of it on
+Twitter, product listings, adult bait and follow begging.
+
 A complaint needs two things: a *target* (a catalogue brand or product, a
 brand hashtag, an order/flight/tracking number, or service vocabulary such
 as order, delivery, refund, flight, support, account, bill, app) and a
 *bad experience*: an unresolved or dissatisfied cue, sarcasm, or a service
-failure said outright ("won't turn on", "haven't received") whatever the
-sentiment model says; or words of trouble ("delayed", "worst") in a mention
-that reads negative and either names a catalogue entity or speaks in the
-first person. With political or news vocabulary, it must also read negative
-and be said in the first person: generic negativity is not a complaint.
+failure said outright ("won't turn on", "haven't received", "way too
+expensive") whatever the sentiment model says; or words of trouble
+("delayed", "worst", "broken") about a named catalogue entity that are not
+praise and not a shared headline, or in a mention that reads negative and
+speaks in the first person. With political or news vocabulary, it must read
+negative and be said in the first person singular: generic negativity, and
+"we must fight back", are not complaints.
+
+A question asks for something the author needs: help-seeking wording
+("how do I", "does anyone know", "when will"), or a plain question about a
+target. Rhetorical questions and shared headlines are not questions.
 """
 
 from __future__ import annotations
@@ -24,13 +33,22 @@ from spacy.tokens import Doc
 from engine.nlp.analysis import Analysis
 
 _SPAM = re.compile(
-    r"\b(?:giveaway|give away|win a|chance to win|enter to win|entered to win|you can enter|"
+    r"\b(?:giveaway|give away|win an? (?:free|new|\$)|chance to win|enter to win|entered to win|you can enter|"
     r"follow (?:and|&|\+) (?:rt|retweet)|follow back|followback|free followers|click here|check out my|"
     r"promo ?code|promocode|use (?:my )?code|use the code|code:|discount code|dm for|earn \$|make money|"
     r"work from home|limited offer|free shipping|free rides?|free mp3|sign up using|sign ?up to drive|"
-    r"drive for|best odds|free ?tip|first [\d,]+ (?:people|customers|fans)|vouchers?|porn|naked|"
+    r"drive for|best odds|free ?tip|first [\d,]+ (?:people|customers|fans)|vouchers?|porn\b|"
     r"link in (?:his|her|my|our|the) bio|perfect (?:christmas |valentine'?s? )?gift|"
     r"new #?(?:android|ios|iphone) #?app)|#freebie|#promo|#giveaway"
+)
+_LISTING = re.compile(  # product listings, adult bait, follow begging: the bulk of spam on Twitter
+    r"#ebay|\|\s*ebay|\bebay\b|#etsy|\betsy\b|#collectibles?|#forsale|\bfor sale\b|buy ?it ?now|shop (?:it|now|the)\b|"
+    r"\bsale ends|\b\d+% off|\bsave \d+%|\bcoupon|\bdiscount|\brookie\b|\brc\b|#card|\bauto #|"
+    r"\bsigned (?:ring|photos?|jersey|cards?|ball|auto\w*|8x10)|autographed|"
+    r"mint condition|\bcase cover|\bsize (?:xs|s|m|l|xl|small|medium|large)\b|#gifts?\b|#toys?\b|#teddybear|"
+    r"(?:just )?sold this|\bdm me\b|text (?:me|or dm)|#nsfw|\bnude\b|\bsexy (?:girls?|lesbian)|"
+    r"(?:please |pls |plz )?follow me\b|follow =>|\b\d for \$\d+|free picks|#internship|\bimmigrate\b|"
+    r"essay writing|#seo\b|drink specials|grand opening"
 )
 _CANCEL = re.compile(
     r"\b(?:cancel(?:l?ing|l?ed)? my|close my account|closing my account|switch(?:ing|ed)? to|"
@@ -43,6 +61,15 @@ _QUESTION_START = re.compile(
     r"would|should|did|has|have|anyone|any idea)\b[^.!]*\?"
     r"|^(?:@\w+\s+)*any (?:update|news|word|eta)\b"
 )
+_HELP = re.compile(
+    r"\b(?:how (?:do|can|should|would|does) (?:i|we|u|you|one)\b|how to\b|can (?:i|we|u|someone|anyone)\b|"
+    r"could (?:i|someone|anyone)\b|do (?:you|u|y'?all) know|does any ?(?:one|body)|any ?(?:one|body) (?:know|have|got|tried)|"
+    r"any (?:idea|update|news|word|eta|tips?|recommendations?|suggestions?|advice|particular)s?\b|"
+    r"is (?:it|this|that) true|when (?:is|will|does|do|are|can)\b|what time|where (?:is|can|do|are|should)\b|"
+    r"is there (?:a|an|any)\b|are there any|should i\b|help me|please (?:tell|help|let me know|advise)|"
+    r"what if|does (?:that|it|this) (?:make|mean|work|count))"
+)
+_HEADLINE = re.compile(r"https?:|\bread (?:more|here)\b|\bvia @|related articles")  # a shared article's title
 _PURCHASE = re.compile(
     r"\b(?:want(?:s|ed)? (?:to buy|to get|a new|an? (?:ps4|xbox|iphone|ipad|phone|laptop))|"
     r"wanna (?:buy|get)|(?<!was )gonna (?:buy|get)|going to buy|i want an? |"
@@ -61,8 +88,8 @@ _SERVICE_WORDS = re.compile(
     r"\b(?:orders?|ordered|deliver(?:y|ed|ies)?|parcel|package|shipping|shipment|courier|refund\w*|"
     r"money back|flights?|airlines?|airport|luggage|baggage|boarding|customer (?:service|care|support)|"
     r"support team|tech support|helpline|call cent(?:er|re)|accounts?|bill|billing|invoice|charged|"
-    r"subscription|app|apps|website|wi-?fi|internet|router|broadband|phone|laptop|console|battery|"
-    r"e-?tickets?|tickets?|driver|ride|restaurant|store|staff|bank|payroll|premium|firmware|software|"
+    r"subscription|app|apps|website|site|link|stream\w*|on demand|episodes|wi-?fi|internet|router|broadband|phone|laptop|console|battery|"
+    r"e-?tickets?|tickets?|driver|ride|bus|train|restaurant|store|staff|bank|payroll|premium|firmware|software|"
     r"update|beta|controller|stylus|download\w*|signed me out|logged me out)\b"
 )
 _FAILURE = re.compile(  # a service failure said outright: a complaint whatever the sentiment model says
@@ -71,10 +98,11 @@ _FAILURE = re.compile(  # a service failure said outright: a complaint whatever 
     r"(?:hasn'?t|has not|haven'?t|have not|isn'?t|not) (?:moved|updated|shipped|arrived|been (?:delivered|"
     r"shipped|fixed|refunded|resolved|sorted))|"
     r"(?:can'?t|cannot|couldn'?t|unable to)(?: even| seem to| still)? (?:play|log ?in|sign ?in|connect|"
-    r"access|use|download|load|get through|reach)|"
+    r"access|use|download|load|get through|reach|find)|no luck (?:with|getting|finding)|"
+    r"(?:way |far |too |so )+(?:expensive|overpriced)|overpriced|(?:isn'?t|not|won'?t) launching|"
     r"none of [\w ]{0,20}(?:are|is) (?:working|loading)|(?:is|it'?s|was|are|went) down\b|ruin(?:ed|s)|"
     r"(?:doesn'?t|does not|won'?t|isn'?t|is not|not) (?:work\w*|load\w*|stable|charging|connect\w*)|"
-    r"broke\b|broken|died|faulty|defective|scam|ripped off|rip ?off|overcharged|charged (?:me )?twice|"
+    r"faulty|defective|scam|ripped off|rip ?off|overcharged|charged (?:me )?twice|"
     r"took money|design flaw|(?:signed|signs|logged|logs|kicked|kicks) me out|forcing us|"
     r"won'?t (?:turn on|charge|start|boot|open)|"
     r"get (?:your|the|it) (?:stuff|shit|act|things?) (?:together|sorted)|sort (?:it|this) out|fix (?:it|this)|"
@@ -85,7 +113,8 @@ _TROUBLE = re.compile(  # words of trouble that need the mention not to read pos
     r"\b(?:crash\w*|froze|freez\w*|glitch\w*|lagg?\w*|bug(?:gy|s)?|dead|wasted?|lost my|got lost|"
     r"(?<!no )(?<!any )problems?|(?<!no )issues?|delay(?:ed|s)?|cancell?ed|stalled|stranded|removed|"
     r"disappoint\w*|frustrat\w*|unacceptable|ridiculous|terrible|horrible|awful|worst|sucks?|useless|"
-    r"pathetic|fed up|smell\w*|stink\w*|filthy|rude)\b"
+    r"pathetic|fed up|smell\w*|stink\w*|filthy|rude|shite|crap|rubbish|garbage|junk|broke|broken|died|"
+    r"(?:is|was|running) late)\b"
 )
 _SARCASM = re.compile(
     r"(?:#greatservice|#thanksfornothing|#customerservicefail|thanks? (?:a lot|for nothing)|"
@@ -97,6 +126,7 @@ _SARCASM = re.compile(
 _FIRST_PERSON = re.compile(
     r"\b(?:[iI]|[iI]'m|[iI]m|[iI]'ve|[iI]'d|[mM][yY]|[mM][eE]|mine|[wW][eE]|[oO]ur|us)\b"
 )
+_I = re.compile(r"\b(?:[iI]|[iI]'m|[iI]m|[iI]'ve|[iI]'d|[mM][yY]|[mM][eE]|mine)\b")
 _POLITICS = re.compile(
     r"\b(?:trump\w*|obama\w*|clinton\w*|hillary|bernie|sanders|pelosi|gop|dems?|democrat\w*|"
     r"republican\w*|liberals?|libtards?|conservatives?|elect\w*|recount|voter?s?|voting|senat\w*|"
@@ -137,23 +167,31 @@ def is_complaint(text: str, found: Analysis) -> bool:
     if not (failure or _TROUBLE.search(text)):
         return False
     if _POLITICS.search(text):
-        return found.sentiment_label == "negative" and bool(_FIRST_PERSON.search(found.text))
+        return found.sentiment_label == "negative" and bool(_I.search(found.text))
     if failure:
         return True
     named = any(e["label"] in _TARGET_ENTITIES for e in found.entities)
-    personal = bool(_FIRST_PERSON.search(found.text))
-    return found.sentiment_label == "negative" and (named or personal)
+    if named and not _PRAISE.search(text) and not _HEADLINE.search(text):
+        return True  # trouble with a named brand or product ("persona 5 was delayed AGAIN")
+    return found.sentiment_label == "negative" and bool(_FIRST_PERSON.search(found.text))
 
 
-def _is_question(text: str) -> bool:
-    return (
-        ("?" in text or "any " in text) and bool(_QUESTION_START.search(text)) and not _POLITICS.search(text)
-    )
+def _is_question(text: str, target: bool) -> bool:
+    """A request for information or help the author needs, not a rhetorical or chatty question.
+
+    Help-seeking wording ("how do I", "does anyone know", "when will") makes a
+    question; a plain wh-question only when it is about a target.
+    """
+    if not ("?" in text or "any " in text) or _POLITICS.search(text) or _HEADLINE.search(text):
+        return False
+    if _HELP.search(text):
+        return True
+    return target and bool(_QUESTION_START.search(text))
 
 
 def classify(doc: Doc, found: Analysis) -> str:
     text = found.lower
-    if _SPAM.search(text):
+    if _SPAM.search(text) or _LISTING.search(text):
         return "spam"
     target = has_target(text, found)
     if target and _CANCEL.search(text):
@@ -162,7 +200,7 @@ def classify(doc: Doc, found: Analysis) -> str:
         return "complaint"
     if _PURCHASE.search(text):
         return "purchase_intent"
-    if _is_question(text):
+    if _is_question(text, target):
         return "question"
     if target and found.sentiment_label != "negative" and _PRAISE.search(text):
         return "praise"

@@ -69,3 +69,45 @@ def test_praise_needs_a_target() -> None:
 def test_brand_hashtag_is_a_catalogue_entity() -> None:
     entities = enrich("Horrible trips this week #uber")["entities"]
     assert {"label": "COMPETITOR", "text": "Uber", "pii": False} in entities
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my Acme Phone was delayed AGAIN, third week now",
+        "Acme Plus is way too expensive for what it does",
+        "the Acme app isn't launching since this morning",
+    ],
+)
+def test_trouble_with_a_named_product_is_a_complaint_whatever_the_tone(text: str) -> None:
+    assert enrich(text)["intent"] == "complaint"
+
+
+def test_a_shared_headline_about_a_product_is_not_a_complaint() -> None:
+    text = "Acme Phone delayed to spring after supply problems via @user https://t.co/abc"
+    assert enrich(text)["intent"] != "complaint"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Signed 8x10 photo of the 1998 team, mint condition #ebay #collectibles",
+        "Vintage teddy bear 15in #gifts #toys buy it now",
+        "please follow me it would mean the world!!",
+    ],
+)
+def test_listings_and_follow_begging_are_spam(text: str) -> None:
+    assert enrich(text)["intent"] == "spam"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("does anyone know when the Acme store opens on Sunday?", "question"),
+        ("@AcmeCare how do I reset my router password?", "question"),
+        ("Did the self proclaimed petty queen block me?!?! LMAO", "other"),
+        ("Is This the Most Bizarre Commercial You've Ever Seen? via @user", "other"),
+    ],
+)
+def test_questions_ask_for_help_not_rhetoric(text: str, expected: str) -> None:
+    assert enrich(text)["intent"] == expected
