@@ -111,6 +111,21 @@ def agreement_report(rows: list[dict[str, str]], out: list[str]) -> None:
         out.append(f"  {label:<16}{f1:>7.3f}{n:>7}{second.count(label):>7}")
 
 
+def bootstrap_f1(gold: list[str], pred: list[str], label: str, rounds: int = 2000) -> tuple[float, float]:
+    """2.5th and 97.5th percentiles of ``label``'s F1 over tweets resampled with replacement (seed 0).
+
+    With a few dozen positives one tweet moves F1 by a few points; the
+    interval says how far the figure can be trusted.
+    """
+    g = np.array([x == label for x in gold])
+    p = np.array([x == label for x in pred])
+    picks = np.random.default_rng(0).integers(0, len(g), size=(rounds, len(g)))
+    tp = (g & p)[picks].sum(axis=1)
+    f1 = 2 * tp / np.maximum(g[picks].sum(axis=1) + p[picks].sum(axis=1), 1)
+    low, high = np.percentile(f1, [2.5, 97.5])
+    return float(low), float(high)
+
+
 def intent_report(rows: list[dict[str, str]], out: list[str], errors: str | None) -> None:
     predicted = [e["intent"] for e in enrich_many((r["text"], None) for r in rows)]
     for fold in ("dev", "test"):
@@ -122,6 +137,8 @@ def intent_report(rows: list[dict[str, str]], out: list[str], errors: str | None
         for label in INTENTS:
             p, r, f1, n = prf(gold, pred, label)
             out.append(f"  {label:<16}{p:>7.3f}{r:>7.3f}{f1:>7.3f}{n:>6}{pred.count(label):>6}")
+        low, high = bootstrap_f1(gold, pred, "complaint")
+        out.append(f"  complaint F1, 95% bootstrap interval over the fold's tweets: {low:.3f}-{high:.3f}")
     if errors:
         for i, row in enumerate(rows):
             if row["fold"] == errors and row["label"] != predicted[i]:
