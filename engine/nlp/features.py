@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate, pairwise, repeat
 from pathlib import Path
 
 import numpy as np
@@ -102,6 +103,12 @@ def _index(value: int, salt: int) -> int:
     return ((value * 0x9E3779B97F4A7C15 + salt) & 0xFFFFFFFFFFFFFFFF) >> 20 & (N_HASHED - 1)
 
 
+@lru_cache(maxsize=512)
+def _gram_slices(length: int) -> tuple[slice, ...]:
+    """Slices of every character 3-, 4- and 5-gram of a string of ``length`` characters."""
+    return tuple(slice(i, i + n) for n in (3, 4, 5) for i in range(length - n + 1))
+
+
 @lru_cache(maxsize=1)
 def vader_lexicon() -> dict[str, float]:
     """VADER's word valences, plus emoji scored by the words of their description."""
@@ -150,49 +157,52 @@ class NormTable:
 
     def lookup(self, norms: np.ndarray, strings) -> np.ndarray:
         """Row of each norm hash, adding rows for norms not seen before."""
-        get = self.rows.get
         keys = norms.tolist()
-        found = [get(h, -1) for h in keys]
-        if -1 in found:
-            new = list(dict.fromkeys(h for h, row in zip(keys, found, strict=True) if row == -1))
+        found = np.fromiter(map(self.rows.get, keys, repeat(-1)), dtype=np.int64, count=len(keys))
+        missing = found < 0
+        if missing.any():
+            new = list(dict.fromkeys(norms[missing].tolist()))
             if len(self) + len(new) > self.max_rows:
                 self.clear()
                 new = list(dict.fromkeys(keys))
+                missing[:] = True
             self.add([(h, strings[h]) for h in new])
-            found = [self.rows[h] for h in keys]
-        return np.asarray(found, dtype=np.int64)
+            found[missing] = list(map(self.rows.__getitem__, norms[missing].tolist()))
+        return found
 
     def add(self, norms: list[tuple[int, str]]) -> None:
-        """Rows for (norm hash, norm text) pairs not in the table; n-gram hashing is done for all at once."""
+        """Rows for (norm hash, norm text) pairs not in the table; n-gram hashing is done for all at once.
+
+        The character n-grams of each norm are a set (each distinct string
+        once), taken by precomputed slices; their indices are sorted per
+        row with one sort of (row, index) keys for the whole call.
+        """
+        fresh = {norm: text for norm, text in norms if norm not in self.rows}
+        if not fresh:
+            return
         grams: list[str] = []
         lengths: list[int] = []
-        for norm, text in norms:
-            if norm in self.rows:
-                continue
+        for norm, text in fresh.items():
             bare = text.lstrip("#")
             valence = self._lexicon.get(text, self._lexicon.get(bare, 0.0))
             if not valence and _ELONGATED.search(bare):
                 valence = self._lexicon.get(_ELONGATED.sub(r"\1", bare), 0.0)
             padded = f"<{bare}>"
-            mine = (
-                {padded[i : i + n] for n in (3, 4, 5) for i in range(len(padded) - n + 1)}
-                if len(padded) > 4
-                else ()
-            )
+            mine = set(map(padded.__getitem__, _gram_slices(len(padded)))) if len(padded) > 4 else ()
             grams.extend(mine)
             lengths.append(len(mine))
-            plain = text.replace("'", "").replace("\u2019", "")
             self.rows[norm] = len(self._unigram)
             self._unigram.append(_index(norm, 1))
             self._negated.append(_index(norm, 2))
             self._valence.append(valence)
-            self._negator.append(plain in NEGATORS)
+            self._negator.append(text.replace("'", "").replace("\u2019", "") in NEGATORS)
             self._contrast.append(text in CONTRASTS)
-        if not lengths:
-            return
         hashes = np.fromiter(map(hash_string, grams), dtype=np.uint64, count=len(grams))
         indices = (hashes * _MIX + np.uint64(_GRAM_SALT) >> np.uint64(20) & _MASK).astype(np.int64)
-        self._grams.extend(np.sort(part) for part in np.split(indices, np.cumsum(lengths)[:-1]))
+        row_keys = np.repeat(np.arange(len(lengths), dtype=np.int64) * N_HASHED, lengths)
+        ordered = np.sort(row_keys + indices) - row_keys
+        bounds = [0, *accumulate(lengths)]
+        self._grams.extend([ordered[a:b] for a, b in pairwise(bounds)])
 
     def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(unigram, negated unigram, valence, negator, contrast) as arrays over all rows.
