@@ -137,7 +137,7 @@ class RuleMatcher:
                     found.topics.append(tag)
         found.entities = self._entities(doc) + [
             {"label": label, "text": text[s:e], "pii": label in pattern_entities.PII_LABELS}
-            for label, s, e in pattern_entities.find(text)
+            for label, s, e in pattern_entities.find(text, found.lower)
         ]
         return doc
 
