@@ -27,6 +27,7 @@ from engine.nlp.resources import (
     PhraseGroup,
     load_catalogue,
     load_groups,
+    with_first_char_guard,
 )
 from engine.nlp.sentiment import LABELS, NormLogits, SentimentModel, softmax
 from engine.nlp.tokenizer import UNUSED_LEXICAL, doc_text
@@ -76,7 +77,7 @@ class RuleMatcher:
                 for text in group.regex:
                     regexes.append(f"(?P<g{len(self._regex_kinds)}>{text})")
                     self._regex_kinds.append((kind, group.name))
-        self.regex = re.compile("|".join(regexes), re.IGNORECASE) if regexes else None
+        self.regex = re.compile(with_first_char_guard("|".join(regexes)), re.IGNORECASE) if regexes else None
         self._catalogue: dict[int, tuple[str, str]] = {}
         for entry in load_catalogue(catalogue_file):
             key = nlp.vocab.strings.add(f"catalogue:{entry.name}")
