@@ -96,6 +96,9 @@ CONTRASTS = frozenset(["but", "however", "though", "although", "yet"])
 NEGATION_SCOPE = 3
 NEGATION_FLIP = -0.74
 _ELONGATED = re.compile(r"([^\W\d_])\1{2,}")
+# Any character three times in a row: needed for an elongation, and five times
+# cheaper to scan for than a letter (Unicode category tests at every position).
+_TRIPLED = re.compile(r"(.)\1\1", re.DOTALL)
 _VADER_DIR = Path(vaderSentiment.__file__).parent
 
 
@@ -364,7 +367,7 @@ def _dense(
         np.minimum(_per_doc(signed < 0, starts), 5) / 5.0,
         np.array([min(t.count("!"), 5) / 5.0 for t in texts]),
         np.array([min(t.count("?"), 3) / 3.0 for t in texts]),
-        np.array([1.0 if _ELONGATED.search(t) else 0.0 for t in texts]),
+        np.array([1.0 if _TRIPLED.search(t) and _ELONGATED.search(t) else 0.0 for t in texts]),
         np.minimum(_per_doc(upper.astype(bool), starts), 5) / 5.0,
         np.minimum(np.asarray(unresolved, dtype=np.float64), 3) / 3.0,
         np.minimum(_per_doc(is_negator, starts), 3) / 3.0,
