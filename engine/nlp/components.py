@@ -166,7 +166,7 @@ def _hashtag_aliases(aliases: tuple[str, ...]) -> list[str]:
     return [f"#{a}" for a in aliases if a.isalnum() and f"#{a}" not in aliases]
 
 
-_HASHTAG = re.compile(r"(?<![\w#@&])#[^\W_]\w*")
+_HASHTAG = re.compile(with_first_char_guard(r"(?<![\w#@&])#[^\W_]\w*"))
 _MIN_STOPS = 2
 _STOP_SHARE = 0.3
 _KNOWN_SHARE = 0.6

@@ -19,6 +19,8 @@ from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 from spacy.util import compile_prefix_regex, compile_suffix_regex
 
+from engine.nlp.resources import with_first_char_guard
+
 _URL = re.compile(r"^(?:https?://|www\.)\S+$", re.IGNORECASE)
 _ELONGATION = re.compile(r"([^\W\d_])\1{2,}")
 _HANDLE_PUNCT = re.compile(r"^@\w+")
@@ -87,13 +89,26 @@ def build_tokenizer(nlp: Language) -> Tokenizer:
         nlp.vocab,
         rules=base.rules,
         prefix_search=compile_prefix_regex(prefixes).search,
-        suffix_search=_letter_end_fast_path(compile_suffix_regex(suffixes).search),
-        infix_finditer=_alnum_fast_path(base.infix_finditer),
+        suffix_search=_letter_end_fast_path(_guarded(compile_suffix_regex(suffixes).search)),
+        infix_finditer=_alnum_fast_path(_guarded(base.infix_finditer)),
         token_match=_TOKEN_MATCH.match,
         url_match=base.url_match,
         max_cache_size=MAX_CACHED_CHUNKS,
     )
     return tokenizer
+
+
+def _guarded(method: Callable[[str], Any]) -> Callable[[str], Any]:
+    """The same method (``search``, ``finditer``) of the same regex behind a first-character guard.
+
+    spaCy's suffix and infix regexes are long alternations tried at every
+    position of a word; the guard (``resources.with_first_char_guard``)
+    rejects most positions in one test and finds the same matches.
+    """
+    regex = getattr(method, "__self__", None)
+    if not isinstance(regex, re.Pattern):
+        return method
+    return getattr(re.compile(with_first_char_guard(regex.pattern), regex.flags), method.__name__)
 
 
 def _letter_end_fast_path(search: Callable[[str], Any]) -> Callable[[str], Any]:
