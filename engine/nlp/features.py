@@ -102,8 +102,9 @@ _TRIPLED = re.compile(r"(.)\1\1", re.DOTALL)
 _VADER_DIR = Path(vaderSentiment.__file__).parent
 
 
-def _index(value: int, salt: int) -> int:
-    return ((value * 0x9E3779B97F4A7C15 + salt) & 0xFFFFFFFFFFFFFFFF) >> 20 & (N_HASHED - 1)
+def _hashed_index(values: np.ndarray, salt: int) -> np.ndarray:
+    """Feature index (0..N_HASHED) of each uint64 hash: multiply-shift with ``salt``, modulo 2**64."""
+    return (values * _MIX + np.uint64(salt) >> np.uint64(20) & _MASK).astype(np.int64)
 
 
 @lru_cache(maxsize=512)
@@ -183,9 +184,14 @@ class NormTable:
         fresh = {norm: text for norm, text in norms if norm not in self.rows}
         if not fresh:
             return
+        first = len(self._unigram)
+        self.rows.update(zip(fresh, range(first, first + len(fresh)), strict=True))
+        keys = np.fromiter(fresh, dtype=np.uint64, count=len(fresh))
+        self._unigram.extend(_hashed_index(keys, 1).tolist())
+        self._negated.extend(_hashed_index(keys, 2).tolist())
         grams: list[str] = []
         lengths: list[int] = []
-        for norm, text in fresh.items():
+        for text in fresh.values():
             bare = text.lstrip("#")
             valence = self._lexicon.get(text, self._lexicon.get(bare, 0.0))
             if not valence and _ELONGATED.search(bare):
@@ -194,16 +200,12 @@ class NormTable:
             mine = set(map(padded.__getitem__, _gram_slices(len(padded)))) if len(padded) > 4 else ()
             grams.extend(mine)
             lengths.append(len(mine))
-            self.rows[norm] = len(self._unigram)
-            self._unigram.append(_index(norm, 1))
-            self._negated.append(_index(norm, 2))
             self._valence.append(valence)
             self._negator.append(text.replace("'", "").replace("\u2019", "") in NEGATORS)
             self._contrast.append(text in CONTRASTS)
         hashes = np.fromiter(map(hash_string, grams), dtype=np.uint64, count=len(grams))
-        indices = (hashes * _MIX + np.uint64(_GRAM_SALT) >> np.uint64(20) & _MASK).astype(np.int64)
         row_keys = np.repeat(np.arange(len(lengths), dtype=np.int64) * N_HASHED, lengths)
-        ordered = np.sort(row_keys + indices) - row_keys
+        ordered = np.sort(row_keys + _hashed_index(hashes, _GRAM_SALT)) - row_keys
         bounds = [0, *accumulate(lengths)]
         self._grams.extend([ordered[a:b] for a, b in pairwise(bounds)])
 
