@@ -7,6 +7,7 @@ tokens again on every access.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(slots=True)
@@ -23,3 +24,6 @@ class Analysis:
     sentiment_score: float = 0.0
     probabilities: tuple[float, float, float] = (0.0, 1.0, 0.0)
     intent: str = "other"
+    # The doc's token attribute rows (components.TOKEN_ROWS), read once by the
+    # language detector for the sentiment scorer too, which drops them.
+    token_rows: Any = None

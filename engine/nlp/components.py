@@ -18,7 +18,7 @@ from engine.nlp import entities as pattern_entities
 from engine.nlp import intent as intent_rules
 from engine.nlp.analysis import Analysis
 from engine.nlp.errors import NlpDataError
-from engine.nlp.features import Featurizer, vader_lexicon
+from engine.nlp.features import TOKEN_ATTRS, Featurizer, vader_lexicon
 from engine.nlp.resources import (
     CATALOGUE_FILE,
     CUES_FILE,
@@ -183,7 +183,10 @@ def english_words(vocab_file: Path = VOCAB_FILE) -> frozenset[int]:
     return frozenset(hash_string(w) for w in words)
 
 
-_LANGUAGE_ATTRS = [IS_ALPHA, IS_STOP, LOWER]
+# One to_array per doc for two components: the sentiment features' columns,
+# then the language detector's (alphabetic, stop word, lower-case hash).
+TOKEN_ROWS = [*TOKEN_ATTRS, IS_ALPHA, IS_STOP, LOWER]
+_ALPHA, _STOP, _LOWER = len(TOKEN_ATTRS), len(TOKEN_ATTRS) + 1, len(TOKEN_ATTRS) + 2
 
 
 def detect_language(doc: Doc, english: frozenset[int] = frozenset()) -> str:
@@ -193,8 +196,8 @@ def detect_language(doc: Doc, english: frozenset[int] = frozenset()) -> str:
     """
     if not len(doc):
         return "en"
-    arr = doc.to_array(_LANGUAGE_ATTRS)
-    words, stops = (int(n) for n in arr[:, :2].sum(axis=0))
+    arr = doc.to_array(TOKEN_ROWS)
+    words, stops = (int(n) for n in arr[:, _ALPHA : _STOP + 1].sum(axis=0))
     return _decide_language(doc, arr, words, stops, english)
 
 
@@ -202,7 +205,7 @@ def _decide_language(doc: Doc, arr: np.ndarray, words: int, stops: int, english:
     """``detect_language`` once the doc's alphabetic words and stop words are counted."""
     if stops >= _MIN_STOPS and stops >= _STOP_SHARE * words:
         return "en"
-    known = sum(h in english for h in arr[arr[:, 0] == 1, 2].tolist()) if english and words else 0
+    known = sum(h in english for h in arr[arr[:, _ALPHA] == 1, _LOWER].tolist()) if english and words else 0
     if known >= 2 and known >= _KNOWN_SHARE * words:
         return "en"
     if words < 3:
@@ -236,14 +239,15 @@ class LanguageDetector:
             yield from batch
 
     def _detect(self, docs: list[Doc]) -> None:
-        arrays = [d.to_array(_LANGUAGE_ATTRS) for d in docs]
+        arrays = [d.to_array(TOKEN_ROWS) for d in docs]
         ends = np.cumsum([len(a) for a in arrays])
         totals = np.zeros((int(ends[-1]) + 1, 2), dtype=np.int64)
-        np.cumsum(np.concatenate(arrays)[:, :2], axis=0, out=totals[1:])
+        np.cumsum(np.concatenate(arrays)[:, _ALPHA : _STOP + 1], axis=0, out=totals[1:])
         counts = (totals[ends] - totals[np.concatenate([[0], ends[:-1]])]).tolist()
         for doc, arr, (words, stops) in zip(docs, arrays, counts, strict=True):
-            language = _decide_language(doc, arr, words, stops, self.english) if len(arr) else "en"
-            analysis(doc).language = language
+            found = analysis(doc)
+            found.language = _decide_language(doc, arr, words, stops, self.english) if len(arr) else "en"
+            found.token_rows = arr
 
 
 class SentimentScorer:
@@ -269,9 +273,15 @@ class SentimentScorer:
 
     def _score(self, docs: list[Doc]) -> list[Doc]:
         found = [analysis(d) for d in docs]
+        rows = [f.token_rows for f in found]
         features = self.featurizer.batch(
-            docs, [f.cues.count("unresolved") for f in found], [f.text for f in found]
+            docs,
+            [f.cues.count("unresolved") for f in found],
+            [f.text for f in found],
+            None if any(r is None for r in rows) else rows,
         )
+        for item in found:
+            item.token_rows = None
         probs = softmax(self.norm_logits.logits(features) + self.model.offsets)
         labels = probs.argmax(axis=1).tolist()
         scores = (probs[:, 2] - probs[:, 0]).tolist()

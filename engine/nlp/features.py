@@ -38,6 +38,7 @@ from spacy.strings import hash_string
 from spacy.tokens import Doc
 
 N_HASHED = 1 << 18
+TOKEN_ATTRS = [NORM, IS_PUNCT, IS_UPPER]  # the columns ``Featurizer.batch`` reads, in this order
 DENSE_NAMES = (
     "bias",
     "lex_pos",
@@ -284,9 +285,20 @@ class Featurizer:
     def __init__(self, max_norms: int = 200_000) -> None:
         self.table = NormTable(max_norms)
 
-    def batch(self, docs: list[Doc], unresolved: list[int], texts: list[str] | None = None) -> FeatureBatch:
-        """Features of ``docs``; pass ``texts`` when the docs' texts are at hand (``Doc.text`` is rebuilt per call)."""
-        arrays = [d.to_array([NORM, IS_PUNCT, IS_UPPER]) for d in docs]
+    def batch(
+        self,
+        docs: list[Doc],
+        unresolved: list[int],
+        texts: list[str] | None = None,
+        arrays: list[np.ndarray] | None = None,
+    ) -> FeatureBatch:
+        """Features of ``docs``; pass ``texts`` when the docs' texts are at hand (``Doc.text`` is rebuilt per call).
+
+        ``arrays`` are the docs' ``to_array`` rows when a component read them
+        already: their first columns must be ``TOKEN_ATTRS`` (more may follow).
+        """
+        if arrays is None:
+            arrays = [d.to_array(TOKEN_ATTRS) for d in docs]
         lengths = [len(a) for a in arrays]
         starts = np.zeros(len(docs) + 1, dtype=np.int64)
         np.cumsum(lengths, out=starts[1:])
