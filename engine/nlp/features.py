@@ -37,6 +37,8 @@ from spacy.attrs import IS_PUNCT, IS_UPPER, NORM
 from spacy.strings import hash_string
 from spacy.tokens import Doc
 
+from engine.nlp.tokenizer import is_elongated
+
 N_HASHED = 1 << 18
 TOKEN_ATTRS = [NORM, IS_PUNCT, IS_UPPER]  # the columns ``Featurizer.batch`` reads, in this order
 DENSE_NAMES = (
@@ -97,9 +99,6 @@ CONTRASTS = frozenset(["but", "however", "though", "although", "yet"])
 NEGATION_SCOPE = 3
 NEGATION_FLIP = -0.74
 _ELONGATED = re.compile(r"([^\W\d_])\1{2,}")
-# Any character three times in a row: needed for an elongation, and five times
-# cheaper to scan for than a letter (Unicode category tests at every position).
-_TRIPLED = re.compile(r"(.)\1\1", re.DOTALL)
 _VADER_DIR = Path(vaderSentiment.__file__).parent
 
 
@@ -195,7 +194,7 @@ class NormTable:
         for text in fresh.values():
             bare = text.lstrip("#")
             valence = self._lexicon.get(text, self._lexicon.get(bare, 0.0))
-            if not valence and _ELONGATED.search(bare):
+            if not valence and is_elongated(bare):
                 valence = self._lexicon.get(_ELONGATED.sub(r"\1", bare), 0.0)
             padded = f"<{bare}>"
             mine = set(map(padded.__getitem__, _gram_slices(len(padded)))) if len(padded) > 4 else ()
@@ -381,7 +380,7 @@ def _dense(
         np.minimum(_per_doc(signed < 0, starts), 5) / 5.0,
         np.array([min(t.count("!"), 5) / 5.0 for t in texts]),
         np.array([min(t.count("?"), 3) / 3.0 for t in texts]),
-        np.array([1.0 if _TRIPLED.search(t) and _ELONGATED.search(t) else 0.0 for t in texts]),
+        np.array([1.0 if is_elongated(t) else 0.0 for t in texts]),
         np.minimum(_per_doc(upper.astype(bool), starts), 5) / 5.0,
         np.minimum(np.asarray(unresolved, dtype=np.float64), 3) / 3.0,
         np.minimum(_per_doc(is_negator, starts), 3) / 3.0,

@@ -23,6 +23,7 @@ from engine.nlp.resources import with_first_char_guard
 
 _URL = re.compile(r"^(?:https?://|www\.)\S+$", re.IGNORECASE)
 _ELONGATION = re.compile(r"([^\W\d_])\1{2,}")
+_TRIPLED = re.compile(r"(.)\1\1", re.DOTALL)
 _HANDLE_PUNCT = re.compile(r"^@\w+")
 _DIGIT_OR_APOSTROPHE = re.compile(r"[\d'\u2019`]")
 
@@ -36,6 +37,16 @@ HANDLE_NORM = "@user"
 URL_NORM = "http"
 
 
+def is_elongated(text: str) -> bool:
+    """A letter three times in a row ("soooo").
+
+    Any character tripled is looked for first: a necessary condition, and
+    five times cheaper to scan for (the letter test looks up the Unicode
+    category at every position).
+    """
+    return _TRIPLED.search(text) is not None and _ELONGATION.search(text) is not None
+
+
 def social_norm(text: str) -> str:
     """The norm of one token: lower case, handles and URLs collapsed, elongations cut."""
     lower = text.lower()
@@ -43,7 +54,7 @@ def social_norm(text: str) -> str:
         return HANDLE_NORM
     if _URL.match(lower):
         return URL_NORM
-    return _ELONGATION.sub(r"\1\1", lower) if _ELONGATION.search(lower) else lower
+    return _ELONGATION.sub(r"\1\1", lower) if is_elongated(lower) else lower
 
 
 # Kept whole by the tokenizer: plain words (a run of letters has no prefix,
@@ -154,6 +165,7 @@ UNUSED_LEXICAL = (
     "LIKE_EMAIL",
     "LIKE_NUM",
     "IS_DIGIT",
+    "LANG",
 )
 
 
