@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import accumulate, pairwise, repeat
+from itertools import accumulate, pairwise
 from pathlib import Path
 
 import numpy as np
@@ -154,25 +154,48 @@ class NormTable:
         self._negator: list[bool] = []
         self._contrast: list[bool] = []
         self._frozen = 0
+        self._sorted_norms = np.zeros(0, dtype=np.uint64)
+        self._sorted_rows = np.zeros(0, dtype=np.int64)
+        self._unsorted: list[np.ndarray] = []  # norm hashes of the rows added since
         self.generation += 1
 
     def __len__(self) -> int:
         return len(self._unigram)
 
     def lookup(self, norms: np.ndarray, strings) -> np.ndarray:
-        """Row of each norm hash, adding rows for norms not seen before."""
-        keys = norms.tolist()
-        found = np.fromiter(map(self.rows.get, keys, repeat(-1)), dtype=np.int64, count=len(keys))
+        """Row of each norm hash (uint64 array), adding rows for norms not seen before.
+
+        Known norms are found by binary search in a sorted copy of the
+        table's hashes: a few C passes for the batch instead of a dict
+        look-up per token.
+        """
+        sorted_norms, sorted_rows = self._sorted()
+        found = np.full(len(norms), -1, dtype=np.int64)
+        if len(sorted_norms):
+            at = np.minimum(np.searchsorted(sorted_norms, norms), len(sorted_norms) - 1)
+            found = np.where(sorted_norms[at] == norms, sorted_rows[at], found)
         missing = found < 0
         if missing.any():
             new = list(dict.fromkeys(norms[missing].tolist()))
             if len(self) + len(new) > self.max_rows:
                 self.clear()
-                new = list(dict.fromkeys(keys))
+                new = list(dict.fromkeys(norms.tolist()))
                 missing[:] = True
             self.add([(h, strings[h]) for h in new])
             found[missing] = list(map(self.rows.__getitem__, norms[missing].tolist()))
         return found
+
+    def _sorted(self) -> tuple[np.ndarray, np.ndarray]:
+        """The table's norm hashes in order, with their rows; rows added since the last call are merged in."""
+        if self._unsorted:
+            norms = np.concatenate(self._unsorted)
+            first = len(self) - len(norms)
+            order = np.argsort(norms)
+            at = np.searchsorted(self._sorted_norms, norms[order])
+            self._sorted_norms = np.insert(self._sorted_norms, at, norms[order])
+            self._sorted_rows = np.insert(self._sorted_rows, at, order + first)
+            self._unsorted = []
+        return self._sorted_norms, self._sorted_rows
 
     def add(self, norms: list[tuple[int, str]]) -> None:
         """Rows for (norm hash, norm text) pairs not in the table; n-gram hashing is done for all at once.
@@ -187,6 +210,7 @@ class NormTable:
         first = len(self._unigram)
         self.rows.update(zip(fresh, range(first, first + len(fresh)), strict=True))
         keys = np.fromiter(fresh, dtype=np.uint64, count=len(fresh))
+        self._unsorted.append(keys)
         self._unigram.extend(_hashed_index(keys, 1).tolist())
         self._negated.extend(_hashed_index(keys, 2).tolist())
         grams: list[str] = []
