@@ -126,22 +126,26 @@ class RuleMatcher:
 
     def __call__(self, doc: Doc) -> Doc:
         found = analysis(doc)
+        topics, cues, keywords = list(found.topics), list(found.cues), list(found.keywords)
         for _, kind, name, keyword in self._matches(doc):
-            target = found.topics if kind == _TOPIC else found.cues
+            target = topics if kind == _TOPIC else cues
             if name not in target:
                 target.append(name)
-            if keyword not in found.keywords:
-                found.keywords.append(keyword)
+            if keyword not in keywords:
+                keywords.append(keyword)
         text = found.text
         if "#" in text:
             found.hashtags = [t.lower() for t in _HASHTAG.findall(text)]
             for tag in found.hashtags:
-                if tag not in found.topics:
-                    found.topics.append(tag)
-        found.entities = self._entities(doc) + [
+                if tag not in topics:
+                    topics.append(tag)
+        entities = self._entities(doc) + [
             {"label": label, "text": text[s:e], "pii": label in pattern_entities.PII_LABELS}
             for label, s, e in pattern_entities.find(text, found.lower)
         ]
+        # Lists are kept only when something was found (see ``Analysis``).
+        found.topics, found.cues, found.keywords = topics or (), cues or (), keywords or ()
+        found.entities = entities or ()
         return doc
 
     def _entities(self, doc: Doc) -> list[dict[str, object]]:
