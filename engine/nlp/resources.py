@@ -119,7 +119,8 @@ def with_first_char_guard(pattern: str) -> str:
     assertions skipped), so the matches and groups are the same, with or
     without ``re.IGNORECASE``. Returned unchanged when that set cannot be
     told (a negated class, a back-reference, a part that can match the
-    empty string, an inline ``(?i:...)``...).
+    empty string, an inline ``(?i:...)``...). The pattern is read with the
+    ``re`` module's own parser (``re._parser``, CPython 3.11 and later).
     """
     found = _starts(_parser.parse(pattern).data)
     if found is None or found[1]:
