@@ -16,6 +16,8 @@
 
 ``--errors dev`` lists the dev tweets the rules get wrong (never test).
 ``--write-results`` rewrites the figures block of ``docs/nlp/results.md``.
+``--skip-speed`` / ``--skip-quality`` leave out the throughput or the
+quality figures (``--skip-quality --runs 5`` to compare speed changes).
 """
 
 from __future__ import annotations
@@ -202,18 +204,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--errors", choices=["dev"], help="list the dev fold's wrong intents")
     parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--skip-quality", action="store_true", help="throughput only (sentiment and intent not scored)")
     parser.add_argument("--runs", type=int, default=3, help="fresh-pipeline runs for throughput")
     parser.add_argument("--write-results", action="store_true")
     args = parser.parse_args(argv)
+    if args.write_results and args.skip_quality:
+        parser.error("--write-results needs the quality figures too (drop --skip-quality)")
     pinned = pin_one_core()
     out = [f"{platform.python_implementation()} {platform.python_version()}, {pinned}"]
     if not args.skip_speed:
         throughput(args.data, out, args.runs)
-    sentiment_report(args.data, out)
-    rows = read_labels(args.data)
-    out.append(f"Intent labels: {len(rows)} ({dict(Counter(r['label'] for r in rows))})")
-    agreement_report(rows, out)
-    intent_report(rows, out, args.errors)
+    if not args.skip_quality:
+        sentiment_report(args.data, out)
+        rows = read_labels(args.data)
+        out.append(f"Intent labels: {len(rows)} ({dict(Counter(r['label'] for r in rows))})")
+        agreement_report(rows, out)
+        intent_report(rows, out, args.errors)
     print("\n".join(out))
     if args.write_results:
         write_results(out)

@@ -5,18 +5,20 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import py3langid
 from spacy.attrs import IDS, IS_ALPHA, IS_STOP, LOWER
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.strings import hash_string
 from spacy.tokens import Doc
+from spacy.util import minibatch
 
 from engine.nlp import entities as pattern_entities
 from engine.nlp import intent as intent_rules
 from engine.nlp.analysis import Analysis
 from engine.nlp.errors import NlpDataError
-from engine.nlp.features import Featurizer, vader_lexicon
+from engine.nlp.features import TOKEN_ATTRS, Featurizer, vader_lexicon
 from engine.nlp.resources import (
     CATALOGUE_FILE,
     CUES_FILE,
@@ -25,6 +27,7 @@ from engine.nlp.resources import (
     PhraseGroup,
     load_catalogue,
     load_groups,
+    with_first_char_guard,
 )
 from engine.nlp.sentiment import LABELS, NormLogits, SentimentModel, softmax
 from engine.nlp.tokenizer import UNUSED_LEXICAL, doc_text
@@ -74,7 +77,7 @@ class RuleMatcher:
                 for text in group.regex:
                     regexes.append(f"(?P<g{len(self._regex_kinds)}>{text})")
                     self._regex_kinds.append((kind, group.name))
-        self.regex = re.compile("|".join(regexes), re.IGNORECASE) if regexes else None
+        self.regex = re.compile(with_first_char_guard("|".join(regexes)), re.IGNORECASE) if regexes else None
         self._catalogue: dict[int, tuple[str, str]] = {}
         for entry in load_catalogue(catalogue_file):
             key = nlp.vocab.strings.add(f"catalogue:{entry.name}")
@@ -123,22 +126,26 @@ class RuleMatcher:
 
     def __call__(self, doc: Doc) -> Doc:
         found = analysis(doc)
+        topics, cues, keywords = list(found.topics), list(found.cues), list(found.keywords)
         for _, kind, name, keyword in self._matches(doc):
-            target = found.topics if kind == _TOPIC else found.cues
+            target = topics if kind == _TOPIC else cues
             if name not in target:
                 target.append(name)
-            if keyword not in found.keywords:
-                found.keywords.append(keyword)
+            if keyword not in keywords:
+                keywords.append(keyword)
         text = found.text
         if "#" in text:
             found.hashtags = [t.lower() for t in _HASHTAG.findall(text)]
             for tag in found.hashtags:
-                if tag not in found.topics:
-                    found.topics.append(tag)
-        found.entities = self._entities(doc) + [
+                if tag not in topics:
+                    topics.append(tag)
+        entities = self._entities(doc) + [
             {"label": label, "text": text[s:e], "pii": label in pattern_entities.PII_LABELS}
-            for label, s, e in pattern_entities.find(text)
+            for label, s, e in pattern_entities.find(text, found.lower)
         ]
+        # Lists are kept only when something was found (see ``Analysis``).
+        found.topics, found.cues, found.keywords = topics or (), cues or (), keywords or ()
+        found.entities = entities or ()
         return doc
 
     def _entities(self, doc: Doc) -> list[dict[str, object]]:
@@ -163,7 +170,7 @@ def _hashtag_aliases(aliases: tuple[str, ...]) -> list[str]:
     return [f"#{a}" for a in aliases if a.isalnum() and f"#{a}" not in aliases]
 
 
-_HASHTAG = re.compile(r"(?<![\w#@&])#[^\W_]\w*")
+_HASHTAG = re.compile(with_first_char_guard(r"(?<![\w#@&])#[^\W_]\w*"))
 _MIN_STOPS = 2
 _STOP_SHARE = 0.3
 _KNOWN_SHARE = 0.6
@@ -180,6 +187,12 @@ def english_words(vocab_file: Path = VOCAB_FILE) -> frozenset[int]:
     return frozenset(hash_string(w) for w in words)
 
 
+# One to_array per doc for two components: the sentiment features' columns,
+# then the language detector's (alphabetic, stop word, lower-case hash).
+TOKEN_ROWS = [*TOKEN_ATTRS, IS_ALPHA, IS_STOP, LOWER]
+_ALPHA, _STOP, _LOWER = len(TOKEN_ATTRS), len(TOKEN_ATTRS) + 1, len(TOKEN_ATTRS) + 2
+
+
 def detect_language(doc: Doc, english: frozenset[int] = frozenset()) -> str:
     """English when stop words, or known English words, are common enough; else py3langid.
 
@@ -187,11 +200,16 @@ def detect_language(doc: Doc, english: frozenset[int] = frozenset()) -> str:
     """
     if not len(doc):
         return "en"
-    arr = doc.to_array([IS_ALPHA, IS_STOP, LOWER])
-    words, stops = (int(n) for n in arr[:, :2].sum(axis=0))
+    arr = doc.to_array(TOKEN_ROWS)
+    words, stops = (int(n) for n in arr[:, _ALPHA : _STOP + 1].sum(axis=0))
+    return _decide_language(doc, arr, words, stops, english)
+
+
+def _decide_language(doc: Doc, arr: np.ndarray, words: int, stops: int, english: frozenset[int]) -> str:
+    """``detect_language`` once the doc's alphabetic words and stop words are counted."""
     if stops >= _MIN_STOPS and stops >= _STOP_SHARE * words:
         return "en"
-    known = sum(h in english for h in arr[arr[:, 0] == 1, 2].tolist()) if english and words else 0
+    known = sum(h in english for h in arr[arr[:, _ALPHA] == 1, _LOWER].tolist()) if english and words else 0
     if known >= 2 and known >= _KNOWN_SHARE * words:
         return "en"
     if words < 3:
@@ -205,12 +223,35 @@ def _langid(text: str) -> str:
 
 
 class LanguageDetector:
+    """``detect_language`` a batch of docs at a time.
+
+    The word and stop-word counts of the whole batch come from one
+    cumulative sum: per doc, numpy calls on arrays of twenty tokens cost
+    more than the counting.
+    """
+
     def __init__(self) -> None:
         self.english = english_words()
 
     def __call__(self, doc: Doc) -> Doc:
-        analysis(doc).language = detect_language(doc, self.english)
+        self._detect([doc])
         return doc
+
+    def pipe(self, docs, batch_size: int = 256):
+        for batch in minibatch(docs, batch_size):
+            self._detect(batch)
+            yield from batch
+
+    def _detect(self, docs: list[Doc]) -> None:
+        arrays = [d.to_array(TOKEN_ROWS) for d in docs]
+        ends = np.cumsum([len(a) for a in arrays])
+        totals = np.zeros((int(ends[-1]) + 1, 2), dtype=np.int64)
+        np.cumsum(np.concatenate(arrays)[:, _ALPHA : _STOP + 1], axis=0, out=totals[1:])
+        counts = (totals[ends] - totals[np.concatenate([[0], ends[:-1]])]).tolist()
+        for doc, arr, (words, stops) in zip(docs, arrays, counts, strict=True):
+            found = analysis(doc)
+            found.language = _decide_language(doc, arr, words, stops, self.english) if len(arr) else "en"
+            found.token_rows = arr
 
 
 class SentimentScorer:
@@ -236,9 +277,15 @@ class SentimentScorer:
 
     def _score(self, docs: list[Doc]) -> list[Doc]:
         found = [analysis(d) for d in docs]
+        rows = [f.token_rows for f in found]
         features = self.featurizer.batch(
-            docs, [f.cues.count("unresolved") for f in found], [f.text for f in found]
+            docs,
+            [f.cues.count("unresolved") for f in found],
+            [f.text for f in found],
+            None if any(r is None for r in rows) else rows,
         )
+        for item in found:
+            item.token_rows = None
         probs = softmax(self.norm_logits.logits(features) + self.model.offsets)
         labels = probs.argmax(axis=1).tolist()
         scores = (probs[:, 2] - probs[:, 0]).tolist()

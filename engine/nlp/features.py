@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate, pairwise
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,10 @@ from spacy.attrs import IS_PUNCT, IS_UPPER, NORM
 from spacy.strings import hash_string
 from spacy.tokens import Doc
 
+from engine.nlp.tokenizer import is_elongated
+
 N_HASHED = 1 << 18
+TOKEN_ATTRS = [NORM, IS_PUNCT, IS_UPPER]  # the columns ``Featurizer.batch`` reads, in this order
 DENSE_NAMES = (
     "bias",
     "lex_pos",
@@ -98,8 +102,15 @@ _ELONGATED = re.compile(r"([^\W\d_])\1{2,}")
 _VADER_DIR = Path(vaderSentiment.__file__).parent
 
 
-def _index(value: int, salt: int) -> int:
-    return ((value * 0x9E3779B97F4A7C15 + salt) & 0xFFFFFFFFFFFFFFFF) >> 20 & (N_HASHED - 1)
+def _hashed_index(values: np.ndarray, salt: int) -> np.ndarray:
+    """Feature index (0..N_HASHED) of each uint64 hash: multiply-shift with ``salt``, modulo 2**64."""
+    return (values * _MIX + np.uint64(salt) >> np.uint64(20) & _MASK).astype(np.int64)
+
+
+@lru_cache(maxsize=512)
+def _gram_slices(length: int) -> tuple[slice, ...]:
+    """Slices of every character 3-, 4- and 5-gram of a string of ``length`` characters."""
+    return tuple(slice(i, i + n) for n in (3, 4, 5) for i in range(length - n + 1))
 
 
 @lru_cache(maxsize=1)
@@ -143,56 +154,84 @@ class NormTable:
         self._negator: list[bool] = []
         self._contrast: list[bool] = []
         self._frozen = 0
+        self._sorted_norms = np.zeros(0, dtype=np.uint64)
+        self._sorted_rows = np.zeros(0, dtype=np.int64)
+        self._unsorted: list[np.ndarray] = []  # norm hashes of the rows added since
         self.generation += 1
 
     def __len__(self) -> int:
         return len(self._unigram)
 
     def lookup(self, norms: np.ndarray, strings) -> np.ndarray:
-        """Row of each norm hash, adding rows for norms not seen before."""
-        get = self.rows.get
-        keys = norms.tolist()
-        found = [get(h, -1) for h in keys]
-        if -1 in found:
-            new = list(dict.fromkeys(h for h, row in zip(keys, found, strict=True) if row == -1))
+        """Row of each norm hash (uint64 array), adding rows for norms not seen before.
+
+        Known norms are found by binary search in a sorted copy of the
+        table's hashes: a few C passes for the batch instead of a dict
+        look-up per token.
+        """
+        sorted_norms, sorted_rows = self._sorted()
+        found = np.full(len(norms), -1, dtype=np.int64)
+        if len(sorted_norms):
+            at = np.minimum(np.searchsorted(sorted_norms, norms), len(sorted_norms) - 1)
+            found = np.where(sorted_norms[at] == norms, sorted_rows[at], found)
+        missing = found < 0
+        if missing.any():
+            new = list(dict.fromkeys(norms[missing].tolist()))
             if len(self) + len(new) > self.max_rows:
                 self.clear()
-                new = list(dict.fromkeys(keys))
+                new = list(dict.fromkeys(norms.tolist()))
+                missing[:] = True
             self.add([(h, strings[h]) for h in new])
-            found = [self.rows[h] for h in keys]
-        return np.asarray(found, dtype=np.int64)
+            found[missing] = list(map(self.rows.__getitem__, norms[missing].tolist()))
+        return found
+
+    def _sorted(self) -> tuple[np.ndarray, np.ndarray]:
+        """The table's norm hashes in order, with their rows; rows added since the last call are merged in."""
+        if self._unsorted:
+            norms = np.concatenate(self._unsorted)
+            first = len(self) - len(norms)
+            order = np.argsort(norms)
+            at = np.searchsorted(self._sorted_norms, norms[order])
+            self._sorted_norms = np.insert(self._sorted_norms, at, norms[order])
+            self._sorted_rows = np.insert(self._sorted_rows, at, order + first)
+            self._unsorted = []
+        return self._sorted_norms, self._sorted_rows
 
     def add(self, norms: list[tuple[int, str]]) -> None:
-        """Rows for (norm hash, norm text) pairs not in the table; n-gram hashing is done for all at once."""
+        """Rows for (norm hash, norm text) pairs not in the table; n-gram hashing is done for all at once.
+
+        The character n-grams of each norm are a set (each distinct string
+        once), taken by precomputed slices; their indices are sorted per
+        row with one sort of (row, index) keys for the whole call.
+        """
+        fresh = {norm: text for norm, text in norms if norm not in self.rows}
+        if not fresh:
+            return
+        first = len(self._unigram)
+        self.rows.update(zip(fresh, range(first, first + len(fresh)), strict=True))
+        keys = np.fromiter(fresh, dtype=np.uint64, count=len(fresh))
+        self._unsorted.append(keys)
+        self._unigram.extend(_hashed_index(keys, 1).tolist())
+        self._negated.extend(_hashed_index(keys, 2).tolist())
         grams: list[str] = []
         lengths: list[int] = []
-        for norm, text in norms:
-            if norm in self.rows:
-                continue
+        for text in fresh.values():
             bare = text.lstrip("#")
             valence = self._lexicon.get(text, self._lexicon.get(bare, 0.0))
-            if not valence and _ELONGATED.search(bare):
+            if not valence and is_elongated(bare):
                 valence = self._lexicon.get(_ELONGATED.sub(r"\1", bare), 0.0)
             padded = f"<{bare}>"
-            mine = (
-                {padded[i : i + n] for n in (3, 4, 5) for i in range(len(padded) - n + 1)}
-                if len(padded) > 4
-                else ()
-            )
+            mine = set(map(padded.__getitem__, _gram_slices(len(padded)))) if len(padded) > 4 else ()
             grams.extend(mine)
             lengths.append(len(mine))
-            plain = text.replace("'", "").replace("\u2019", "")
-            self.rows[norm] = len(self._unigram)
-            self._unigram.append(_index(norm, 1))
-            self._negated.append(_index(norm, 2))
             self._valence.append(valence)
-            self._negator.append(plain in NEGATORS)
+            self._negator.append(text.replace("'", "").replace("\u2019", "") in NEGATORS)
             self._contrast.append(text in CONTRASTS)
-        if not lengths:
-            return
         hashes = np.fromiter(map(hash_string, grams), dtype=np.uint64, count=len(grams))
-        indices = (hashes * _MIX + np.uint64(_GRAM_SALT) >> np.uint64(20) & _MASK).astype(np.int64)
-        self._grams.extend(np.sort(part) for part in np.split(indices, np.cumsum(lengths)[:-1]))
+        row_keys = np.repeat(np.arange(len(lengths), dtype=np.int64) * N_HASHED, lengths)
+        ordered = np.sort(row_keys + _hashed_index(hashes, _GRAM_SALT)) - row_keys
+        bounds = [0, *accumulate(lengths)]
+        self._grams.extend([ordered[a:b] for a, b in pairwise(bounds)])
 
     def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(unigram, negated unigram, valence, negator, contrast) as arrays over all rows.
@@ -269,9 +308,20 @@ class Featurizer:
     def __init__(self, max_norms: int = 200_000) -> None:
         self.table = NormTable(max_norms)
 
-    def batch(self, docs: list[Doc], unresolved: list[int], texts: list[str] | None = None) -> FeatureBatch:
-        """Features of ``docs``; pass ``texts`` when the docs' texts are at hand (``Doc.text`` is rebuilt per call)."""
-        arrays = [d.to_array([NORM, IS_PUNCT, IS_UPPER]) for d in docs]
+    def batch(
+        self,
+        docs: list[Doc],
+        unresolved: list[int],
+        texts: list[str] | None = None,
+        arrays: list[np.ndarray] | None = None,
+    ) -> FeatureBatch:
+        """Features of ``docs``; pass ``texts`` when the docs' texts are at hand (``Doc.text`` is rebuilt per call).
+
+        ``arrays`` are the docs' ``to_array`` rows when a component read them
+        already: their first columns must be ``TOKEN_ATTRS`` (more may follow).
+        """
+        if arrays is None:
+            arrays = [d.to_array(TOKEN_ATTRS) for d in docs]
         lengths = [len(a) for a in arrays]
         starts = np.zeros(len(docs) + 1, dtype=np.int64)
         np.cumsum(lengths, out=starts[1:])
@@ -354,7 +404,7 @@ def _dense(
         np.minimum(_per_doc(signed < 0, starts), 5) / 5.0,
         np.array([min(t.count("!"), 5) / 5.0 for t in texts]),
         np.array([min(t.count("?"), 3) / 3.0 for t in texts]),
-        np.array([1.0 if _ELONGATED.search(t) else 0.0 for t in texts]),
+        np.array([1.0 if is_elongated(t) else 0.0 for t in texts]),
         np.minimum(_per_doc(upper.astype(bool), starts), 5) / 5.0,
         np.minimum(np.asarray(unresolved, dtype=np.float64), 3) / 3.0,
         np.minimum(_per_doc(is_negator, starts), 3) / 3.0,

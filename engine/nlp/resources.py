@@ -11,6 +11,8 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from re import _constants as sre
+from re import _parser
 from typing import Any
 
 from engine.nlp.errors import NlpDataError
@@ -92,6 +94,82 @@ def _regexes(path: str, where: str, value: Any) -> tuple[str, ...]:
         if compiled.match(""):
             raise NlpDataError(path, f"{where}[{i}]", "matches the empty string")
     return found
+
+
+_ZERO_WIDTH = (sre.AT, sre.ASSERT, sre.ASSERT_NOT)
+_REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
+_CATEGORIES = {
+    sre.CATEGORY_DIGIT: r"\d",
+    sre.CATEGORY_NOT_DIGIT: r"\D",
+    sre.CATEGORY_SPACE: r"\s",
+    sre.CATEGORY_NOT_SPACE: r"\S",
+    sre.CATEGORY_WORD: r"\w",
+    sre.CATEGORY_NOT_WORD: r"\W",
+}
+
+
+def with_first_char_guard(pattern: str) -> str:
+    """``pattern`` behind a lookahead for the characters any of its matches can start with.
+
+    Python's ``re`` tries every position of the text against every
+    alternative; a pattern that starts with ``\\b`` or a lookbehind gets no
+    help from its own first-character scan. The lookahead fails at most
+    positions in one test, so the combined cue regex costs a third as much.
+    It accepts every character a match can start with (zero-width
+    assertions skipped), so the matches and groups are the same, with or
+    without ``re.IGNORECASE``. Returned unchanged when that set cannot be
+    told (a negated class, a back-reference, a part that can match the
+    empty string, an inline ``(?i:...)``...). The pattern is read with the
+    ``re`` module's own parser (``re._parser``, CPython 3.11 and later).
+    """
+    found = _starts(_parser.parse(pattern).data)
+    if found is None or found[1]:
+        return pattern
+    parts = []
+    for op, av in found[0]:
+        if op is sre.LITERAL:
+            parts.append(re.escape(chr(av)))
+        elif op is sre.RANGE:
+            parts.append(f"{re.escape(chr(av[0]))}-{re.escape(chr(av[1]))}")
+        elif op is sre.CATEGORY and av in _CATEGORIES:
+            parts.append(_CATEGORIES[av])
+        else:
+            return pattern
+    return f"(?=[{''.join(parts)}])(?:{pattern})"
+
+
+def _starts(items: list) -> tuple[list, bool] | None:
+    """(class items a match of the parsed ``items`` can start with, whether it can match empty); None if unknown."""
+    found: list = []
+    for op, av in items:
+        if op in _ZERO_WIDTH:
+            continue
+        if op is sre.LITERAL:
+            return [*found, (op, av)], False
+        if op is sre.IN:
+            if any(item is sre.NEGATE for item, _ in av):
+                return None
+            return [*found, *av], False
+        if op is sre.BRANCH:
+            parts = [_starts(branch) for branch in av[1]]
+        elif op is sre.SUBPATTERN:
+            if av[1] & re.IGNORECASE:  # "(?i:...)": its first characters are wider than the class written
+                return None
+            parts = [_starts(av[3])]
+        elif op is sre.ATOMIC_GROUP:
+            parts = [_starts(av)]
+        elif op in _REPEATS:
+            body = _starts(av[2])
+            parts = [body if body is None or av[0] else (body[0], True)]
+        else:
+            return None
+        if any(part is None for part in parts):
+            return None
+        for part_items, _ in parts:
+            found += part_items
+        if not any(empty for _, empty in parts):
+            return found, False
+    return found, True
 
 
 def _group(path: str, kind: str, name: str, body: Any) -> PhraseGroup:

@@ -19,8 +19,11 @@ from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 from spacy.util import compile_prefix_regex, compile_suffix_regex
 
+from engine.nlp.resources import with_first_char_guard
+
 _URL = re.compile(r"^(?:https?://|www\.)\S+$", re.IGNORECASE)
 _ELONGATION = re.compile(r"([^\W\d_])\1{2,}")
+_TRIPLED = re.compile(r"(.)\1\1", re.DOTALL)
 _HANDLE_PUNCT = re.compile(r"^@\w+")
 _DIGIT_OR_APOSTROPHE = re.compile(r"[\d'\u2019`]")
 
@@ -34,6 +37,16 @@ HANDLE_NORM = "@user"
 URL_NORM = "http"
 
 
+def is_elongated(text: str) -> bool:
+    """A letter three times in a row ("soooo").
+
+    Any character tripled is looked for first: a necessary condition, and
+    five times cheaper to scan for (the letter test looks up the Unicode
+    category at every position).
+    """
+    return _TRIPLED.search(text) is not None and _ELONGATION.search(text) is not None
+
+
 def social_norm(text: str) -> str:
     """The norm of one token: lower case, handles and URLs collapsed, elongations cut."""
     lower = text.lower()
@@ -41,7 +54,7 @@ def social_norm(text: str) -> str:
         return HANDLE_NORM
     if _URL.match(lower):
         return URL_NORM
-    return _ELONGATION.sub(r"\1\1", lower) if _ELONGATION.search(lower) else lower
+    return _ELONGATION.sub(r"\1\1", lower) if is_elongated(lower) else lower
 
 
 # Kept whole by the tokenizer: plain words (a run of letters has no prefix,
@@ -87,13 +100,26 @@ def build_tokenizer(nlp: Language) -> Tokenizer:
         nlp.vocab,
         rules=base.rules,
         prefix_search=compile_prefix_regex(prefixes).search,
-        suffix_search=_letter_end_fast_path(compile_suffix_regex(suffixes).search),
-        infix_finditer=_alnum_fast_path(base.infix_finditer),
+        suffix_search=_letter_end_fast_path(_guarded(compile_suffix_regex(suffixes).search)),
+        infix_finditer=_alnum_fast_path(_guarded(base.infix_finditer)),
         token_match=_TOKEN_MATCH.match,
         url_match=base.url_match,
         max_cache_size=MAX_CACHED_CHUNKS,
     )
     return tokenizer
+
+
+def _guarded(method: Callable[[str], Any]) -> Callable[[str], Any]:
+    """The same method (``search``, ``finditer``) of the same regex behind a first-character guard.
+
+    spaCy's suffix and infix regexes are long alternations tried at every
+    position of a word; the guard (``resources.with_first_char_guard``)
+    rejects most positions in one test and finds the same matches.
+    """
+    regex = getattr(method, "__self__", None)
+    if not isinstance(regex, re.Pattern):
+        return method
+    return getattr(re.compile(with_first_char_guard(regex.pattern), regex.flags), method.__name__)
 
 
 def _letter_end_fast_path(search: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -139,6 +165,7 @@ UNUSED_LEXICAL = (
     "LIKE_EMAIL",
     "LIKE_NUM",
     "IS_DIGIT",
+    "LANG",
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from engine.nlp import build_pipeline, enrich, enrich_many, get_pipeline, redact
 from engine.nlp.cli import enrich_stream
 from engine.nlp.errors import NlpDataError
-from engine.nlp.resources import VOCAB_FILE, load_groups
+from engine.nlp.resources import VOCAB_FILE, load_groups, with_first_char_guard
 from engine.nlp.tokenizer import TEXT_KEY
 
 KEYS = {
@@ -94,6 +95,31 @@ def test_bad_regex_is_refused(tmp_path: Path) -> None:
     path.write_text(json.dumps({"topics": {"late": {"regex": ["(unclosed"]}}}))
     with pytest.raises(NlpDataError, match=r"regex\[0\]"):
         load_groups(path, "topics")
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"(?P<g0>\b\d+\s*(?:hours?|days)\s+on\b)|(?P<g1>(?<![\w@])@(?:cnn|bbc)\b)|(?P<g2>\border\s+late\b)",
+        r"(?:ab)?c|a{0,2}[x-z]",
+        r"(?-i:[A-Z])\d|(?>ab|a)c",
+        r"s|i|k",
+    ],
+)
+def test_first_char_guard_keeps_every_match(pattern: str) -> None:
+    guarded = with_first_char_guard(pattern)
+    assert guarded != pattern
+    text = "3 days on hold, @cnn x@cnn, ORDER late; abc aac xy Ab3 AB3 \u017f \u0131 \u212a \u0130"
+    for flags in (0, re.IGNORECASE):
+        plain, fast = re.compile(pattern, flags), re.compile(guarded, flags)
+        assert [(m.span(), m.lastgroup) for m in fast.finditer(text)] == [
+            (m.span(), m.lastgroup) for m in plain.finditer(text)
+        ]
+
+
+@pytest.mark.parametrize("pattern", [r"a*", r"x|", r"[^x]y", r".x", r"(?i:a)b", r"(a)?\1b"])
+def test_first_char_guard_leaves_what_it_cannot_bound(pattern: str) -> None:
+    assert with_first_char_guard(pattern) == pattern
 
 
 def test_build_pipeline_upto_stops_before_sentiment() -> None:
