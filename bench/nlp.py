@@ -204,7 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--errors", choices=["dev"], help="list the dev fold's wrong intents")
     parser.add_argument("--skip-speed", action="store_true")
-    parser.add_argument("--skip-quality", action="store_true", help="throughput only (sentiment and intent not scored)")
+    parser.add_argument(
+        "--skip-quality", action="store_true", help="throughput only (sentiment and intent not scored)"
+    )
     parser.add_argument("--runs", type=int, default=3, help="fresh-pipeline runs for throughput")
     parser.add_argument("--write-results", action="store_true")
     args = parser.parse_args(argv)
