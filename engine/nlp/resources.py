@@ -11,8 +11,6 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from re import _constants as sre
-from re import _parser
 from typing import Any
 
 from engine.nlp.errors import NlpDataError
@@ -96,16 +94,26 @@ def _regexes(path: str, where: str, value: Any) -> tuple[str, ...]:
     return found
 
 
-_ZERO_WIDTH = (sre.AT, sre.ASSERT, sre.ASSERT_NOT)
-_REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
-_CATEGORIES = {
-    sre.CATEGORY_DIGIT: r"\d",
-    sre.CATEGORY_NOT_DIGIT: r"\D",
-    sre.CATEGORY_SPACE: r"\s",
-    sre.CATEGORY_NOT_SPACE: r"\S",
-    sre.CATEGORY_WORD: r"\w",
-    sre.CATEGORY_NOT_WORD: r"\W",
-}
+try:  # CPython's own regex parser (3.11+); private, so without it patterns are simply used as written
+    from re import _constants as sre
+    from re import _parser
+except ImportError:  # pragma: no cover - other Pythons
+    sre = _parser = None
+
+_ZERO_WIDTH = (sre.AT, sre.ASSERT, sre.ASSERT_NOT) if sre else ()
+_REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT) if sre else ()
+_CATEGORIES = (
+    {}
+    if sre is None
+    else {
+        sre.CATEGORY_DIGIT: r"\d",
+        sre.CATEGORY_NOT_DIGIT: r"\D",
+        sre.CATEGORY_SPACE: r"\s",
+        sre.CATEGORY_NOT_SPACE: r"\S",
+        sre.CATEGORY_WORD: r"\w",
+        sre.CATEGORY_NOT_WORD: r"\W",
+    }
+)
 
 
 def with_first_char_guard(pattern: str) -> str:
@@ -122,7 +130,12 @@ def with_first_char_guard(pattern: str) -> str:
     empty string, an inline ``(?i:...)``...). The pattern is read with the
     ``re`` module's own parser (``re._parser``, CPython 3.11 and later).
     """
-    found = _starts(_parser.parse(pattern).data)
+    if _parser is None:
+        return pattern
+    try:
+        found = _starts(_parser.parse(pattern).data)
+    except Exception:  # the private parser changed shape: fall back to the pattern as written
+        return pattern
     if found is None or found[1]:
         return pattern
     parts = []
