@@ -31,8 +31,15 @@ import re
 from spacy.tokens import Doc
 
 from engine.nlp.analysis import Analysis
+from engine.nlp.resources import with_first_char_guard
 
-_SPAM = re.compile(
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    """``pattern`` behind a lookahead for the characters its matches start with: the same matches, faster."""
+    return re.compile(with_first_char_guard(pattern))
+
+
+_SPAM = _compile(
     r"\b(?:giveaway|give away|win an? (?:free|new|\$)|chance to win|enter to win|entered to win|you can enter|"
     r"follow (?:and|&|\+) (?:rt|retweet)|follow back|followback|free followers|click here|check out my|"
     r"promo ?code|promocode|use (?:my )?code|use the code|code:|discount code|dm for|earn \$|make money|"
@@ -41,27 +48,26 @@ _SPAM = re.compile(
     r"link in (?:his|her|my|our|the) bio|perfect (?:christmas |valentine'?s? )?gift|"
     r"new #?(?:android|ios|iphone) #?app)|#freebie|#promo|#giveaway"
 )
-_LISTING = re.compile(  # product listings, adult bait, follow begging: the bulk of spam on Twitter
-    r"#ebay|\|\s*ebay|\bebay\b|#etsy|\betsy\b|#collectibles?|#forsale|\bfor sale\b|buy ?it ?now|shop (?:it|now|the)\b|"
-    r"\bsale ends|\b\d+% off|\bsave \d+%|\bcoupon|\bdiscount|\brookie\b|\brc\b|#card|\bauto #|"
-    r"\bsigned (?:ring|photos?|jersey|cards?|ball|auto\w*|8x10)|autographed|"
-    r"mint condition|\bcase cover|\bsize (?:xs|s|m|l|xl|small|medium|large)\b|#gifts?\b|#toys?\b|#teddybear|"
-    r"(?:just )?sold this|\bdm me\b|text (?:me|or dm)|#nsfw|\bnude\b|\bsexy (?:girls?|lesbian)|"
-    r"(?:please |pls |plz )?follow me\b|follow =>|\b\d for \$\d+|free picks|#internship|\bimmigrate\b|"
-    r"essay writing|#seo\b|drink specials|grand opening"
-)
-_CANCEL = re.compile(
+_LISTING = _compile(  # product listings, adult bait, follow begging: the bulk of spam on Twitter
+    r"\b(?:e-?bay\b|etsy\b|for sale\b|buy ?it ?now|shop (?:it|now|the)\b|sale ends|\d+% off|save \d+%|coupon|discount|"
+    r"rookie\b|rc\b|auto #|signed (?:ring|photos?|jersey|cards?|ball|auto\w*|8x10)|autographed|mint condition|"
+    r"case cover|size (?:xs|s|m|l|xl|small|medium|large)\b|sold this|dm me\b|text (?:me|or dm)|nude\b|"
+    r"sexy (?:girls?|lesbian)|follow me\b|follow =>|\d for \$\d+|free picks|immigrate\b|essay writing|"
+    r"drink specials|grand opening)"
+    r"|#(?:ebay|etsy|collectibles?|forsale|cards?|gifts?|toys?|teddybear|nsfw|internship|seo)\b"
+)  # one leading \b for the words: Python's re tries every top-level alternative at every position
+_CANCEL = _compile(
     r"\b(?:cancel(?:l?ing|l?ed)? my|close my account|closing my account|switch(?:ing|ed)? to|"
     r"unsubscrib\w*|never (?:again|buy\w*|using|ordering|flying|shopping)|done with (?:you|@)|"
     r"take my business|lost a (?:loyal )?customer|goodbye @|leaving @|#boycott|"
     r"(?:now )?i (?:have|had) (?:to )?(?:get|buy|switch to) (?:an? )?(?:iphone|android|samsung))"
 )
-_QUESTION_START = re.compile(
+_QUESTION_START = _compile(
     r"(?:^|[.!?]\s+|^(?:@\w+\s+)+)(?:how|what|when|where|why|who|which|can|could|does|do|is|are|will|"
     r"would|should|did|has|have|anyone|any idea)\b[^.!]*\?"
     r"|^(?:@\w+\s+)*any (?:update|news|word|eta)\b"
 )
-_HELP = re.compile(
+_HELP = _compile(
     r"\b(?:how (?:do|can|should|would|does) (?:i|we|u|you|one)\b|how to\b|can (?:i|we|u|someone|anyone)\b|"
     r"could (?:i|someone|anyone)\b|do (?:you|u|y'?all) know|does any ?(?:one|body)|any ?(?:one|body) (?:know|have|got|tried)|"
     r"any (?:idea|update|news|word|eta|tips?|recommendations?|suggestions?|advice|particular)s?\b|"
@@ -69,8 +75,8 @@ _HELP = re.compile(
     r"is there (?:a|an|any)\b|are there any|should i\b|help me|please (?:tell|help|let me know|advise)|"
     r"what if|does (?:that|it|this) (?:make|mean|work|count))"
 )
-_HEADLINE = re.compile(r"https?:|\bread (?:more|here)\b|\bvia @|related articles")  # a shared article's title
-_PURCHASE = re.compile(
+_HEADLINE = _compile(r"https?:|\bread (?:more|here)\b|\bvia @|related articles")  # a shared article's title
+_PURCHASE = _compile(
     r"\b(?:want(?:s|ed)? (?:to buy|to get|a new|an? (?:ps4|xbox|iphone|ipad|phone|laptop))|"
     r"wanna (?:buy|get)|(?<!was )gonna (?:buy|get)|going to buy|i want an? |"
     r"thinking (?:of|about) (?:buying|getting)|planning to (?:buy|get)|pre-?order\w*|"
@@ -78,13 +84,13 @@ _PURCHASE = re.compile(
     r"can'?t wait to (?:get|buy)|may upgrade|will upgrade|saving up for|in the market for|"
     r"should i (?:buy|get)|how much (?:is|does|are)|buying (?:a|the|my) new)\b"
 )
-_PRAISE = re.compile(
+_PRAISE = _compile(
     r"\b(?:thank(?:s| you)|love (?:my|the|this|it|you|@)|loving|really like|(?:you )?should try|try it|"
     r"the best|best \w+ ever|glad (?:i|we) (?:have|got|bought|chose|went)|"
     r"great (?:service|job|app|product|experience)s?|awesome|amazing|best (?:service|customer|app|phone)|"
     r"kudos|shout ?out|well done|impressed|highly recommend|mind ?blowing|killer app|favs?|favou?rite)\b"
 )
-_SERVICE_WORDS = re.compile(
+_SERVICE_WORDS = _compile(
     r"\b(?:orders?|ordered|deliver(?:y|ed|ies)?|parcel|package|shipping|shipment|courier|refund\w*|"
     r"money back|flights?|airlines?|airport|luggage|baggage|boarding|customer (?:service|care|support)|"
     r"support team|tech support|helpline|call cent(?:er|re)|accounts?|bill|billing|invoice|charged|"
@@ -92,7 +98,7 @@ _SERVICE_WORDS = re.compile(
     r"e-?tickets?|tickets?|driver|ride|bus|train|restaurant|store|staff|bank|payroll|premium|firmware|software|"
     r"update|beta|controller|stylus|download\w*|signed me out|logged me out)\b"
 )
-_FAILURE = re.compile(  # a service failure said outright: a complaint whatever the sentiment model says
+_FAILURE = _compile(  # a service failure said outright: a complaint whatever the sentiment model says
     r"\b(?:(?:still|never) (?:haven'?t|hasn'?t|not|no|received|got|arrived|waiting)|"
     r"haven'?t (?:received|got|heard)|(?:did not|didn'?t|never) (?:receive|arrive|get|show)|"
     r"(?:hasn'?t|has not|haven'?t|have not|isn'?t|not) (?:moved|updated|shipped|arrived|been (?:delivered|"
@@ -109,25 +115,25 @@ _FAILURE = re.compile(  # a service failure said outright: a complaint whatever 
     r"(?:you )?failed me|fuck\w* me off|(?:just )?cost (?:me )?(?:rs|\$|£|€)?\s?\d+|you have to pay|"
     r"surge pricing)"
 )
-_TROUBLE = re.compile(  # words of trouble that need the mention not to read positive
+_TROUBLE = _compile(  # words of trouble that need the mention not to read positive
     r"\b(?:crash\w*|froze|freez\w*|glitch\w*|lagg?\w*|bug(?:gy|s)?|dead|wasted?|lost my|got lost|"
     r"(?<!no )(?<!any )problems?|(?<!no )issues?|delay(?:ed|s)?|cancell?ed|stalled|stranded|removed|"
     r"disappoint\w*|frustrat\w*|unacceptable|ridiculous|terrible|horrible|awful|worst|sucks?|useless|"
     r"pathetic|fed up|smell\w*|stink\w*|filthy|rude|shite|crap|rubbish|garbage|junk|broke|broken|died|"
     r"(?:is|was|running) late)\b"
 )
-_SARCASM = re.compile(
+_SARCASM = _compile(
     r"(?:#greatservice|#thanksfornothing|#customerservicefail|thanks? (?:a lot|for nothing)|"
     r"great job (?:losing|breaking|cancell?ing|delaying|charging)|well played\b|"
     r"love (?:how|when|that|it when) [^.!?]{0,40}\b(?:cancel|delay|lost|los[ei]|charg|wait|broke|crash|"
     r"ignor|without (?:telling|notice|warning))|"
     r"who says [^?]*(?:is gone|works)|wasted [^.!?]*(?:getting|waiting))"
 )
-_FIRST_PERSON = re.compile(
+_FIRST_PERSON = _compile(
     r"\b(?:[iI]|[iI]'m|[iI]m|[iI]'ve|[iI]'d|[mM][yY]|[mM][eE]|mine|[wW][eE]|[oO]ur|us)\b"
 )
-_I = re.compile(r"\b(?:[iI]|[iI]'m|[iI]m|[iI]'ve|[iI]'d|[mM][yY]|[mM][eE]|mine)\b")
-_POLITICS = re.compile(
+_I = _compile(r"\b(?:[iI]|[iI]'m|[iI]m|[iI]'ve|[iI]'d|[mM][yY]|[mM][eE]|mine)\b")
+_POLITICS = _compile(
     r"\b(?:trump\w*|obama\w*|clinton\w*|hillary|bernie|sanders|pelosi|gop|dems?|democrat\w*|"
     r"republican\w*|liberals?|libtards?|conservatives?|elect\w*|recount|voter?s?|voting|senat\w*|"
     r"congress\w*|president\w*|potus|medicare|medicaid|obamacare|social security|minimum wage|brexit|"
