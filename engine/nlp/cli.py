@@ -21,15 +21,20 @@ class _BadLine(Exception):
     pass
 
 
+def _looks_like_json(line: str) -> bool:
+    """A JSON object line: opens with '{"' or is wrapped in braces. "{New Post} ..." is a tweet, not bad JSON."""
+    return line.startswith('{"') or (line.startswith("{") and line.endswith("}"))
+
+
 def _parse(line: str, max_chars: int) -> tuple[str, dict[str, Any] | None]:
     stripped = line.strip()
     if not stripped:
         raise _BadLine("empty line")
-    if stripped.startswith("{"):
+    if _looks_like_json(stripped):
         try:
             item = json.loads(stripped)
         except json.JSONDecodeError as exc:
-            raise _BadLine(f"invalid JSON ({exc.msg} at column {exc.colno})") from exc
+            raise _BadLine(f"invalid JSON ({exc.msg}, column {exc.colno})") from exc
         text, author = item.get("text"), item.get("author")
         if not isinstance(text, str) or not text.strip():
             raise _BadLine('"text" must be a non-empty string')

@@ -17,7 +17,7 @@ def test_enrich_streams_json_lines_and_plain_text_and_reports_bad_lines():
             json.dumps(
                 {"text": "@acme my order A12345 never arrived", "author": {"handle": "@x", "followers": 10}}
             ),
-            "{broken json",
+            '{"text": "broken json',  # cut off: reported, the rest still processed
             "plain text line: love the new app 😍",
         ]
     )

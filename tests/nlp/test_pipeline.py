@@ -142,3 +142,13 @@ def test_tokenizer_cache_has_room_after_the_start_up_words() -> None:
     words = len(VOCAB_FILE.read_text(encoding="utf-8").split())
     assert words > 10_000
     assert tokenizer.max_cache_size >= 10 * words
+
+
+def test_stream_reads_a_tweet_that_opens_with_a_brace_as_text_and_reports_broken_json() -> None:
+    lines = ["{New Post} our store opens at 9", '{"text": "cut off mid-obj', '{"text": 5}']
+    out, err = io.StringIO(), io.StringIO()
+    assert enrich_stream(lines, out, err) == (1, 2)
+    assert err.getvalue().splitlines() == [
+        "line 2: invalid JSON (Unterminated string starting at, column 10)",
+        'line 3: "text" must be a non-empty string',
+    ]
