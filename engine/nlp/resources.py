@@ -54,6 +54,62 @@ def _read_json(path: Path) -> Any:
         raise NlpDataError(str(path), f"line {exc.lineno} column {exc.colno}", exc.msg) from exc
 
 
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+')
+_WHERE_PART = re.compile(r"(\w+)\[(\d+)\]|^(topic|cue) '([^']*)'|(\w+)$")
+
+
+def value_lines(text: str) -> dict[tuple[str | int, ...], int]:
+    """The 1-based line where each value of a JSON document starts, by its path of keys and indices."""
+    lines: dict[tuple[str | int, ...], int] = {}
+    frames: list[list[Any]] = []  # [is_object, current key or index, expecting a key]
+    line, seen = 1, 0
+    for token in _JSON_TOKEN.finditer(text):
+        line += text.count("\n", seen, token.start())
+        seen = token.start()
+        value = token.group()
+        top = frames[-1] if frames else None
+        if value in ",:":
+            if value == "," and top:
+                if top[0]:
+                    top[2] = True
+                else:
+                    top[1] += 1
+            continue
+        if value in "}]":
+            frames.pop()
+            continue
+        if top and top[0] and top[2]:
+            top[1], top[2] = json.loads(value), False
+            continue
+        lines.setdefault(tuple(frame[1] for frame in frames), line)
+        if value in "{[":
+            frames.append([value == "{", 0 if value == "[" else None, value == "{"])
+    return lines
+
+
+def line_of(path: str, where: str) -> int | None:
+    """The line of ``path`` that an error's ``where`` ("topic 'delivery' regex[2]", "entries[4] ('Acme') aliases")
+    points at, or None when the file cannot be read or the place not found."""
+    keys: list[str | int] = []
+    for match in _WHERE_PART.finditer(where):
+        field, index, kind, name, bare = match.groups()
+        if kind:
+            keys += [f"{kind}s", name]
+        elif field:
+            keys += [field, int(index)]
+        elif bare:
+            keys.append(bare)
+    try:
+        lines = value_lines(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    while keys:  # the most precise place the file has: an item, else its list, else its entry
+        if tuple(keys) in lines:
+            return lines[tuple(keys)]
+        keys.pop()
+    return None
+
+
 def _strings(path: str, where: str, value: Any) -> tuple[str, ...]:
     if not isinstance(value, list):
         raise NlpDataError(path, where, "must be a list of strings")

@@ -12,7 +12,7 @@ import pytest
 from engine.nlp import build_pipeline, enrich, enrich_many, get_pipeline, redact
 from engine.nlp.cli import enrich_stream
 from engine.nlp.errors import NlpDataError
-from engine.nlp.resources import VOCAB_FILE, load_groups, with_first_char_guard
+from engine.nlp.resources import VOCAB_FILE, load_catalogue, load_groups, with_first_char_guard
 from engine.nlp.tokenizer import TEXT_KEY
 
 KEYS = {
@@ -90,11 +90,35 @@ def test_pattern_on_an_attribute_the_blank_pipeline_skips_is_refused(tmp_path: P
         nlp.add_pipe("sift_rules", config={"cues_file": str(path)})
 
 
-def test_bad_regex_is_refused(tmp_path: Path) -> None:
+def test_bad_regex_is_refused_naming_its_line(tmp_path: Path) -> None:
     path = tmp_path / "topics.json"
-    path.write_text(json.dumps({"topics": {"late": {"regex": ["(unclosed"]}}}))
-    with pytest.raises(NlpDataError, match=r"regex\[0\]"):
+    topics = {
+        "fine": {"phrases": ["ok"]},
+        "late": {"phrases": ["late"], "regex": ["order late", "(unclosed"]},
+    }
+    path.write_text(json.dumps({"topics": topics}, indent=2))
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if '"(unclosed"' in text)
+    with pytest.raises(
+        NlpDataError, match=rf"line {line}: topic 'late' regex\[1\]: is not a valid"
+    ) as caught:
         load_groups(path, "topics")
+    assert caught.value.line == line
+
+
+def test_bad_catalogue_entry_is_refused_naming_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "catalogue.json"
+    entries = [{"label": "BRAND", "name": "Acme", "aliases": ["acme"]}, {"label": "SHOP", "name": "Bob"}]
+    path.write_text('{"entries": [\n' + ",\n".join(json.dumps(e) for e in entries) + "\n]}")
+    with pytest.raises(NlpDataError, match=r"line 3: entries\[1\] \('Bob'\): label must be one of"):
+        load_catalogue(path)
+
+
+def test_pattern_error_found_when_the_pipeline_is_built_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "cues.json"
+    path.write_text(json.dumps({"cues": {"shouting": {"patterns": [[{"SHAPE": "XXXX"}]]}}}, indent=2))
+    nlp = build_pipeline(upto="sift_rules")
+    with pytest.raises(NlpDataError, match=r"line 5: cue 'shouting' patterns\[0\]"):
+        nlp.add_pipe("sift_rules", config={"cues_file": str(path)})
 
 
 @pytest.mark.parametrize(
