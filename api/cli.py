@@ -46,6 +46,18 @@ def migrate() -> None:
     typer.echo(f"database at head: {_safe_url()}")
 
 
+def _nlp_ready() -> None:
+    """Build the NLP pipeline now: a bad SIFT_NLP_MODEL or data file stops the command with one clear line."""
+    from engine import nlp
+    from engine.errors import EngineError
+
+    try:
+        nlp.get_pipeline()
+    except EngineError as err:
+        typer.echo(f"error: {err.detail}", err=True)
+        raise typer.Exit(2) from err
+
+
 def _safe_url() -> str:
     from sqlalchemy.engine import make_url
 
@@ -65,6 +77,8 @@ def serve(
 
     _logging()
     settings = get_settings()
+    if worker:
+        _nlp_ready()
     if settings.database_url is None:
         _migrate()
     typer.echo(
@@ -80,6 +94,7 @@ def run_worker() -> None:
     from engine.worker.service import Worker
 
     _logging()
+    _nlp_ready()
     bootstrap.prepare()
     w = Worker()
     w.start()
@@ -166,6 +181,7 @@ def enrich() -> None:
     """JSON lines (or plain text lines) in on stdin, one JSON line of enrichment out per line."""
     from engine.nlp.cli import enrich_stream
 
+    _nlp_ready()
     _ok, bad = enrich_stream(sys.stdin, sys.stdout, sys.stderr)
     raise typer.Exit(1 if bad else 0)
 

@@ -49,3 +49,24 @@ def test_customers_import_from_a_file(db, tmp_path):
     result = runner.invoke(app, ["customers", "import", str(path)])
     assert result.exit_code == 1
     assert "1 created" in result.stdout and "line 3" in result.stderr
+
+
+def test_a_missing_nlp_model_stops_enrich_with_one_clear_line(monkeypatch):
+    from engine.config import get_settings
+    from engine.nlp import get_pipeline
+
+    monkeypatch.setenv("SIFT_NLP_MODEL", "no_such_spacy_package")
+    get_settings.cache_clear()
+    get_pipeline.cache_clear()
+    try:
+        result = runner.invoke(app, ["enrich"], input="my order never arrived\n")
+    finally:
+        monkeypatch.delenv("SIFT_NLP_MODEL")
+        get_settings.cache_clear()
+        get_pipeline.cache_clear()
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "error: SIFT_NLP_MODEL='no_such_spacy_package' is not an installed spaCy package; "
+        "install it or unset the variable."
+    )
+    assert result.stdout == ""

@@ -176,3 +176,22 @@ def test_stream_reads_a_tweet_that_opens_with_a_brace_as_text_and_reports_broken
         "line 2: invalid JSON (Unterminated string starting at, column 10)",
         'line 3: "text" must be a non-empty string',
     ]
+
+
+def test_an_installed_spacy_pipeline_replaces_the_blank_one(tmp_path: Path) -> None:
+    """SIFT_NLP_MODEL takes a package name or a path, as ``spacy.load`` does; Sift's components go on top."""
+    import spacy
+
+    from engine.nlp.components import analysis
+
+    base = spacy.blank("en")
+    base.add_pipe("sentencizer")
+    ruler = base.add_pipe("entity_ruler")
+    ruler.add_patterns([{"label": "ORG", "pattern": "Initech"}])
+    base.to_disk(tmp_path / "model")
+    nlp = build_pipeline(str(tmp_path / "model"))
+    assert nlp.pipe_names[:2] == ["sentencizer", "entity_ruler"]
+    doc = nlp("@AcmeCare my order #A12345 never arrived. Initech was faster")
+    assert [e.text for e in doc.ents] == ["Initech"]
+    assert analysis(doc).intent == "complaint"
+    assert "#A12345" in [t.text for t in doc]  # the social tokenizer replaced the package's
