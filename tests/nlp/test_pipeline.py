@@ -195,3 +195,21 @@ def test_an_installed_spacy_pipeline_replaces_the_blank_one(tmp_path: Path) -> N
     assert [e.text for e in doc.ents] == ["Initech"]
     assert analysis(doc).intent == "complaint"
     assert "#A12345" in [t.text for t in doc]  # the social tokenizer replaced the package's
+
+
+def test_first_char_guard_falls_back_when_the_private_parser_is_missing_or_changed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from engine.nlp import resources
+
+    pattern = r"\border\s+late\b"
+    monkeypatch.setattr(resources, "_parser", None)
+    assert with_first_char_guard(pattern) == pattern
+
+    class Changed:
+        @staticmethod
+        def parse(_pattern: str) -> object:
+            raise AttributeError("no .data on the new parse tree")
+
+    monkeypatch.setattr(resources, "_parser", Changed)
+    assert with_first_char_guard(pattern) == pattern
