@@ -25,9 +25,9 @@ from engine.nlp.resources import (
     TOPICS_FILE,
     VOCAB_FILE,
     PhraseGroup,
+    compile_guarded,
     load_catalogue,
     load_groups,
-    with_first_char_guard,
 )
 from engine.nlp.sentiment import LABELS, NormLogits, SentimentModel, softmax
 from engine.nlp.tokenizer import UNUSED_LEXICAL, doc_text
@@ -77,7 +77,7 @@ class RuleMatcher:
                 for text in group.regex:
                     regexes.append(f"(?P<g{len(self._regex_kinds)}>{text})")
                     self._regex_kinds.append((kind, group.name))
-        self.regex = re.compile(with_first_char_guard("|".join(regexes)), re.IGNORECASE) if regexes else None
+        self.regex = compile_guarded("|".join(regexes), re.IGNORECASE) if regexes else None
         self._catalogue: dict[int, tuple[str, str]] = {}
         for entry in load_catalogue(catalogue_file):
             key = nlp.vocab.strings.add(f"catalogue:{entry.name}")
@@ -170,7 +170,7 @@ def _hashtag_aliases(aliases: tuple[str, ...]) -> list[str]:
     return [f"#{a}" for a in aliases if a.isalnum() and f"#{a}" not in aliases]
 
 
-_HASHTAG = re.compile(with_first_char_guard(r"(?<![\w#@&])#[^\W_]\w*"))
+_HASHTAG = compile_guarded(r"(?<![\w#@&])#[^\W_]\w*")
 _MIN_STOPS = 2
 _STOP_SHARE = 0.3
 _KNOWN_SHARE = 0.6

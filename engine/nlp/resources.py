@@ -207,6 +207,11 @@ def with_first_char_guard(pattern: str) -> str:
     return f"(?=[{''.join(parts)}])(?:{pattern})"
 
 
+def compile_guarded(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    """``re.compile`` of ``pattern`` behind its first-character guard: the same matches, faster."""
+    return re.compile(with_first_char_guard(pattern), flags)
+
+
 def _starts(items: list) -> tuple[list, bool] | None:
     """(class items a match of the parsed ``items`` can start with, whether it can match empty); None if unknown."""
     found: list = []

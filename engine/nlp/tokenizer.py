@@ -19,7 +19,7 @@ from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 from spacy.util import compile_prefix_regex, compile_suffix_regex
 
-from engine.nlp.resources import with_first_char_guard
+from engine.nlp.resources import compile_guarded
 
 _URL = re.compile(r"^(?:https?://|www\.)\S+$", re.IGNORECASE)
 _ELONGATION = re.compile(r"([^\W\d_])\1{2,}")
@@ -119,7 +119,7 @@ def _guarded(method: Callable[[str], Any]) -> Callable[[str], Any]:
     regex = getattr(method, "__self__", None)
     if not isinstance(regex, re.Pattern):
         return method
-    return getattr(re.compile(with_first_char_guard(regex.pattern), regex.flags), method.__name__)
+    return getattr(compile_guarded(regex.pattern, regex.flags), method.__name__)
 
 
 def _letter_end_fast_path(search: Callable[[str], Any]) -> Callable[[str], Any]:
