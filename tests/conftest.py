@@ -13,12 +13,14 @@ from sqlalchemy import text
 
 BACKEND = os.environ.get("SIFT_TEST_DB", "sqlite")
 PG_ADMIN_URL = os.environ.get("SIFT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+# several checkouts on one machine each set their own prefix, so their runs never drop each other's databases
+PG_PREFIX = os.environ.get("SIFT_TEST_DB_PREFIX", "sift_test")
 
 
 def _pg_database(worker_id: str) -> str:
     import psycopg
 
-    name = f"sift_test_{worker_id}"
+    name = f"{PG_PREFIX}_{worker_id}"
     admin = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
