@@ -31,6 +31,7 @@ log = logging.getLogger("sift.api")
 
 def create_app(*, run_worker: bool = False) -> FastAPI:
     settings = get_settings()
+    bootstrap.register_operations()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -213,9 +213,11 @@ def customers_import(
 @processes_app.command("validate")
 def processes_validate(path: Annotated[Path, typer.Argument(help="a .bpmn or .dmn file")]) -> None:
     """Check a definition offline; print every problem (exit 1 when there is any)."""
+    from engine import bootstrap
     from engine.errors import EngineError
     from engine.runtime import parse_definition
 
+    bootstrap.register_operations()
     try:
         parsed = parse_definition(path.read_bytes(), path.name)
     except OSError as err:

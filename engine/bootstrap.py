@@ -1,18 +1,27 @@
-"""Start-up work shared by ``sift serve``, ``sift worker`` and tests: shipped
-definitions as version 1, and the bootstrap admin key."""
+"""Start-up work shared by ``sift serve``, ``sift worker``, the CLI and tests: the operations
+BPMN may call, shipped definitions as version 1, and the bootstrap admin key."""
 
 from __future__ import annotations
 
 from sqlalchemy import text
 
+from engine import runtime
 from engine.auth import service as auth
+from engine.cases.operations import OPERATIONS
 from engine.config import get_settings
 from engine.db import unit_of_work
 from engine.processes import service as definitions
 from engine.sla import policies as sla
 
 
+def register_operations() -> None:
+    """Makes Sift's case operations callable from BPMN service tasks (and known to validation)."""
+    for name, fn in OPERATIONS.items():
+        runtime.service(name)(fn)
+
+
 def prepare() -> None:
+    register_operations()
     settings = get_settings()
     with unit_of_work() as session:
         if session.get_bind().dialect.name == "postgresql":

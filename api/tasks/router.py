@@ -8,6 +8,7 @@ from api.cases import views
 from api.cases.schemas import CaseOut
 from api.deps import Caller
 from api.tasks.schemas import CompleteIn, TaskOut, TaskPage
+from engine.cases import flows
 from engine.db import unit_of_work
 from engine.tasks import service as tasks
 
@@ -42,5 +43,5 @@ def complete_task(task_id: str, body: CompleteIn, caller: Caller) -> CaseOut:
     """Completes the task with data that satisfies its form; answers with the case."""
     caller.require(*WORKERS)
     with unit_of_work() as session:
-        case = tasks.complete(session, task_id, body.data, caller)
+        case = flows.complete_task(session, task_id, body.data, caller)
         return views.detail(session, case)

@@ -2,7 +2,8 @@
 
 Each goes through ``cases.service`` (so the timeline and outbox see it) in the
 transaction of the engine step that calls it. Parameters are plain values;
-results are plain data stored in the task's result variable.
+results are plain data stored in the task's result variable. ``engine.bootstrap``
+registers :data:`OPERATIONS` with the runtime's service registry at start-up.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from engine.cases.models import Case
 from engine.errors import InvalidInput
 from engine.events import service as events
 from engine.processes.context import StepContext, current
-from engine.runtime import service
 
 
 def _case() -> tuple[StepContext, Case]:
@@ -20,7 +20,6 @@ def _case() -> tuple[StepContext, Case]:
     return step, step.case
 
 
-@service("case.set_priority")
 def set_priority(priority: str) -> str:
     """Escalate or lower the case: ``priority`` is urgent, high, normal or low."""
     step, case = _case()
@@ -28,7 +27,6 @@ def set_priority(priority: str) -> str:
     return case.priority
 
 
-@service("case.set_topic")
 def set_topic(topic: str) -> str:
     step, case = _case()
     if not isinstance(topic, str) or not topic.strip():
@@ -37,7 +35,6 @@ def set_topic(topic: str) -> str:
     return case.topic or ""
 
 
-@service("case.route_to_queue")
 def route_to_queue(queue: str) -> str:
     """Hand the case to another queue (its open tasks follow)."""
     step, case = _case()
@@ -47,7 +44,6 @@ def route_to_queue(queue: str) -> str:
     return case.queue
 
 
-@service("case.note")
 def note(body: str) -> str:
     """An internal note on the case's timeline, written by the process."""
     step, case = _case()
@@ -56,3 +52,11 @@ def note(body: str) -> str:
     return events.record(
         step.session, "case.note", case_id=case.id, actor=f"process:{step.actor}", data={"body": body[:5000]}
     ).id
+
+
+OPERATIONS = {
+    "case.set_priority": set_priority,
+    "case.set_topic": set_topic,
+    "case.route_to_queue": route_to_queue,
+    "case.note": note,
+}

@@ -20,7 +20,7 @@ from engine.cases.models import Case
 from engine.db import new_id, utcnow
 from engine.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound
 from engine.events import service as events
-from engine.sla import policies
+from engine.sla import clock, policies
 
 
 class IllegalTransition(Conflict):
@@ -66,9 +66,7 @@ def transition(
     case.updated_at = now
     if target in (transitions.RESOLVED, transitions.CLOSED):
         case.resolved_at = case.resolved_at or now
-        case.sla_state = policies.state(
-            opened_at=case.created_at, due_at=case.resolution_due_at, now=now, done=True, paused=False
-        )
+        case.sla_state = clock.final_state(case.resolution_due_at, now)
     elif current == transitions.RESOLVED:
         case.resolved_at = None
     event_type = {
@@ -105,7 +103,7 @@ def open_case(session: Session, opening: Opening, *, actor: str | None, rule: st
         raise InvalidInput(f"Unknown priority {opening.priority!r}; use {', '.join(transitions.PRIORITIES)}.")
     now = utcnow()
     policy = policies.get(session, opening.sla_policy)
-    first_due, resolution_due = policy.due_times(opening.priority, now)
+    started = clock.start(policy, opening.priority, now)
     case = Case(
         id=new_id(),
         kind=opening.kind,
@@ -118,12 +116,13 @@ def open_case(session: Session, opening: Opening, *, actor: str | None, rule: st
         customer_id=opening.customer_id,
         origin_signal_id=opening.origin_signal_id,
         sla_policy=policy.name,
-        first_response_due_at=first_due,
-        resolution_due_at=resolution_due,
+        first_response_due_at=started.first_response_due,
+        resolution_due_at=started.resolution_due,
+        sla_due_at=started.due,
+        sla_warning_at=started.warning,
         created_at=now,
         updated_at=now,
     )
-    _set_due(case, first_due, since=now, warning_at=policy.warning_at)
     session.add(case)
     events.record(
         session,
@@ -157,13 +156,9 @@ def update_fields(session: Session, case: Case, changes: dict[str, Any], *, acto
 def mark_first_response(session: Session, case: Case) -> None:
     """The first reply went out: the next due time is the resolution target."""
     if case.sla_due_at == case.first_response_due_at and case.resolution_due_at is not None:
-        warning_at = policies.get(session, case.sla_policy).warning_at
-        _set_due(case, case.resolution_due_at, since=case.created_at, warning_at=warning_at)
-
-
-def _set_due(case: Case, due: datetime, *, since: datetime, warning_at: float) -> None:
-    case.sla_due_at = due
-    case.sla_warning_at = since + (due - since) * warning_at
+        share = policies.get(session, case.sla_policy).warning_at
+        case.sla_due_at = case.resolution_due_at
+        case.sla_warning_at = clock.warning_time(case.created_at, case.resolution_due_at, share)
 
 
 def claim(session: Session, case_id: str, who: Principal) -> Case:
@@ -318,14 +313,8 @@ def _sla_filter(stmt: Any, sla: str) -> Any:
 
 
 def sla_state(case: Case, now: datetime | None = None) -> str:
-    now = now or utcnow()
-    done = case.status in (transitions.RESOLVED, transitions.CLOSED)
-    if done:
+    if case.status in (transitions.RESOLVED, transitions.CLOSED):
         return case.sla_state
-    if case.sla_paused:
-        return "paused"
-    if case.sla_due_at is not None and now > case.sla_due_at:
-        return "breached"
-    if case.sla_warning_at is not None and now >= case.sla_warning_at:
-        return "at_risk"
-    return "on_track"
+    return clock.state(
+        due=case.sla_due_at, warning=case.sla_warning_at, now=now or utcnow(), paused=case.sla_paused
+    )

@@ -33,13 +33,11 @@ def clear_cache() -> None:
 
 
 def start(session: Session, key: str, data: dict[str, Any]) -> tuple[ProcessInstanceRecord, Any]:
-    """Starts the deployed version of ``key`` and runs it to its first wait state."""
+    """Starts the deployed version of ``key`` and runs it to its first wait state; the record
+    is stored by :func:`save`."""
     version = definitions.deployed(session, key)
     instance = definitions.compiled(version).start(data)
-    record = ProcessInstanceRecord(id=new_id(), process_key=key, process_version=version.version)
-    _store(record, instance)
-    session.add(record)
-    return record, instance
+    return ProcessInstanceRecord(id=new_id(), process_key=key, process_version=version.version), instance
 
 
 def load(session: Session, instance_id: str) -> tuple[ProcessInstanceRecord, Any]:
@@ -54,11 +52,9 @@ def load(session: Session, instance_id: str) -> tuple[ProcessInstanceRecord, Any
     return record, compiled.restore(record.state)
 
 
-def save(record: ProcessInstanceRecord, instance: Any) -> None:
-    _store(record, instance)
-    record.updated_at = utcnow()
-
-
-def _store(record: ProcessInstanceRecord, instance: Any) -> None:
+def save(session: Session, record: ProcessInstanceRecord, instance: Any) -> None:
+    """Stores the instance's state on its record (a new record joins the session)."""
     record.state = instance.dump()
     record.status = "completed" if instance.is_completed else "running"
+    record.updated_at = utcnow()
+    session.add(record)

@@ -15,7 +15,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import runtime
-from engine.cases import operations  # noqa: F401  (registers the operations BPMN may call)
 from engine.db import utcnow
 from engine.errors import Conflict, EngineError, NotFound
 from engine.events import service as events

@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine.errors import ProcessError
-from engine.processes import instances
 from engine.processes import service as definitions
 
 ROUTING_KEY = "routing"
@@ -46,7 +45,7 @@ def route(session: Session, context: dict[str, Any]) -> dict[str, Any]:
     """Evaluates the deployed routing table; returns action, priority, queue, SLA policy,
     process key and the rule that fired."""
     version = definitions.deployed(session, ROUTING_KEY)
-    decision = instances.compiled_for(session, ROUTING_KEY, version.version)
+    decision = definitions.compiled(version)
     result = decision.evaluate(context)
     if not result.outputs:
         raise RoutingUndecided(version.version)

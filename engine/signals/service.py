@@ -8,7 +8,7 @@ creates nothing, also when two posts race (the unique constraint decides).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, tuple_
@@ -16,8 +16,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from engine.db import new_id, utcnow
-from engine.errors import NotFound
-from engine.signals.models import PENDING, Signal
+from engine.errors import Conflict, NotFound
+from engine.signals.models import FAILED, IGNORED, PENDING, PROCESSED, Signal
 
 
 @dataclass(frozen=True)
@@ -113,3 +113,46 @@ def get(session: Session, signal_id: str) -> Signal:
 def for_case(session: Session, case_id: str) -> list[Signal]:
     stmt = select(Signal).where(Signal.case_id == case_id).order_by(Signal.received_at, Signal.id)
     return list(session.scalars(stmt))
+
+
+# --- the status of a signal -----------------------------------------------------------------
+#
+# pending ──► processed | ignored     (handled: a case opened or attached, logged, or ignored)
+#    │
+#    └──► pending (attempt failed, retried after a backoff) ──► … ──► failed (after the last attempt)
+#
+# These three functions are the only writers of ``Signal.status``.
+
+SETTLED = (PROCESSED, IGNORED)
+
+
+class SignalNotPending(Conflict):
+    def __init__(self, signal_id: str, status: str) -> None:
+        super().__init__(f"Signal {signal_id} is {status}, not pending; it was handled already.")
+
+
+def settle(signal: Signal, status: str, *, case_id: str | None = None) -> None:
+    """A pending signal was handled: ``processed`` (with the case it opened or joined) or ``ignored``."""
+    if status not in SETTLED:
+        raise ValueError(f"a signal settles as processed or ignored, not {status!r}")
+    if signal.status != PENDING:
+        raise SignalNotPending(signal.id, signal.status)
+    signal.status = status
+    signal.case_id = case_id
+    signal.error = None
+    signal.processed_at = utcnow()
+
+
+def record_failure(signal: Signal, error: str, *, max_attempts: int, retry_base_seconds: float) -> bool:
+    """Counts a failed attempt: the signal stays pending until a backoff passes, or becomes
+    ``failed`` with its error after ``max_attempts``. Returns whether it failed for good."""
+    if signal.status != PENDING:
+        raise SignalNotPending(signal.id, signal.status)
+    signal.attempts = (signal.attempts or 0) + 1
+    signal.error = error[:2000]
+    if signal.attempts >= max_attempts:
+        signal.status = FAILED
+        return True
+    backoff = retry_base_seconds * (2 ** (signal.attempts - 1))
+    signal.next_attempt_at = utcnow() + timedelta(seconds=backoff)
+    return False

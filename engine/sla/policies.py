@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -54,12 +54,9 @@ class Policy:
     targets: dict[str, dict[str, str]]
     warning_at: float
 
-    def due_times(self, priority: str, opened_at: datetime) -> tuple[datetime, datetime]:
-        targets = self.targets.get(priority) or self.targets.get("normal") or DEFAULT_TARGETS["normal"]
-        return (
-            opened_at + parse_duration(targets["first_response"]),
-            opened_at + parse_duration(targets["resolution"]),
-        )
+    def targets_for(self, priority: str) -> dict[str, str]:
+        """The targets of ``priority``, falling back to normal's (a policy may leave one out)."""
+        return self.targets.get(priority) or self.targets.get("normal") or DEFAULT_TARGETS["normal"]
 
 
 DEFAULT = Policy(DEFAULT_POLICY, "24x7", DEFAULT_TARGETS, 0.75)
@@ -142,26 +139,3 @@ def require(session: Session, name: str) -> Policy:
     if row is None:
         raise NotFound("SLA policy", name)
     return _policy(row)
-
-
-def state(
-    *,
-    opened_at: datetime,
-    due_at: datetime | None,
-    now: datetime,
-    done: bool,
-    paused: bool,
-    warning_at: float = 0.75,
-) -> str:
-    """on_track | at_risk | breached | paused | met, for the nearest open due time."""
-    if done:
-        return "met" if due_at is None or now <= due_at else "breached"
-    if paused:
-        return "paused"
-    if due_at is None:
-        return "on_track"
-    if now > due_at:
-        return "breached"
-    if now >= opened_at + (due_at - opened_at) * warning_at:
-        return "at_risk"
-    return "on_track"

@@ -1,13 +1,13 @@
 """User tasks: derived from process state, worked through the API.
 
 Task rows mirror the instance's ready user tasks after every change
-(:func:`sync`); completing one validates its form, advances the instance and
-applies what the task decided to the case, all in the caller's transaction.
+(:func:`sync`, called by the case's one ``advance`` path in ``engine/cases/flows.py``).
+A task's status changes only through :func:`set_status`, which records it on the timeline.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
@@ -15,16 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.auth.service import Principal
-from engine.cases import service as cases
-from engine.cases import transitions
-from engine.cases.models import Case
 from engine.db import utcnow
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.events import service as events
-from engine.processes import instances
-from engine.processes.context import acting_for
 from engine.processes.models import ProcessInstanceRecord
 from engine.tasks.models import CANCELLED, COMPLETED, OPEN, Task
+
+if TYPE_CHECKING:  # tasks sit below cases: a case's flow drives its tasks, never the reverse
+    from engine.cases.models import Case
 
 
 class TaskNotOpen(Conflict):
@@ -112,10 +110,44 @@ def sync(
             outbox=False,
         )
     for task_id, task in rows.items():
-        if task_id not in ready:
-            task.status = CANCELLED
-            task.completed_at = utcnow()
+        if task_id not in ready:  # the process moved past it (a boundary event, a gateway, its end)
+            set_status(session, task, CANCELLED, actor=None)
     return created
+
+
+_STATUS_EVENTS = {COMPLETED: "task.completed", CANCELLED: "task.cancelled"}
+
+
+def set_status(
+    session: Session, task: Task, status: str, *, actor: str | None, data: dict[str, Any] | None = None
+) -> None:
+    """The one way an open task ends: ``completed`` (with the data it was completed with) or
+    ``cancelled`` (its process no longer waits on it); either is a timeline event."""
+    if task.status != OPEN:
+        raise TaskNotOpen(task.id, task.status)
+    task.status = status
+    task.completed_at = utcnow()
+    if status == COMPLETED:
+        task.completed_by = actor
+        task.data = data or {}
+    events.record(
+        session,
+        _STATUS_EVENTS[status],
+        case_id=task.case_id,
+        actor=actor,
+        data={"task_id": task.id, "name": task.name},
+        outbox=status == COMPLETED,
+    )
+
+
+def check_can_complete(task: Task, case: Case, who: Principal) -> None:
+    """An open task is completed by its holder (the task's, else the case's), by anyone when
+    nobody holds it, or by a supervisor."""
+    if task.status != OPEN:
+        raise TaskNotOpen(task.id, task.status)
+    holder = task.assignee or case.assignee
+    if holder is not None and holder != who.name and not who.is_supervisor:
+        raise TaskHeld(task.id, holder)
 
 
 def validate_form(form: dict[str, Any], data: dict[str, Any]) -> None:
@@ -147,61 +179,3 @@ def _field_error(err: Any) -> dict[str, str]:
     if err.validator == "type":
         return {"field": path, "message": f"must be of type {err.validator_value}"}
     return {"field": path, "message": f"fails the {err.validator} rule ({err.validator_value!r})"}
-
-
-def complete(session: Session, task_id: str, data: dict[str, Any], who: Principal) -> Case:
-    """Completes an open task with ``data`` and advances its process."""
-    task = get(session, task_id)
-    record, instance = instances.load(session, task.instance_id)  # locks the instance
-    session.refresh(task)
-    if task.status != OPEN:
-        raise TaskNotOpen(task_id, task.status)
-    case = cases.get(session, task.case_id)
-    holder = task.assignee or case.assignee
-    if holder is not None and holder != who.name and not who.is_supervisor:
-        raise TaskHeld(task_id, holder)
-    validate_form(task.form, data)
-    with acting_for(session, case, who.name):
-        instance.complete_user_task(task_id, data, actor=who.name)
-    task.status = COMPLETED
-    task.completed_at = utcnow()
-    task.completed_by = who.name
-    task.data = data
-    events.record(
-        session,
-        "task.completed",
-        case_id=case.id,
-        actor=who.name,
-        data={"task_id": task.id, "name": task.name},
-    )
-    apply_outcome(session, case, task.name, data, actor=who.name)
-    instances.save(record, instance)
-    sync(session, case, record, instance)
-    if instance.is_completed and case.status not in (transitions.RESOLVED, transitions.CLOSED):
-        cases.transition(session, case, transitions.RESOLVED, actor=who.name, data=_resolution(instance.data))
-        case.resolution = _resolution(instance.data)
-    return case
-
-
-def apply_outcome(session: Session, case: Case, task_name: str, data: dict[str, Any], *, actor: str) -> None:
-    """What a completed task decides about the case itself (triage's priority and topic,
-    a reply counting as the first response)."""
-    if task_name == "triage":
-        cases.update_fields(
-            session, case, {"priority": data.get("priority"), "topic": data.get("topic")}, actor=actor
-        )
-    if task_name == "respond" and data.get("reply"):
-        events.record(
-            session,
-            "reply.sent",
-            case_id=case.id,
-            actor=actor,
-            data={"text": data["reply"], "queue": case.queue},
-        )
-        cases.mark_first_response(session, case)
-
-
-def _resolution(data: dict[str, Any]) -> dict[str, Any]:
-    if data.get("action") == "dismiss":
-        return {"code": "dismissed", "reason": data.get("reason")}
-    return {"code": data.get("resolution_code") or "completed", "note": data.get("note")}

@@ -18,7 +18,6 @@ from __future__ import annotations
 import gc
 import logging
 import threading
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -31,7 +30,8 @@ from engine.customers import service as customers
 from engine.db import unit_of_work, utcnow
 from engine.errors import EngineError
 from engine.events import service as events
-from engine.signals.models import FAILED, PENDING, Signal
+from engine.signals import service as signals
+from engine.signals.models import PENDING, Signal
 from engine.worker import pipeline
 
 log = logging.getLogger("sift.worker")
@@ -110,16 +110,17 @@ def process_one(session: Session, signal: Signal, enrichment: dict[str, Any] | N
 def record_failure(session: Session, signal: Signal, err: Exception) -> None:
     settings = get_settings()
     detail = err.detail if isinstance(err, EngineError) else "internal error"
-    signal.attempts = (signal.attempts or 0) + 1
-    signal.error = f"{type(err).__name__}: {detail}"[:2000]
-    if signal.attempts >= settings.signal_max_attempts:
-        signal.status = FAILED
+    failed = signals.record_failure(
+        signal,
+        f"{type(err).__name__}: {detail}",
+        max_attempts=settings.signal_max_attempts,
+        retry_base_seconds=settings.signal_retry_base_seconds,
+    )
+    if failed:
         log.error(
             "signal %s failed for good after %d attempts: %s", signal.id, signal.attempts, type(err).__name__
         )
     else:
-        backoff = settings.signal_retry_base_seconds * (2 ** (signal.attempts - 1))
-        signal.next_attempt_at = utcnow() + timedelta(seconds=backoff)
         log.warning("signal %s attempt %d failed: %s", signal.id, signal.attempts, type(err).__name__)
     if not isinstance(err, EngineError):
         log.error("unexpected error on signal %s", signal.id, exc_info=err)

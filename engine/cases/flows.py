@@ -1,0 +1,154 @@
+"""The one owner of a case's process.
+
+Every change to a case's process goes through :func:`advance`, in the caller's transaction:
+lock the instance (its row on PostgreSQL; SQLite has one writer), restore it, act, run engine
+steps to the next wait state, save, derive the task rows, and apply what the process did to the
+case. Opening a case (the worker) and completing a task (a CSR) are its actions today; timers
+firing, customer messages correlating in and merges are actions of the same function.
+Nothing else calls the process runtime for a case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from engine.auth.service import Principal
+from engine.cases import service as cases
+from engine.cases import transitions
+from engine.cases.models import Case
+from engine.errors import Conflict, NotFound
+from engine.events import service as events
+from engine.processes import instances
+from engine.processes.context import acting_for
+from engine.tasks import service as tasks
+from engine.tasks.models import COMPLETED, Task
+
+if TYPE_CHECKING:
+    from engine.runtime import ProcessInstance
+
+
+@dataclass(frozen=True)
+class Start:
+    """Start the case's process: the deployed version of ``process_key``, seeded with ``data``."""
+
+    process_key: str
+    data: dict[str, Any]
+    actor: str
+
+
+@dataclass(frozen=True)
+class CompleteTask:
+    """Complete an open user task of the case with ``data`` (checked against its form)."""
+
+    task_id: str
+    data: dict[str, Any]
+    who: Principal
+
+    @property
+    def actor(self) -> str:
+        return self.who.name
+
+
+Action = Start | CompleteTask
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one advance did: the task rows it created, and whether the process has ended."""
+
+    created_tasks: list[Task]
+    process_completed: bool
+
+
+class CaseHasNoProcess(Conflict):
+    def __init__(self, case_id: str) -> None:
+        super().__init__(f"Case {case_id} has no process to advance.")
+
+
+def open(
+    session: Session,
+    opening: cases.Opening,
+    *,
+    process_key: str,
+    seed: dict[str, Any],
+    actor: str,
+    rule: str | None = None,
+) -> Case:
+    """Opens a case and starts its process to the first wait state; ``seed`` joins the case's
+    own fields in the process data. Either both exist after the transaction, or neither."""
+    case = cases.open_case(session, opening, actor=actor, rule=rule)
+    data = {"case_id": case.id, "priority": case.priority, "queue": case.queue, "topic": case.topic, **seed}
+    advance(session, case, Start(process_key, data, actor))
+    return case
+
+
+def complete_task(session: Session, task_id: str, data: dict[str, Any], who: Principal) -> Case:
+    """Completes an open task with ``data`` and advances its case's process."""
+    task = tasks.get(session, task_id)
+    case = cases.get(session, task.case_id)
+    advance(session, case, CompleteTask(task_id, data, who))
+    return case
+
+
+def advance(session: Session, case: Case, action: Action) -> Outcome:
+    """Acts on the case's process and brings the task rows and the case in line with it.
+
+    If the action or an engine step raises, nothing is saved: the caller's transaction (or
+    savepoint) rolls back, and the stored state is as it was."""
+    with acting_for(session, case, action.actor):
+        if isinstance(action, Start):
+            record, instance = instances.start(session, action.process_key, action.data)
+            case.process_instance_id = record.id
+        else:
+            if case.process_instance_id is None:
+                raise CaseHasNoProcess(case.id)
+            record, instance = instances.load(session, case.process_instance_id)  # locks it
+            _complete_task(session, case, instance, action)
+    instances.save(session, record, instance)
+    created = tasks.sync(session, case, record, instance, new=isinstance(action, Start))
+    if instance.is_completed and case.status not in (transitions.RESOLVED, transitions.CLOSED):
+        resolution = _resolution(instance.data)
+        cases.transition(session, case, transitions.RESOLVED, actor=action.actor, data=resolution)
+        case.resolution = resolution
+    return Outcome(created, instance.is_completed)
+
+
+def _complete_task(session: Session, case: Case, instance: ProcessInstance, action: CompleteTask) -> None:
+    task = tasks.get(session, action.task_id)
+    session.refresh(task)  # read under the instance lock: a racing completion shows here
+    if task.case_id != case.id:
+        raise NotFound("task", f"{action.task_id} of case {case.id}")
+    tasks.check_can_complete(task, case, action.who)
+    tasks.validate_form(task.form, action.data)
+    instance.complete_user_task(task.id, action.data, actor=action.actor)
+    tasks.set_status(session, task, COMPLETED, actor=action.actor, data=action.data)
+    _apply_task_outcome(session, case, task.name, action.data, actor=action.actor)
+
+
+def _apply_task_outcome(
+    session: Session, case: Case, task_name: str, data: dict[str, Any], *, actor: str
+) -> None:
+    """What a completed task decides about the case itself (triage's priority and topic,
+    a reply counting as the first response)."""
+    if task_name == "triage":
+        cases.update_fields(
+            session, case, {"priority": data.get("priority"), "topic": data.get("topic")}, actor=actor
+        )
+    if task_name == "respond" and data.get("reply"):
+        events.record(
+            session,
+            "reply.sent",
+            case_id=case.id,
+            actor=actor,
+            data={"text": data["reply"], "queue": case.queue},
+        )
+        cases.mark_first_response(session, case)
+
+
+def _resolution(data: dict[str, Any]) -> dict[str, Any]:
+    if data.get("action") == "dismiss":
+        return {"code": "dismissed", "reason": data.get("reason")}
+    return {"code": data.get("resolution_code") or "completed", "note": data.get("note")}
