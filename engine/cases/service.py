@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine import pagination
@@ -171,7 +171,7 @@ def claim(session: Session, case_id: str, who: Principal) -> Case:
     )
     case = get(session, case_id)
     session.refresh(case)
-    if result.rowcount == 0:
+    if cast(CursorResult[Any], result).rowcount == 0:
         raise CaseHeld(case_id, case.assignee or "someone")
     events.record(session, "case.claimed", case_id=case.id, actor=who.name, data={"assignee": who.name})
     _sync_open_tasks(session, case)
@@ -241,7 +241,7 @@ def comment(session: Session, case_id: str, body: str, who: Principal) -> dict[s
     return {"id": event.id, "at": event.at, "actor": who.name, "body": body}
 
 
-SORTS = {
+SORTS: dict[str, list[tuple[Any, bool]]] = {
     "sla_due": [(Case.sla_due_at, False), (Case.id, False)],
     "-created_at": [(Case.created_at, True), (Case.id, True)],
     "created_at": [(Case.created_at, False), (Case.id, False)],

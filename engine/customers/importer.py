@@ -114,14 +114,14 @@ def _check_row(row: dict[str, str]) -> str | None:
     for handle in row.get("handles", "").replace(";", " ").split():
         if len(handle) > 300:
             return "a handle is longer than 300 characters"
-    value = row.get("lifetime_value")
-    if value:
+    ltv = row.get("lifetime_value")
+    if ltv:
         try:
-            number = float(value)
+            number = float(ltv)
         except ValueError:
-            return f"lifetime_value {value[:40]!r} is not a number"
+            return f"lifetime_value {ltv[:40]!r} is not a number"
         if not math.isfinite(number) or number < 0:
-            return f"lifetime_value {value[:40]!r} must be a finite number of 0 or more"
+            return f"lifetime_value {ltv[:40]!r} must be a finite number of 0 or more"
     return None
 
 

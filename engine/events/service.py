@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event, insert, select
+from sqlalchemy import Table, event, insert, select
 from sqlalchemy.orm import Session
 
 from engine.db import new_id, utcnow
@@ -38,7 +38,7 @@ def record(
     data: dict[str, Any] | None = None,
     outbox: bool = True,
 ) -> Recorded:
-    row = {
+    row: dict[str, Any] = {
         "id": new_id(),
         "case_id": case_id,
         "at": utcnow(),
@@ -67,7 +67,7 @@ def _write(session: Session) -> None:
         return
     session.info[_PENDING] = []
     conn = session.connection()
-    conn.execute(insert(ActivityEvent.__table__), [row for row, _ in buffered])
+    conn.execute(insert(cast(Table, ActivityEvent.__table__)), [row for row, _ in buffered])
     outbox = [
         {
             "id": row["id"],
@@ -85,7 +85,7 @@ def _write(session: Session) -> None:
         if deliver
     ]
     if outbox:
-        conn.execute(insert(OutboxEvent.__table__), outbox)
+        conn.execute(insert(cast(Table, OutboxEvent.__table__)), outbox)
 
 
 @event.listens_for(Session, "after_flush_postexec")

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Table, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -95,7 +95,7 @@ def accept(session: Session, items: list[NewSignal]) -> list[Accepted]:
 
 def _insert_for(session: Session) -> Any:
     dialect = session.get_bind().dialect.name
-    table = Signal.__table__
+    table = cast(Table, Signal.__table__)
     if dialect == "postgresql":
         return postgresql.insert(table)
     if dialect == "sqlite":
