@@ -1,7 +1,7 @@
 """The FastAPI application: routers, error shape, body limits, start-up work.
 
-``create_app(run_worker=True)`` also runs the signal worker in this process
-(``sift serve``); ``sift worker`` runs workers without HTTP.
+``create_app(run_worker=True)`` also runs the signal worker and the timer service in this
+process (``sift serve``); ``sift worker`` runs both without HTTP.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from api import errors
@@ -22,8 +24,11 @@ from api.processes.router import router as processes_router
 from api.signals.router import router as signals_router
 from api.sla.router import router as sla_router
 from api.tasks.router import router as tasks_router
+from api.timers.router import router as timers_router
 from engine import bootstrap
 from engine.config import get_settings
+from engine.timers import metrics
+from engine.timers.poller import TimerService
 from engine.worker.service import Worker
 
 log = logging.getLogger("sift.api")
@@ -37,12 +42,17 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(bootstrap.prepare)
         worker = Worker() if run_worker else None
-        app.state.worker = worker
+        timer_service = TimerService() if run_worker else None
+        app.state.worker, app.state.timers = worker, timer_service
         if worker is not None:
             worker.start()
+        if timer_service is not None:
+            timer_service.start()
         try:
             yield
         finally:
+            if timer_service is not None:
+                await run_in_threadpool(timer_service.stop)
             if worker is not None:
                 await run_in_threadpool(worker.stop)
 
@@ -68,6 +78,13 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    metrics.install_collector()
+
+    @app.get("/metrics", tags=["health"], response_class=PlainTextResponse)
+    def prometheus_metrics() -> PlainTextResponse:
+        """Prometheus text format: timer lag and firings (no key needed, like /healthz)."""
+        return PlainTextResponse(generate_latest(REGISTRY).decode(), media_type=CONTENT_TYPE_LATEST)
+
     for router in (
         signals_router,
         cases_router,
@@ -76,6 +93,7 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
         sla_router,
         keys_router,
         processes_router,
+        timers_router,
     ):
         app.include_router(router)
     return app

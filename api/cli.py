@@ -89,20 +89,23 @@ def serve(
 
 @app.command("worker")
 def run_worker() -> None:
-    """Run the signal worker without HTTP (scale-out: many share one PostgreSQL)."""
+    """Run the signal worker and the timer service without HTTP (scale-out: many share one PostgreSQL)."""
     from engine import bootstrap
+    from engine.timers.poller import TimerService
     from engine.worker.service import Worker
 
     _logging()
     _nlp_ready()
     bootstrap.prepare()
-    w = Worker()
+    w, t = Worker(), TimerService()
     w.start()
-    typer.echo(f"worker running against {_safe_url()}; Ctrl-C stops it")
+    t.start()
+    typer.echo(f"worker and timers running against {_safe_url()}; Ctrl-C stops them")
     try:
         while True:
             time.sleep(1)
     except KeyboardInterrupt:
+        t.stop()
         w.stop()
 
 

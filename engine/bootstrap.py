@@ -7,17 +7,22 @@ from sqlalchemy import text
 
 from engine import runtime
 from engine.auth import service as auth
+from engine.cases.escalation import HANDLERS
 from engine.cases.operations import OPERATIONS
 from engine.config import get_settings
 from engine.db import unit_of_work
 from engine.processes import service as definitions
 from engine.sla import policies as sla
+from engine.timers import service as timers
 
 
 def register_operations() -> None:
-    """Makes Sift's case operations callable from BPMN service tasks (and known to validation)."""
+    """Makes Sift's case operations callable from BPMN service tasks (and known to validation),
+    and gives the timer service its handlers."""
     for name, fn in OPERATIONS.items():
         runtime.service(name)(fn)
+    for kind, handler in HANDLERS.items():
+        timers.register(kind, handler)
 
 
 def prepare() -> None:

@@ -26,6 +26,19 @@ class Settings(BaseSettings):
     signal_max_attempts: int = 5
     signal_retry_base_seconds: float = 2.0
 
+    timer_poll_seconds: float = Field(
+        default=1.0,
+        description="How often the timer service looks for due timers written by other processes; "
+        "timers written in this process, and the nearest due one, wake it at their due time.",
+    )
+    timer_batch_size: int = 100
+    timer_lease_seconds: float = Field(
+        default=30.0,
+        description="How long a claimed timer is held; a firing still running after it cannot commit.",
+    )
+    timer_max_attempts: int = 5
+    timer_retry_base_seconds: float = 2.0
+
     gc_threshold: int = Field(
         default=20_000,
         description="Generation-0 threshold of Python's cyclic GC in worker processes (0: Python's default). "

@@ -9,6 +9,7 @@ from engine.processes.models import ProcessDefinition, ProcessInstanceRecord, Pr
 from engine.signals.models import Signal
 from engine.sla.models import SlaPolicy
 from engine.tasks.models import Task
+from engine.timers.models import Timer
 
 __all__ = [
     "ActivityEvent",
@@ -24,4 +25,5 @@ __all__ = [
     "Signal",
     "SlaPolicy",
     "Task",
+    "Timer",
 ]

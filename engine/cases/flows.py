@@ -2,10 +2,10 @@
 
 Every change to a case's process goes through :func:`advance`, in the caller's transaction:
 lock the instance (its row on PostgreSQL; SQLite has one writer), restore it, act, run engine
-steps to the next wait state, save, derive the task rows, and apply what the process did to the
-case. Opening a case (the worker) and completing a task (a CSR) are its actions today; timers
-firing, customer messages correlating in and merges are actions of the same function.
-Nothing else calls the process runtime for a case.
+steps to the next wait state, save, derive the task rows and the timer rows, and apply what the
+process did to the case. Its actions: opening a case (the worker), completing a task (a CSR), a
+BPMN timer coming due (the timer service) and a message into the process (an SLA breach; next,
+customer messages). Nothing else calls the process runtime for a case.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from engine.processes import instances
 from engine.processes.context import acting_for
 from engine.tasks import service as tasks
 from engine.tasks.models import COMPLETED, Task
+from engine.timers import service as timers
 
 if TYPE_CHECKING:
     from engine.runtime import ProcessInstance
@@ -52,7 +53,24 @@ class CompleteTask:
         return self.who.name
 
 
-Action = Start | CompleteTask
+@dataclass(frozen=True)
+class FireTimer:
+    """A BPMN timer event the instance waits on (task ``task_id``) has come due."""
+
+    task_id: str
+    actor: str = "timer"
+
+
+@dataclass(frozen=True)
+class Message:
+    """Deliver BPMN message ``name`` with ``payload``; nothing changes if nothing waits for it."""
+
+    name: str
+    payload: dict[str, Any]
+    actor: str
+
+
+Action = Start | CompleteTask | FireTimer | Message
 
 
 @dataclass(frozen=True)
@@ -61,6 +79,10 @@ class Outcome:
 
     created_tasks: list[Task]
     process_completed: bool
+    caught: bool = True  # False: a message or timer nothing in the instance waits for any more
+
+
+BPMN_TIMER = "bpmn"
 
 
 class CaseHasNoProcess(Conflict):
@@ -98,6 +120,7 @@ def advance(session: Session, case: Case, action: Action) -> Outcome:
 
     If the action or an engine step raises, nothing is saved: the caller's transaction (or
     savepoint) rolls back, and the stored state is as it was."""
+    new = isinstance(action, Start)
     with acting_for(session, case, action.actor):
         if isinstance(action, Start):
             record, instance = instances.start(session, action.process_key, action.data)
@@ -106,14 +129,39 @@ def advance(session: Session, case: Case, action: Action) -> Outcome:
             if case.process_instance_id is None:
                 raise CaseHasNoProcess(case.id)
             record, instance = instances.load(session, case.process_instance_id)  # locks it
-            _complete_task(session, case, instance, action)
+            if not _act(session, case, instance, action):
+                return Outcome([], instance.is_completed, caught=False)
     instances.save(session, record, instance)
-    created = tasks.sync(session, case, record, instance, new=isinstance(action, Start))
+    created = tasks.sync(session, case, record, instance, new=new)
+    timers.sync_waiting(
+        session,
+        BPMN_TIMER,
+        case_id=case.id,
+        instance_id=record.id,
+        waiting=instance.waiting_timers(),
+        new=new,
+        fired_now=isinstance(action, FireTimer),
+    )
     if instance.is_completed and case.status not in (transitions.RESOLVED, transitions.CLOSED):
         resolution = _resolution(instance.data)
         cases.transition(session, case, transitions.RESOLVED, actor=action.actor, data=resolution)
         case.resolution = resolution
     return Outcome(created, instance.is_completed)
+
+
+def _act(session: Session, case: Case, instance: ProcessInstance, action: Action) -> bool:
+    """Applies ``action`` to a loaded instance; False when it finds nothing to act on."""
+    if isinstance(action, CompleteTask):
+        _complete_task(session, case, instance, action)
+        return True
+    if isinstance(action, FireTimer):
+        if action.task_id not in {task_id for task_id, _ in instance.waiting_timers()}:
+            return False  # the task it guarded was completed or the process moved past it
+        instance.refresh_timers()
+        return True
+    if isinstance(action, Message):
+        return instance.send_message(action.name, action.payload)
+    raise TypeError(f"unknown action {action!r}")
 
 
 def _complete_task(session: Session, case: Case, instance: ProcessInstance, action: CompleteTask) -> None:

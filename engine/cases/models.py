@@ -39,7 +39,8 @@ class Case(Base):
     origin_signal_id: Mapped[str | None] = mapped_column(String(32), default=None, unique=True)
 
     sla_policy: Mapped[str | None] = mapped_column(String(64), default=None)
-    sla_state: Mapped[str] = mapped_column(String(16), default="on_track")
+    sla_state: Mapped[str] = mapped_column(String(16), default="on_track")  # set by the SLA timers
+    sla_target: Mapped[str | None] = mapped_column(String(16), default=None)  # first_response | resolution
     first_response_due_at: Mapped[datetime | None] = mapped_column(default=None)
     resolution_due_at: Mapped[datetime | None] = mapped_column(default=None)
     sla_due_at: Mapped[datetime | None] = mapped_column(default=None)  # the nearest open due time
@@ -50,6 +51,7 @@ class Case(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+    first_response_at: Mapped[datetime | None] = mapped_column(default=None)
 
     # Declared so the unit of work inserts rows in foreign-key order within one flush;
     # code sets the id columns and never loads through these.

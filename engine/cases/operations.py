@@ -9,6 +9,7 @@ registers :data:`OPERATIONS` with the runtime's service registry at start-up.
 from __future__ import annotations
 
 from engine.cases import service as cases
+from engine.cases import transitions
 from engine.cases.models import Case
 from engine.errors import InvalidInput
 from engine.events import service as events
@@ -54,9 +55,37 @@ def note(body: str) -> str:
     ).id
 
 
+def escalate(queue: str = "") -> str:
+    """Escalate the case: its priority goes up one step (urgent stays urgent), it moves to
+    ``queue`` when one is given, and a ``case.escalated`` event tells supervisors (timeline and
+    outbox). Returns the new priority."""
+    step, case = _case()
+    if not isinstance(queue, str):
+        raise InvalidInput("case.escalate takes a queue name, or an empty string to keep the queue.")
+    rank = max(0, transitions.PRIORITY_RANK[case.priority] - 1)
+    changes = {"priority": transitions.PRIORITIES[rank], "queue": queue.strip()[:64] or None}
+    before = {"priority": case.priority, "queue": case.queue}
+    actor = f"process:{step.actor}"
+    cases.update_fields(step.session, case, changes, actor=actor)
+    events.record(
+        step.session,
+        "case.escalated",
+        case_id=case.id,
+        actor=actor,
+        data={
+            "from": before,
+            "to": {"priority": case.priority, "queue": case.queue},
+            "sla_target": case.sla_target,
+            "notify": "supervisor",
+        },
+    )
+    return case.priority
+
+
 OPERATIONS = {
     "case.set_priority": set_priority,
     "case.set_topic": set_topic,
     "case.route_to_queue": route_to_queue,
     "case.note": note,
+    "case.escalate": escalate,
 }

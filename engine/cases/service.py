@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from engine import pagination
 from engine.auth.service import Principal
-from engine.cases import transitions
+from engine.cases import clocks, transitions
 from engine.cases.models import Case
 from engine.db import new_id, utcnow
 from engine.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound
@@ -67,6 +67,7 @@ def transition(
     if target in (transitions.RESOLVED, transitions.CLOSED):
         case.resolved_at = case.resolved_at or now
         case.sla_state = clock.final_state(case.resolution_due_at, now)
+        clocks.disarm(session, case)
     elif current == transitions.RESOLVED:
         case.resolved_at = None
     event_type = {
@@ -118,12 +119,14 @@ def open_case(session: Session, opening: Opening, *, actor: str | None, rule: st
         sla_policy=policy.name,
         first_response_due_at=started.first_response_due,
         resolution_due_at=started.resolution_due,
+        sla_target=clocks.FIRST_RESPONSE,
         sla_due_at=started.due,
         sla_warning_at=started.warning,
         created_at=now,
         updated_at=now,
     )
     session.add(case)
+    clocks.arm(session, case, new=True)
     events.record(
         session,
         "case.opened",
@@ -154,11 +157,20 @@ def update_fields(session: Session, case: Case, changes: dict[str, Any], *, acto
 
 
 def mark_first_response(session: Session, case: Case) -> None:
-    """The first reply went out: the next due time is the resolution target."""
-    if case.sla_due_at == case.first_response_due_at and case.resolution_due_at is not None:
-        share = policies.get(session, case.sla_policy).warning_at
-        case.sla_due_at = case.resolution_due_at
-        case.sla_warning_at = clock.warning_time(case.created_at, case.resolution_due_at, share)
+    """The first reply went out: the first-response clock stops, the resolution clock runs."""
+    if case.first_response_at is not None:
+        return
+    case.first_response_at = utcnow()
+    clocks.disarm(session, case)
+    if case.resolution_due_at is None:
+        case.sla_target = case.sla_due_at = case.sla_warning_at = None
+        return
+    share = policies.get(session, case.sla_policy).warning_at
+    case.sla_target = clocks.RESOLUTION
+    case.sla_due_at = case.resolution_due_at
+    case.sla_warning_at = clock.warning_time(case.created_at, case.resolution_due_at, share)
+    case.sla_state = "on_track"
+    clocks.arm(session, case)
 
 
 def claim(session: Session, case_id: str, who: Principal) -> Case:
