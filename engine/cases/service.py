@@ -7,7 +7,6 @@ against ``transitions.ALLOWED`` and records it on the timeline and outbox.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, or_, select, update
@@ -306,27 +305,22 @@ def _escape_like(text: str) -> str:
 
 
 def _sla_filter(stmt: Any, sla: str) -> Any:
-    now = utcnow()
-    running = Case.status.in_((transitions.OPEN, transitions.WAITING)) & Case.sla_paused.is_(False)
-    if sla == "breached":
-        return stmt.where(or_(Case.sla_state == "breached", running & (Case.sla_due_at < now)))
+    """Filters on the SLA state the case's timers stored (see ``engine/cases/escalation.py``)."""
+    running = Case.status.in_((transitions.OPEN, transitions.WAITING))
     if sla == "paused":
-        return stmt.where(Case.sla_paused.is_(True), Case.status.in_((transitions.OPEN, transitions.WAITING)))
-    if sla == "met":
-        return stmt.where(Case.sla_state == "met")
-    if sla == "at_risk":
-        return stmt.where(running, Case.sla_warning_at <= now, Case.sla_due_at >= now)
-    if sla == "on_track":
-        return stmt.where(running, Case.sla_warning_at > now)
+        return stmt.where(running, Case.sla_paused.is_(True))
+    if sla in ("on_track", "at_risk"):
+        return stmt.where(running, Case.sla_paused.is_(False), Case.sla_state == sla)
+    if sla in ("breached", "met"):
+        return stmt.where(Case.sla_state == sla)
     raise InvalidInput(
         f"Unknown sla filter {sla!r}; use on_track, at_risk, breached, paused or met.",
         fields=[{"field": "sla", "message": "unknown value"}],
     )
 
 
-def sla_state(case: Case, now: datetime | None = None) -> str:
-    if case.status in (transitions.RESOLVED, transitions.CLOSED):
-        return case.sla_state
-    return clock.state(
-        due=case.sla_due_at, warning=case.sla_warning_at, now=now or utcnow(), paused=case.sla_paused
-    )
+def sla_state(case: Case) -> str:
+    """The SLA state as the case's timers stored it; a waiting case's clock shows paused."""
+    if case.sla_paused and case.status not in (transitions.RESOLVED, transitions.CLOSED):
+        return "paused"
+    return case.sla_state
