@@ -3,9 +3,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from api.deps import Caller
+from api.deps import Caller, DbSession
 from engine.auth import service as auth
-from engine.db import unit_of_work
 
 router = APIRouter(prefix="/api/v1/keys", tags=["keys"])
 
@@ -27,10 +26,9 @@ class KeyOut(BaseModel):
 
 
 @router.post("", status_code=201, response_model=KeyOut)
-def create_key(body: KeyIn, caller: Caller) -> KeyOut:
+def create_key(body: KeyIn, caller: Caller, session: DbSession) -> KeyOut:
     caller.require("admin")
-    with unit_of_work() as session:
-        key, raw = auth.create_key(
-            session, body.name, body.role, skills=body.skills, queues=body.queues, actor=caller.name
-        )
-        return KeyOut(id=key.id, name=key.name, role=key.role, key=raw, skills=key.skills, queues=key.queues)
+    key, raw = auth.create_key(
+        session, body.name, body.role, skills=body.skills, queues=body.queues, actor=caller.name
+    )
+    return KeyOut(id=key.id, name=key.name, role=key.role, key=raw, skills=key.skills, queues=key.queues)
