@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from api import errors
+from api import errors, ratelimit
 from api.cases.router import router as cases_router
 from api.customers.router import router as customers_router
 from api.keys.router import router as keys_router
@@ -53,6 +53,7 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
     )
     app.state.worker = None
     errors.install(app)
+    ratelimit.install(app, settings)
     app.add_middleware(
         BodyLimit,
         default=settings.max_body_bytes,

@@ -17,14 +17,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api import ratelimit
 from engine.auth import service as auth
 from engine.auth.service import Principal
 from engine.db import unit_of_work
-from engine.errors import Conflict
+from engine.errors import Conflict, Unauthorized
 
 _AFTER_COMMIT = "sift.after_commit"
 
@@ -59,8 +60,23 @@ def bearer_key(authorization: str | None) -> str | None:
     return value.strip() if scheme.lower() == "bearer" else None
 
 
-def current_principal(session: DbSession, authorization: Annotated[str | None, Header()] = None) -> Principal:
-    return auth.authenticate(session, bearer_key(authorization))
+def current_principal(
+    request: Request, session: DbSession, authorization: Annotated[str | None, Header()] = None
+) -> Principal:
+    """The key's holder; an address that sent too many invalid keys gets 429 (api/ratelimit.py)."""
+    raw = bearer_key(authorization)
+    if not raw:
+        return auth.authenticate(session, raw)  # 401: no key, and no guess to count
+    limits = ratelimit.of(request.app)
+    address = ratelimit.client_address(request)
+    limits.check_key_attempt(address, raw)
+    try:
+        principal = auth.authenticate(session, raw)
+    except Unauthorized:
+        limits.key_failed(address)
+        raise
+    limits.key_worked(address, raw)
+    return principal
 
 
 Caller = Annotated[Principal, Depends(current_principal)]

@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 
+from api import ratelimit
 from api.deps import Caller, DbSession, after_commit
 from api.signals.schemas import AcceptedOut, BatchIn, BatchOut, ItemError, SignalIn, SignalOut
 from engine.signals import service as signals
@@ -22,6 +23,7 @@ def post_signal(
 ) -> AcceptedOut:
     """Accepts one mention. 202 once it is stored; the same (source, external_id) again → 200, same id."""
     caller.require("integration")
+    ratelimit.of(request.app).take_ingest(caller.name, 1)
     (result,) = signals.accept(session, [body.to_engine()])
     if result.duplicate:
         response.status_code = 200
@@ -34,6 +36,7 @@ def post_signal(
 def post_batch(body: BatchIn, caller: Caller, session: DbSession, request: Request) -> BatchOut:
     """Up to 1000 mentions; results in input order; a bad item does not sink the others."""
     caller.require("integration")
+    ratelimit.of(request.app).take_ingest(caller.name, len(body.signals))
     parsed: list[SignalIn | ItemError] = []
     for index, item in enumerate(body.signals):
         try:
