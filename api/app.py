@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from api import errors, ratelimit
+from api.accesslog import AccessLog
 from api.cases.router import router as cases_router
 from api.customers.router import router as customers_router
 from api.keys.router import router as keys_router
@@ -63,6 +64,8 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
             "/customers:import": 64 * settings.max_body_bytes,
         },
     )
+    # outermost, so refusals by the guards above (413, 400) are logged too
+    app.add_middleware(AccessLog)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

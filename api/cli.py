@@ -100,7 +100,8 @@ def serve(
     typer.echo(
         f"Sift on http://{host}:{port}  (API docs: http://{host}:{port}/docs, database: {_safe_url()})"
     )
-    uvicorn.run(create_app(run_worker=worker), host=host, port=port, log_level="warning")
+    # the app writes its own access log (sift.access, api/accesslog.py): uvicorn's is off
+    uvicorn.run(create_app(run_worker=worker), host=host, port=port, log_level="warning", access_log=False)
 
 
 @app.command("worker")

@@ -21,7 +21,7 @@ from fastapi import Depends, Header, Request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api import ratelimit
+from api import accesslog, ratelimit
 from engine.auth import service as auth
 from engine.auth.service import Principal
 from engine.db import unit_of_work
@@ -76,6 +76,7 @@ def current_principal(
         limits.key_failed(address)
         raise
     limits.key_worked(address, raw)
+    setattr(request.state, accesslog.KEY_NAME, principal.name)
     return principal
 
 
