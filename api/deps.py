@@ -40,7 +40,9 @@ def request_session() -> Iterator[Session]:
         if not committing:
             raise
         # a constraint checked at commit (a concurrent writer got there first): nothing was kept
-        raise Conflict("Someone changed the same data at the same moment; nothing was saved, try again.") from err
+        raise Conflict(
+            "Someone changed the same data at the same moment; nothing was saved, try again."
+        ) from err
     for hook in session.info.pop(_AFTER_COMMIT, []):
         hook()
 

@@ -27,7 +27,8 @@ class Settings(BaseSettings):
     # (N processes allow N times the figure); set rate_limit_storage to a shared store such as
     # "redis://127.0.0.1:6379/0" (needs the `redis` package) to count once across processes.
     rate_limit_storage: str = Field(
-        default="memory://", description="`limits` storage URI: memory:// (per process) or redis://host:port/db."
+        default="memory://",
+        description="`limits` storage URI: memory:// (per process) or redis://host:port/db.",
     )
     auth_failure_rate_limit: str = Field(
         default="20/minute",
@@ -68,7 +69,9 @@ class Settings(BaseSettings):
         try:
             parse_rate_limit(value)
         except ValueError:
-            raise ValueError(f"{value!r} is not a rate limit; write it like '20/minute' or '100 per 10 seconds'") from None
+            raise ValueError(
+                f"{value!r} is not a rate limit; write it like '20/minute' or '100 per 10 seconds'"
+            ) from None
         return value
 
     @property

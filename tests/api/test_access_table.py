@@ -140,4 +140,3 @@ def test_each_role_is_allowed_or_forbidden_as_the_table_says(client, keys, route
         else:
             assert r.status_code == 403, (route, role, r.status_code, r.text[:200])
             assert r.json()["error"] == "Forbidden"
-

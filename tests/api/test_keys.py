@@ -26,7 +26,14 @@ def test_admin_lists_keys_without_any_part_of_a_key(client, keys):
     r = client.get("/api/v1/keys", headers=auth(keys["admin"]))
     assert r.status_code == 200
     items = r.json()["items"]
-    assert {i["name"] for i in items} == {"integration", "csr", "supervisor", "process_owner", "admin", "csr2"}
+    assert {i["name"] for i in items} == {
+        "integration",
+        "csr",
+        "supervisor",
+        "process_owner",
+        "admin",
+        "csr2",
+    }
     assert all(set(i) == FIELDS for i in items)
     text = r.text
     for raw in keys.values():
@@ -52,7 +59,11 @@ def test_a_revoked_key_is_refused_on_the_very_next_request(client, keys):
     audit = client.get("/api/v1/keys/audit", headers=auth(keys["admin"])).json()["items"]
     revoked = [e for e in audit if e["type"] == "key.revoked"]
     assert len(revoked) == 1
-    assert revoked[0]["actor"] == "admin" and revoked[0]["data"] == {"id": csr_id, "name": "csr", "role": "csr"}
+    assert revoked[0]["actor"] == "admin" and revoked[0]["data"] == {
+        "id": csr_id,
+        "name": "csr",
+        "role": "csr",
+    }
     created = [e for e in audit if e["type"] == "key.created"]
     assert {e["data"]["name"] for e in created} >= {"csr", "admin"}
     # the name stays taken: assignees and timeline actors keep meaning one holder
@@ -66,7 +77,9 @@ def test_unknown_key_id_is_404(client, keys):
 
 
 def test_the_last_active_admin_key_cannot_be_revoked(client, keys):
-    admin_id = _by_name(client.get("/api/v1/keys", headers=auth(keys["admin"])).json()["items"], "admin")["id"]
+    admin_id = _by_name(client.get("/api/v1/keys", headers=auth(keys["admin"])).json()["items"], "admin")[
+        "id"
+    ]
     r = client.post(f"/api/v1/keys/{admin_id}/revoke", headers=auth(keys["admin"]))
     assert r.status_code == 409 and r.json()["error"] == "Conflict"
     assert "last active admin key" in r.json()["detail"]

@@ -61,7 +61,9 @@ def test_repeated_bad_keys_from_one_address_get_429_and_it_resets(limited, keys)
 
 def test_revoked_keys_count_as_bad_keys(limited, keys):
     admin = auth(keys["admin"])
-    csr_id = next(i["id"] for i in limited.get("/api/v1/keys", headers=admin).json()["items"] if i["name"] == "csr")
+    csr_id = next(
+        i["id"] for i in limited.get("/api/v1/keys", headers=admin).json()["items"] if i["name"] == "csr"
+    )
     assert limited.post(f"/api/v1/keys/{csr_id}/revoke", headers=admin).status_code == 200
     for _ in range(3):
         assert limited.get("/api/v1/cases", headers=auth(keys["csr"])).status_code == 401
@@ -101,7 +103,9 @@ def test_the_default_limits_are_generous(client, keys):
     assert settings.ingest_rate_limit == "6000/minute"
     assert settings.rate_limit_storage == "memory://"
     batch = {"signals": [signal_body() for _ in range(1000)]}
-    assert client.post("/api/v1/signals:batch", json=batch, headers=auth(keys["integration"])).status_code == 202
+    assert (
+        client.post("/api/v1/signals:batch", json=batch, headers=auth(keys["integration"])).status_code == 202
+    )
 
 
 def test_a_bad_limit_setting_says_how_to_write_one():
@@ -164,7 +168,12 @@ def test_an_unreachable_storage_lets_requests_through(db, keys, monkeypatch, cap
     try:
         with TestClient(create_app(), raise_server_exceptions=False) as c:
             for _ in range(2):
-                assert c.post("/api/v1/signals", json=signal_body(), headers=auth(keys["integration"])).status_code == 202
+                assert (
+                    c.post(
+                        "/api/v1/signals", json=signal_body(), headers=auth(keys["integration"])
+                    ).status_code
+                    == 202
+                )
                 assert c.get("/api/v1/cases", headers=auth("bad-key")).status_code == 401
     finally:
         monkeypatch.delenv("SIFT_RATE_LIMIT_STORAGE")
