@@ -15,7 +15,8 @@ from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from starlette.concurrency import run_in_threadpool
 
-from api import errors
+from api import errors, ratelimit
+from api.accesslog import AccessLog
 from api.cases.router import router as cases_router
 from api.customers.router import router as customers_router
 from api.keys.router import router as keys_router
@@ -64,6 +65,7 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
     )
     app.state.worker = None
     errors.install(app)
+    ratelimit.install(app, settings)
     app.add_middleware(
         BodyLimit,
         default=settings.max_body_bytes,
@@ -73,6 +75,8 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
             "/customers:import": 64 * settings.max_body_bytes,
         },
     )
+    # outermost, so refusals by the guards above (413, 400) are logged too
+    app.add_middleware(AccessLog)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

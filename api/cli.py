@@ -58,6 +58,21 @@ def _nlp_ready() -> None:
         raise typer.Exit(2) from err
 
 
+def _bootstrap_key_ok() -> None:
+    """A SIFT_BOOTSTRAP_ADMIN_KEY too short to be safe stops the command with one clear line."""
+    from engine.auth.service import check_bootstrap_key
+    from engine.errors import EngineError
+
+    raw = get_settings().bootstrap_admin_key
+    if not raw:
+        return
+    try:
+        check_bootstrap_key(raw)
+    except EngineError as err:
+        typer.echo(f"error: {err.detail}", err=True)
+        raise typer.Exit(2) from err
+
+
 def _safe_url() -> str:
     from sqlalchemy.engine import make_url
 
@@ -76,6 +91,7 @@ def serve(
     from api.app import create_app
 
     _logging()
+    _bootstrap_key_ok()
     settings = get_settings()
     if worker:
         _nlp_ready()
@@ -84,7 +100,8 @@ def serve(
     typer.echo(
         f"Sift on http://{host}:{port}  (API docs: http://{host}:{port}/docs, database: {_safe_url()})"
     )
-    uvicorn.run(create_app(run_worker=worker), host=host, port=port, log_level="warning")
+    # the app writes its own access log (sift.access, api/accesslog.py): uvicorn's is off
+    uvicorn.run(create_app(run_worker=worker), host=host, port=port, log_level="warning", access_log=False)
 
 
 @app.command("worker")
@@ -95,6 +112,7 @@ def run_worker() -> None:
     from engine.worker.service import Worker
 
     _logging()
+    _bootstrap_key_ok()
     _nlp_ready()
     bootstrap.prepare()
     w, t = Worker(), TimerService()
@@ -128,6 +146,58 @@ def keys_create(
         typer.echo(f"error: {err.detail}", err=True)
         raise typer.Exit(2) from err
     typer.echo(json.dumps({"id": key.id, "name": key.name, "role": key.role, "key": raw}))
+
+
+@keys_app.command("list")
+def keys_list(
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per key")] = False,
+) -> None:
+    """Every key with its role and dates (never the key itself)."""
+    from engine.auth import service as auth
+    from engine.db import unit_of_work
+
+    with unit_of_work() as session:
+        keys = auth.list_keys(session)
+    for key in keys:
+        if as_json:
+            typer.echo(json.dumps(_key_info(key)))
+            continue
+        state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
+        used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never"
+        typer.echo(
+            f"{key.id}  {key.name:<20} {key.role:<13} created {key.created_at:%Y-%m-%d %H:%M}  "
+            f"used {used}  {state}"
+        )
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    id_or_name: Annotated[str, typer.Argument(metavar="NAME_OR_ID", help="the key's id or holder name")],
+) -> None:
+    """Revoke a key at once (its next request is refused); the last active admin key is kept."""
+    from engine.auth import service as auth
+    from engine.db import unit_of_work
+    from engine.errors import EngineError, NotFound
+
+    try:
+        with unit_of_work() as session:
+            key, revoked = auth.revoke_key(session, id_or_name, actor="cli")
+    except NotFound as err:
+        typer.echo(f"error: no key with the id or name {id_or_name!r}; 'sift keys list' shows them", err=True)
+        raise typer.Exit(2) from err
+    except EngineError as err:
+        typer.echo(f"error: {err.detail}", err=True)
+        raise typer.Exit(2) from err
+    if revoked:
+        typer.echo(f"revoked {key.name} ({key.role}, {key.id})")
+    else:
+        typer.echo(f"{key.name} was revoked already, at {key.revoked_at:%Y-%m-%d %H:%M:%S} UTC")
+
+
+def _key_info(key: object) -> dict[str, object]:
+    fields = ("id", "name", "role", "skills", "queues", "created_at", "last_used_at", "revoked_at")
+    info = {f: getattr(key, f) for f in fields}
+    return {f: v.isoformat() if hasattr(v, "isoformat") else v for f, v in info.items()}
 
 
 @app.command()

@@ -1,24 +1,85 @@
-"""Request dependencies: who is calling."""
+"""Request dependencies: one unit of work per request, and who is calling.
+
+``DbSession`` opens :func:`engine.db.unit_of_work` once per request; ``Caller`` authenticates
+with that same session, and every router works in it, so a request is one transaction (on SQLite
+one ``BEGIN IMMEDIATE``, not one for the key check and another for the work).
+
+The dependency has FastAPI's ``scope="function"``: its exit code (the commit) runs when the
+endpoint has returned and its response has been built, but *before* the response is sent. With
+the default ``"request"`` scope FastAPI runs the exit code after the response has gone out, so a
+failing commit would arrive at the client as a 200 whose data was rolled back. An exception
+from the endpoint is thrown into the dependency, which rolls everything back and re-raises it
+for the error handlers; a commit that fails becomes an error response in the same way.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Request
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from api import accesslog, ratelimit
 from engine.auth import service as auth
 from engine.auth.service import Principal
 from engine.db import unit_of_work
+from engine.errors import Conflict, Unauthorized
+
+_AFTER_COMMIT = "sift.after_commit"
 
 
-def current_principal(authorization: Annotated[str | None, Header()] = None) -> Principal:
-    raw = None
-    if authorization:
-        scheme, _, value = authorization.partition(" ")
-        if scheme.lower() == "bearer":
-            raw = value.strip()
-    with unit_of_work() as session:
-        return auth.authenticate(session, raw)
+def request_session() -> Iterator[Session]:
+    committing = False
+    try:
+        with unit_of_work() as session:
+            yield session
+            committing = True
+    except IntegrityError as err:
+        if not committing:
+            raise
+        # a constraint checked at commit (a concurrent writer got there first): nothing was kept
+        raise Conflict(
+            "Someone changed the same data at the same moment; nothing was saved, try again."
+        ) from err
+    for hook in session.info.pop(_AFTER_COMMIT, []):
+        hook()
+
+
+DbSession = Annotated[Session, Depends(request_session, scope="function")]
+
+
+def after_commit(session: Session, hook: Callable[[], None]) -> None:
+    """Runs ``hook`` once the request's transaction has committed (not at all if it rolls back)."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(hook)
+
+
+def bearer_key(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else None
+
+
+def current_principal(
+    request: Request, session: DbSession, authorization: Annotated[str | None, Header()] = None
+) -> Principal:
+    """The key's holder; an address that sent too many invalid keys gets 429 (api/ratelimit.py)."""
+    raw = bearer_key(authorization)
+    if not raw:
+        return auth.authenticate(session, raw)  # 401: no key, and no guess to count
+    limits = ratelimit.of(request.app)
+    address = ratelimit.client_address(request)
+    limits.check_key_attempt(address, raw)
+    try:
+        principal = auth.authenticate(session, raw)
+    except Unauthorized:
+        limits.key_failed(address)
+        raise
+    limits.key_worked(address, raw)
+    setattr(request.state, accesslog.KEY_NAME, principal.name)
+    return principal
 
 
 Caller = Annotated[Principal, Depends(current_principal)]

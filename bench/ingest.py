@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import socket
 import sqlite3
 import subprocess
@@ -103,13 +104,15 @@ def main() -> None:
 
     bare_before = baseline(2000)
     with tempfile.TemporaryDirectory(prefix="sift-bench-") as tmp:
-        key = "bench-admin-key"
+        key = "bench-admin-key-" + secrets.token_hex(8)
         port = free_port()
         env = {
             **os.environ,
             "SIFT_DATA_DIR": tmp,
             "SIFT_BOOTSTRAP_ADMIN_KEY": key,
             "SIFT_WORKER_BATCH_SIZE": "200",
+            # the benchmark posts far faster than the default ingest limit per key allows
+            "SIFT_INGEST_RATE_LIMIT": "100000000/minute",
         }
         env.pop("SIFT_DATABASE_URL", None)
         log_path = Path(tmp) / "server.log"

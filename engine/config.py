@@ -6,7 +6,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from limits import parse as parse_rate_limit
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -15,7 +16,30 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path("data"), description="Folder for the embedded database and caches.")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite in data_dir.")
-    bootstrap_admin_key: str | None = None
+    bootstrap_admin_key: str | None = Field(
+        default=None,
+        description="When set and no admin key exists, an admin key with exactly this value is created; "
+        "at least 24 characters.",
+    )
+
+    # Rate limits, in the `limits` library's notation ("20/minute", "100 per 10 seconds"), counted
+    # in a moving window. With the default memory storage every API process counts on its own
+    # (N processes allow N times the figure); set rate_limit_storage to a shared store such as
+    # "redis://127.0.0.1:6379/0" (needs the `redis` package) to count once across processes.
+    rate_limit_storage: str = Field(
+        default="memory://",
+        description="`limits` storage URI: memory:// (per process) or redis://host:port/db.",
+    )
+    auth_failure_rate_limit: str = Field(
+        default="20/minute",
+        description="Invalid API keys allowed per client address (IPv6: per /64); past it, that address "
+        "gets 429 for any key that has not already worked from it.",
+    )
+    ingest_rate_limit: str = Field(
+        default="6000/minute",
+        description="Signals accepted per key through POST /signals and /signals:batch (a batch counts "
+        "its items); past it, 429.",
+    )
 
     max_body_bytes: int = 1_048_576
     max_text_chars: int = 20_000
@@ -51,6 +75,17 @@ class Settings(BaseSettings):
     nlp_model: str | None = Field(
         default=None, description="Installed spaCy package to use instead of blank."
     )
+
+    @field_validator("auth_failure_rate_limit", "ingest_rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        try:
+            parse_rate_limit(value)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not a rate limit; write it like '20/minute' or '100 per 10 seconds'"
+            ) from None
+        return value
 
     @property
     def resolved_database_url(self) -> str:

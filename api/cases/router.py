@@ -6,9 +6,8 @@ from fastapi import APIRouter, Query
 
 from api.cases import views
 from api.cases.schemas import AssignIn, CaseOut, CasePage, CommentIn, CommentOut, Timeline, TimelineItem
-from api.deps import Caller
+from api.deps import Caller, DbSession
 from engine.cases import service as cases
-from engine.db import unit_of_work
 from engine.events import service as events
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
@@ -18,6 +17,7 @@ WORKERS = ("csr", "supervisor")
 @router.get("", response_model=CasePage)
 def list_cases(
     caller: Caller,
+    session: DbSession,
     status: str | None = None,
     kind: str | None = None,
     queue: str | None = None,
@@ -41,53 +41,46 @@ def list_cases(
         sla=sla,
         q=q,
     )
-    with unit_of_work() as session:
-        rows, next_cursor = cases.list_cases(session, flt, sort=sort, limit=limit, cursor=cursor)
-        return CasePage(items=[views.summary(c) for c in rows], next_cursor=next_cursor)
+    rows, next_cursor = cases.list_cases(session, flt, sort=sort, limit=limit, cursor=cursor)
+    return CasePage(items=[views.summary(c) for c in rows], next_cursor=next_cursor)
 
 
 @router.get("/{case_id}", response_model=CaseOut)
-def get_case(case_id: str, caller: Caller) -> CaseOut:
+def get_case(case_id: str, caller: Caller, session: DbSession) -> CaseOut:
     caller.require(*WORKERS)
-    with unit_of_work() as session:
-        return views.detail(session, cases.get(session, case_id))
+    return views.detail(session, cases.get(session, case_id))
 
 
 @router.get("/{case_id}/timeline", response_model=Timeline)
-def get_timeline(case_id: str, caller: Caller) -> Timeline:
+def get_timeline(case_id: str, caller: Caller, session: DbSession) -> Timeline:
     caller.require(*WORKERS)
-    with unit_of_work() as session:
-        cases.get(session, case_id)
-        items = [
-            TimelineItem(id=e.id, at=e.at, type=e.type, actor=e.actor, data=e.data)
-            for e in events.timeline(session, case_id)
-        ]
+    cases.get(session, case_id)
+    items = [
+        TimelineItem(id=e.id, at=e.at, type=e.type, actor=e.actor, data=e.data)
+        for e in events.timeline(session, case_id)
+    ]
     return Timeline(items=items)
 
 
 @router.post("/{case_id}/claim", response_model=CaseOut)
-def claim(case_id: str, caller: Caller) -> CaseOut:
+def claim(case_id: str, caller: Caller, session: DbSession) -> CaseOut:
     caller.require(*WORKERS)
-    with unit_of_work() as session:
-        return views.detail(session, cases.claim(session, case_id, caller))
+    return views.detail(session, cases.claim(session, case_id, caller))
 
 
 @router.post("/{case_id}/release", response_model=CaseOut)
-def release(case_id: str, caller: Caller) -> CaseOut:
+def release(case_id: str, caller: Caller, session: DbSession) -> CaseOut:
     caller.require(*WORKERS)
-    with unit_of_work() as session:
-        return views.detail(session, cases.release(session, case_id, caller))
+    return views.detail(session, cases.release(session, case_id, caller))
 
 
 @router.post("/{case_id}/assign", response_model=CaseOut)
-def assign(case_id: str, body: AssignIn, caller: Caller) -> CaseOut:
+def assign(case_id: str, body: AssignIn, caller: Caller, session: DbSession) -> CaseOut:
     caller.require("supervisor")
-    with unit_of_work() as session:
-        return views.detail(session, cases.assign(session, case_id, body.assignee, caller))
+    return views.detail(session, cases.assign(session, case_id, body.assignee, caller))
 
 
 @router.post("/{case_id}/comments", response_model=CommentOut, status_code=201)
-def comment(case_id: str, body: CommentIn, caller: Caller) -> CommentOut:
+def comment(case_id: str, body: CommentIn, caller: Caller, session: DbSession) -> CommentOut:
     caller.require(*WORKERS)
-    with unit_of_work() as session:
-        return CommentOut(**cases.comment(session, case_id, body.body, caller))
+    return CommentOut(**cases.comment(session, case_id, body.body, caller))

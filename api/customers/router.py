@@ -4,13 +4,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import AwareDatetime, BaseModel
+from sqlalchemy.orm import Session
 
 from api.cases import views
 from api.cases.schemas import CaseSummary
-from api.deps import Caller
+from api.deps import Caller, DbSession
 from engine.customers import importer
 from engine.customers import service as customers
-from engine.db import unit_of_work
 from engine.errors import InvalidInput
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
@@ -74,22 +74,20 @@ def _out(p: customers.Profile) -> CustomerOut:
 
 
 @router.get("", response_model=CustomerOut)
-def find_by_handle(handle: str, caller: Caller) -> CustomerOut:
+def find_by_handle(handle: str, caller: Caller, session: DbSession) -> CustomerOut:
     """The customer behind an identity such as ``twitter:@jane``."""
     caller.require(*READERS)
-    with unit_of_work() as session:
-        return _out(customers.profile(session, customers.by_handle(session, handle).id))
+    return _out(customers.profile(session, customers.by_handle(session, handle).id))
 
 
 @router.get("/{customer_id}", response_model=CustomerOut)
-def get_customer(customer_id: str, caller: Caller) -> CustomerOut:
+def get_customer(customer_id: str, caller: Caller, session: DbSession) -> CustomerOut:
     caller.require(*READERS)
-    with unit_of_work() as session:
-        return _out(customers.profile(session, customer_id))
+    return _out(customers.profile(session, customer_id))
 
 
 @router.post(":import", response_model=ImportOut)
-async def import_customers(request: Request, caller: Caller) -> ImportOut:
+async def import_customers(request: Request, caller: Caller, session: DbSession) -> ImportOut:
     """CSV body (``text/csv``) with external_ref, name, lifetime_value, tier, handles."""
     caller.require("supervisor")
     raw = await request.body()
@@ -99,10 +97,9 @@ async def import_customers(request: Request, caller: Caller) -> ImportOut:
         raise InvalidInput("The CSV is not UTF-8 text; save it as UTF-8 and upload again.") from err
     from starlette.concurrency import run_in_threadpool
 
-    return await run_in_threadpool(_import, text, caller.name)
+    return await run_in_threadpool(_import, session, text, caller.name)
 
 
-def _import(text: str, actor: str) -> ImportOut:
-    with unit_of_work() as session:
-        report = importer.import_csv(session, text, actor=actor)
+def _import(session: Session, text: str, actor: str) -> ImportOut:
+    report = importer.import_csv(session, text, actor=actor)
     return ImportOut(**report.__dict__)

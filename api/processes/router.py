@@ -11,10 +11,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi import Path as FastApiPath
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.deps import Caller
+from api.deps import Caller, DbSession
 from api.processes.schemas import (
     AuditList,
     DefinitionList,
@@ -27,7 +28,6 @@ from api.processes.schemas import (
     version_detail,
     version_out,
 )
-from engine.db import unit_of_work
 from engine.errors import Conflict, InvalidInput, PayloadTooLarge
 from engine.processes import service as definitions
 
@@ -57,20 +57,19 @@ _UPLOAD_BODY: dict[str, Any] = {
 
 
 @router.get("", response_model=DefinitionList)
-def list_processes(caller: Caller) -> DefinitionList:
+def list_processes(caller: Caller, session: DbSession) -> DefinitionList:
     caller.require(*READERS)
-    with unit_of_work() as session:
-        return DefinitionList(
-            items=[
-                DefinitionOut(
-                    key=d.key,
-                    kind=d.kind,
-                    deployed_version=d.deployed_version,
-                    versions=[version_out(v) for v in versions],
-                )
-                for d, versions in definitions.list_definitions(session)
-            ]
-        )
+    return DefinitionList(
+        items=[
+            DefinitionOut(
+                key=d.key,
+                kind=d.kind,
+                deployed_version=d.deployed_version,
+                versions=[version_out(v) for v in versions],
+            )
+            for d, versions in definitions.list_definitions(session)
+        ]
+    )
 
 
 @router.post(
@@ -80,7 +79,7 @@ def list_processes(caller: Caller) -> DefinitionList:
     openapi_extra=_UPLOAD_BODY,
     responses={200: {"description": "byte-identical to a stored version, which is returned"}},
 )
-async def upload(caller: Caller, request: Request, response: Response) -> UploadOut:
+async def upload(caller: Caller, session: DbSession, request: Request, response: Response) -> UploadOut:
     """A BPMN or DMN file (multipart ``file``) becomes the next draft version of its key.
 
     422 lists every problem found; 413 over the size limit; 400 for DTDs/entities; 409 when the
@@ -88,7 +87,7 @@ async def upload(caller: Caller, request: Request, response: Response) -> Upload
     """
     caller.require("process_owner")
     data, filename = await _read_file(request)
-    out = await run_in_threadpool(_store, data, filename, caller.name)
+    out = await run_in_threadpool(_store, session, data, filename, caller.name)
     if not out.created:
         response.status_code = 200
     return out
@@ -137,33 +136,32 @@ def _too_large() -> PayloadTooLarge:
     )
 
 
-def _store(data: bytes, filename: str, actor: str) -> UploadOut:
+def _store(session: Session, data: bytes, filename: str, actor: str) -> UploadOut:
     try:
-        with unit_of_work() as session:
-            version, created = definitions.upload(session, data, filename=filename, actor=actor)
-            return upload_out(version, created)
+        version, created = definitions.upload(session, data, filename=filename, actor=actor)
+        # the unique (key, version) is checked here, so a concurrent upload is a 409, not a 500
+        session.flush()
     except IntegrityError:
         raise Conflict(
             "Another upload of the same key was stored at the same moment; upload again."
         ) from None
+    return upload_out(version, created)
 
 
 @router.get("/{key}/audit", response_model=AuditList)
-def audit(key: str, caller: Caller) -> AuditList:
+def audit(key: str, caller: Caller, session: DbSession) -> AuditList:
     """Who uploaded and deployed which version of ``key``, and when; newest first."""
     caller.require(*READERS)
-    with unit_of_work() as session:
-        return AuditList(items=[audit_entry(e) for e in definitions.audit(session, key)])
+    return AuditList(items=[audit_entry(e) for e in definitions.audit(session, key)])
 
 
 @router.get("/{key}/versions/{number}", response_model=VersionDetail)
-def get_version(key: str, number: VersionNumber, caller: Caller) -> VersionDetail:
+def get_version(key: str, number: VersionNumber, caller: Caller, session: DbSession) -> VersionDetail:
     """Metadata, warnings, forms, audit entries and what it changes against the deployed version."""
     caller.require(*READERS)
-    with unit_of_work() as session:
-        version = definitions.get_version(session, key, number)
-        changes = definitions.changes(session, key, number)
-        return version_detail(version, changes, definitions.audit(session, key))
+    version = definitions.get_version(session, key, number)
+    changes = definitions.changes(session, key, number)
+    return version_detail(version, changes, definitions.audit(session, key))
 
 
 @router.get("/{key}/versions/{number}/diff")
@@ -171,29 +169,27 @@ def get_diff(
     key: str,
     number: VersionNumber,
     caller: Caller,
+    session: DbSession,
     against: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
 ) -> dict[str, Any]:
     """Elements added, removed and changed, forms and timers changed, against ``against``
     (default: the deployed version): what a deploy of this version would do."""
     caller.require(*READERS)
-    with unit_of_work() as session:
-        return definitions.changes(session, key, number, against)
+    return definitions.changes(session, key, number, against)
 
 
 @router.get("/{key}/versions/{number}/xml")
-def get_xml(key: str, number: VersionNumber, caller: Caller) -> Response:
+def get_xml(key: str, number: VersionNumber, caller: Caller, session: DbSession) -> Response:
     """The file exactly as uploaded."""
     caller.require(*READERS)
-    with unit_of_work() as session:
-        version = definitions.get_version(session, key, number)
-        suffix = "dmn" if version.kind == "dmn" else "bpmn"
-        headers = {"Content-Disposition": f'attachment; filename="{key}.v{number}.{suffix}"'}
-        return Response(content=bytes(version.xml), media_type="application/xml", headers=headers)
+    version = definitions.get_version(session, key, number)
+    suffix = "dmn" if version.kind == "dmn" else "bpmn"
+    headers = {"Content-Disposition": f'attachment; filename="{key}.v{number}.{suffix}"'}
+    return Response(content=bytes(version.xml), media_type="application/xml", headers=headers)
 
 
 @router.post("/{key}/versions/{number}/deploy", response_model=VersionOut)
-def deploy(key: str, number: VersionNumber, caller: Caller) -> VersionOut:
+def deploy(key: str, number: VersionNumber, caller: Caller, session: DbSession) -> VersionOut:
     """New cases (or routed signals) use this version from now on; an earlier one is a rollback."""
     caller.require("process_owner")
-    with unit_of_work() as session:
-        return version_out(definitions.deploy(session, key, number, actor=caller.name))
+    return version_out(definitions.deploy(session, key, number, actor=caller.name))

@@ -3,9 +3,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 
-from api.deps import Caller
+from api import ratelimit
+from api.deps import Caller, DbSession, after_commit
 from api.signals.schemas import AcceptedOut, BatchIn, BatchOut, ItemError, SignalIn, SignalOut
-from engine.db import unit_of_work
 from engine.signals import service as signals
 
 router = APIRouter(prefix="/api/v1/signals", tags=["signals"])
@@ -18,22 +18,25 @@ def _wake_worker(request: Request) -> None:
 
 
 @router.post("", status_code=202, response_model=AcceptedOut)
-def post_signal(body: SignalIn, caller: Caller, request: Request, response: Response) -> AcceptedOut:
+def post_signal(
+    body: SignalIn, caller: Caller, session: DbSession, request: Request, response: Response
+) -> AcceptedOut:
     """Accepts one mention. 202 once it is stored; the same (source, external_id) again → 200, same id."""
     caller.require("integration")
-    with unit_of_work() as session:
-        (result,) = signals.accept(session, [body.to_engine()])
+    ratelimit.of(request.app).take_ingest(caller.name, 1)
+    (result,) = signals.accept(session, [body.to_engine()])
     if result.duplicate:
         response.status_code = 200
     else:
-        _wake_worker(request)
+        after_commit(session, lambda: _wake_worker(request))
     return AcceptedOut(id=result.id, status=result.status, duplicate=result.duplicate)
 
 
 @router.post(":batch", status_code=202, response_model=BatchOut)
-def post_batch(body: BatchIn, caller: Caller, request: Request) -> BatchOut:
+def post_batch(body: BatchIn, caller: Caller, session: DbSession, request: Request) -> BatchOut:
     """Up to 1000 mentions; results in input order; a bad item does not sink the others."""
     caller.require("integration")
+    ratelimit.of(request.app).take_ingest(caller.name, len(body.signals))
     parsed: list[SignalIn | ItemError] = []
     for index, item in enumerate(body.signals):
         try:
@@ -49,8 +52,7 @@ def post_batch(body: BatchIn, caller: Caller, request: Request) -> BatchOut:
                 )
             )
     good = [p.to_engine() for p in parsed if isinstance(p, SignalIn)]
-    with unit_of_work() as session:
-        accepted = iter(signals.accept(session, good))
+    accepted = iter(signals.accept(session, good))
     results: list[AcceptedOut | ItemError] = []
     for p in parsed:
         if isinstance(p, ItemError):
@@ -58,12 +60,11 @@ def post_batch(body: BatchIn, caller: Caller, request: Request) -> BatchOut:
         else:
             a = next(accepted)
             results.append(AcceptedOut(id=a.id, status=a.status, duplicate=a.duplicate))
-    _wake_worker(request)
+    after_commit(session, lambda: _wake_worker(request))
     return BatchOut(results=results)
 
 
 @router.get("/{signal_id}", response_model=SignalOut)
-def get_signal(signal_id: str, caller: Caller) -> SignalOut:
+def get_signal(signal_id: str, caller: Caller, session: DbSession) -> SignalOut:
     caller.require("integration", "csr", "supervisor", "process_owner")
-    with unit_of_work() as session:
-        return SignalOut.model_validate(signals.get(session, signal_id))
+    return SignalOut.model_validate(signals.get(session, signal_id))

@@ -5,8 +5,7 @@ from typing import Any
 from fastapi import APIRouter, Path
 from pydantic import BaseModel
 
-from api.deps import Caller
-from engine.db import unit_of_work
+from api.deps import Caller, DbSession
 from engine.sla import policies
 
 router = APIRouter(prefix="/api/v1/sla", tags=["sla"])
@@ -34,26 +33,24 @@ def _out(p: policies.Policy) -> PolicyOut:
 
 
 @router.get("/policies", response_model=PolicyList)
-def list_policies(caller: Caller) -> PolicyList:
+def list_policies(caller: Caller, session: DbSession) -> PolicyList:
     caller.require("csr", "supervisor", "process_owner")
-    with unit_of_work() as session:
-        return PolicyList(items=[_out(p) for p in policies.list_policies(session)])
+    return PolicyList(items=[_out(p) for p in policies.list_policies(session)])
 
 
 @router.get("/policies/{name}", response_model=PolicyOut)
-def get_policy(name: str, caller: Caller) -> PolicyOut:
+def get_policy(name: str, caller: Caller, session: DbSession) -> PolicyOut:
     caller.require("csr", "supervisor", "process_owner")
-    with unit_of_work() as session:
-        return _out(policies.require(session, name))
+    return _out(policies.require(session, name))
 
 
 @router.put("/policies/{name}", response_model=PolicyOut)
 def put_policy(
     body: PolicyIn,
     caller: Caller,
+    session: DbSession,
     name: str = Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$"),
 ) -> PolicyOut:
     """Creates or replaces a policy; it applies to cases opened afterwards."""
     caller.require("supervisor")
-    with unit_of_work() as session:
-        return _out(policies.put(session, name, body.model_dump(), actor=caller.name))
+    return _out(policies.put(session, name, body.model_dump(), actor=caller.name))

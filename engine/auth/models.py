@@ -12,7 +12,12 @@ ROLES = ("integration", "csr", "supervisor", "process_owner", "admin")
 
 
 class ApiKey(Base):
-    """An API key; only its SHA-256 is stored. ``name`` is the holder, used as assignee."""
+    """An API key; only its SHA-256 is stored, no part of the key itself.
+
+    ``name`` is the holder, used as assignee; it stays reserved after the key is revoked, so
+    timelines and assignments keep meaning one holder. ``last_used_at`` is the last successful
+    authentication, to the minute (it is written at most once a minute per key).
+    """
 
     __tablename__ = "api_keys"
 
@@ -20,8 +25,8 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(80), unique=True)
     role: Mapped[str] = mapped_column(String(20))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    prefix: Mapped[str] = mapped_column(String(12))
     skills: Mapped[list[Any]] = mapped_column(default=list)
     queues: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)

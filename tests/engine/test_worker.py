@@ -89,8 +89,8 @@ def test_a_constraint_race_at_the_batch_flush_redoes_the_batch_one_by_one(db, mo
     def handle(session, signal, enrichment):
         real(session, signal, enrichment)
         if signal.id == ids[1]:  # a row that clashes only when written
-            session.add(ApiKey(name="clash", role="csr", key_hash="x" * 64, prefix="x"))
-            session.add(ApiKey(name="clash", role="csr", key_hash="y" * 64, prefix="y"))
+            session.add(ApiKey(name="clash", role="csr", key_hash="x" * 64))
+            session.add(ApiKey(name="clash", role="csr", key_hash="y" * 64))
 
     monkeypatch.setattr(pipeline, "handle", handle)
     assert run_once() == 3

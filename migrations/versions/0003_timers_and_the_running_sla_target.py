@@ -1,7 +1,7 @@
 """timers and the running SLA target
 
-Revision ID: 0004
-Revises: 0001
+Revision ID: 0003_timers
+Revises: 0002_keys
 Create Date: 2026-12-01 19:00:27.600143
 """
 
@@ -13,8 +13,8 @@ from sqlalchemy.dialects import postgresql
 
 import engine.db
 
-revision: str = '0004'
-down_revision: str | None = '0001'
+revision: str = '0003_timers'
+down_revision: str | None = '0002_keys'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,145 @@
+"""Every role's access to every endpoint, in one table.
+
+The test walks the app's routes and fails when a route is missing from ``TABLE`` (or the table
+names a route that is gone), so a new endpoint cannot skip the decision. "Allowed" means the
+request got past the role check: anything but 401/403 (a 404 for a dummy id is allowed).
+"Denied" means exactly 403. Without a key every endpoint but the public ones is 401.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi.routing import iter_route_contexts
+from starlette.routing import Mount
+
+from tests.helpers import auth, signal_body
+
+ROLES = ("integration", "csr", "supervisor", "process_owner", "admin")
+PUBLIC = "public"
+
+WORKERS = {"csr", "supervisor"}
+READERS = {"csr", "supervisor", "process_owner"}
+ADMIN = {"admin"}
+
+# the bodies are valid, so the role check (inside the endpoint) is what decides
+POLICY = {
+    "calendar": "24x7",
+    "targets": {
+        p: {"first_response": "PT1H", "next_response": "PT2H", "resolution": "PT8H"}
+        for p in ("urgent", "high", "normal", "low")
+    },
+    "warning_at": 0.75,
+}
+Request = dict[str, Any]
+
+
+def _body(json: Any) -> Callable[[str], Request]:
+    return lambda role: {"json": json}
+
+
+def _nothing(role: str) -> Request:
+    return {}
+
+
+TABLE: dict[tuple[str, str], tuple[set[str] | str, Callable[[str], Request]]] = {
+    ("GET", "/healthz"): (PUBLIC, _nothing),
+    ("GET", "/metrics"): (PUBLIC, _nothing),
+    ("GET", "/api/v1/timers"): ({"supervisor"}, _nothing),
+    ("POST", "/api/v1/timers/{timer_id}/retry"): ({"supervisor"}, _nothing),
+    ("GET", "/openapi.json"): (PUBLIC, _nothing),
+    ("GET", "/docs"): (PUBLIC, _nothing),
+    ("GET", "/docs/oauth2-redirect"): (PUBLIC, _nothing),
+    ("GET", "/redoc"): (PUBLIC, _nothing),
+    ("POST", "/api/v1/signals"): ({"integration"}, lambda role: {"json": signal_body()}),
+    ("POST", "/api/v1/signals:batch"): ({"integration"}, lambda role: {"json": {"signals": [signal_body()]}}),
+    ("GET", "/api/v1/signals/{signal_id}"): ({"integration", *READERS}, _nothing),
+    ("GET", "/api/v1/cases"): (WORKERS, _nothing),
+    ("GET", "/api/v1/cases/{case_id}"): (WORKERS, _nothing),
+    ("GET", "/api/v1/cases/{case_id}/timeline"): (WORKERS, _nothing),
+    ("POST", "/api/v1/cases/{case_id}/claim"): (WORKERS, _nothing),
+    ("POST", "/api/v1/cases/{case_id}/release"): (WORKERS, _nothing),
+    ("POST", "/api/v1/cases/{case_id}/assign"): ({"supervisor"}, _body({"assignee": "csr"})),
+    ("POST", "/api/v1/cases/{case_id}/comments"): (WORKERS, _body({"body": "hello"})),
+    ("GET", "/api/v1/tasks"): (WORKERS, _nothing),
+    ("GET", "/api/v1/tasks/{task_id}"): (WORKERS, _nothing),
+    ("POST", "/api/v1/tasks/{task_id}/complete"): (WORKERS, _body({"data": {}})),
+    ("GET", "/api/v1/customers"): (WORKERS, lambda role: {"params": {"handle": "twitter:@nobody"}}),
+    ("GET", "/api/v1/customers/{customer_id}"): (WORKERS, _nothing),
+    ("POST", "/api/v1/customers:import"): (
+        {"supervisor"},
+        lambda role: {"content": b"external_ref,name\n", "headers": {"Content-Type": "text/csv"}},
+    ),
+    ("GET", "/api/v1/sla/policies"): (READERS, _nothing),
+    ("GET", "/api/v1/sla/policies/{name}"): (READERS, _nothing),
+    ("PUT", "/api/v1/sla/policies/{name}"): ({"supervisor"}, _body(POLICY)),
+    ("POST", "/api/v1/keys"): (ADMIN, lambda role: {"json": {"name": f"table-{role}", "role": "csr"}}),
+    ("GET", "/api/v1/keys"): (ADMIN, _nothing),
+    ("GET", "/api/v1/keys/audit"): (ADMIN, _nothing),
+    ("POST", "/api/v1/keys/{key_id}/revoke"): (ADMIN, _nothing),
+    ("GET", "/api/v1/processes"): (READERS, _nothing),
+    ("POST", "/api/v1/processes"): (
+        {"process_owner"},
+        lambda role: {"files": {"file": ("x.bpmn", b"not xml", "application/xml")}},
+    ),
+    ("GET", "/api/v1/processes/{key}/audit"): (READERS, _nothing),
+    ("GET", "/api/v1/processes/{key}/versions/{number}"): (READERS, _nothing),
+    ("GET", "/api/v1/processes/{key}/versions/{number}/diff"): (READERS, _nothing),
+    ("GET", "/api/v1/processes/{key}/versions/{number}/xml"): (READERS, _nothing),
+    ("POST", "/api/v1/processes/{key}/versions/{number}/deploy"): ({"process_owner"}, _nothing),
+}
+
+DUMMY = {"number": "1", "name": "table-test"}
+
+
+def app_routes(app: Any) -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, Mount):
+            found.add(("MOUNT", route.path))
+            continue
+        for method in context.methods or ():
+            if method != "HEAD":  # Starlette adds HEAD to every GET
+                found.add((method, context.path))
+    return found
+
+
+def _url(path: str) -> str:
+    for part in path.split("/"):
+        if part.startswith("{") and part.endswith("}"):
+            name = part[1:-1].split(":")[0]
+            path = path.replace(part, DUMMY.get(name, "no-such-id"))
+    return path
+
+
+def test_every_route_is_in_the_table(app):
+    routes = app_routes(app)
+    missing = sorted(routes - TABLE.keys())
+    stale = sorted(TABLE.keys() - routes)
+    assert not missing, f"routes with no entry in the access table: {missing}"
+    assert not stale, f"table entries for routes that do not exist: {stale}"
+
+
+@pytest.mark.parametrize("route", sorted(TABLE), ids=lambda r: f"{r[0]} {r[1]}")
+def test_each_role_is_allowed_or_forbidden_as_the_table_says(client, keys, route):
+    method, path = route
+    allowed, request = TABLE[route]
+    url = _url(path)
+    if allowed == PUBLIC:
+        r = client.request(method, url, **request("anonymous"))
+        assert r.status_code == 200, (route, r.status_code, r.text[:200])
+        return
+    anonymous = client.request(method, url, **request("anonymous"))
+    assert anonymous.status_code == 401, (route, "no key", anonymous.status_code)
+    for role in ROLES:
+        kwargs = request(role)
+        headers = auth(keys[role]) | kwargs.pop("headers", {})
+        r = client.request(method, url, headers=headers, **kwargs)
+        if role == "admin" or role in allowed:
+            assert r.status_code not in (401, 403), (route, role, r.status_code, r.text[:200])
+        else:
+            assert r.status_code == 403, (route, role, r.status_code, r.text[:200])
+            assert r.json()["error"] == "Forbidden"
