@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
 from api import errors
@@ -27,6 +29,9 @@ from engine.config import get_settings
 from engine.worker.service import Worker
 
 log = logging.getLogger("sift.api")
+
+HEALTHZ = "/healthz"
+BEARER = "bearerAuth"
 
 
 def create_app(*, run_worker: bool = False) -> FastAPI:
@@ -45,12 +50,16 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
             if worker is not None:
                 await run_in_threadpool(worker.stop)
 
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and Redoc from files the fastapi-offline package ships,
+    # so they work on a machine without internet (FastAPI's defaults load them from a CDN)
+    app = FastAPIOffline(
         title="Sift",
         version="1",
         description="Social-CRM case engine: mentions become cases run by BPMN processes.",
         lifespan=lifespan,
+        swagger_ui_parameters={"persistAuthorization": True, "validatorUrl": None},
     )
+    _declare_bearer_key(app)
     app.state.worker = None
     errors.install(app)
     app.add_middleware(
@@ -63,7 +72,7 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
         },
     )
 
-    @app.get("/healthz", tags=["health"])
+    @app.get(HEALTHZ, tags=["health"])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
@@ -78,3 +87,43 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
     ):
         app.include_router(router)
     return app
+
+
+def _declare_bearer_key(app: FastAPI) -> None:
+    """Declares the API key as an HTTP bearer security scheme in the OpenAPI document, needed by
+    every operation but /healthz: Swagger UI's Authorize button and clients generated from the
+    document then send it. The ``Authorization`` header parameter the key dependency reads
+    leaves the document, as OpenAPI says such a parameter is ignored anyway."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            schema.setdefault("components", {})["securitySchemes"] = {
+                BEARER: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API key (`sift keys create`, or POST /api/v1/keys as an admin).",
+                }
+            }
+            schema["security"] = [{BEARER: []}]
+            for path, operations in schema["paths"].items():
+                for operation in operations.values():
+                    _drop_authorization_header(operation)
+                    if path == HEALTHZ:
+                        operation["security"] = []
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _drop_authorization_header(operation: dict[str, Any]) -> None:
+    kept = [
+        p
+        for p in operation.get("parameters", [])
+        if not (p.get("in") == "header" and p.get("name", "").lower() == "authorization")
+    ]
+    if kept:
+        operation["parameters"] = kept
+    else:
+        operation.pop("parameters", None)
