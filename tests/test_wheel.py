@@ -10,6 +10,7 @@ depend on the test database.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -158,6 +159,9 @@ def test_the_installed_wheel_migrates_serves_and_opens_a_case_from_an_empty_fold
             case = http.get(f"/api/v1/cases/{signal['case_id']}")
             assert case.status_code == 200, case.text
             assert [t["name"] for t in case.json()["tasks"]] == ["triage"]
+            # the docs' assets come from an installed dependency, not from the checkout
+            (script,) = re.findall(r'<script src="([^"]+)"', http.get("/docs").text)
+            assert http.get(script).status_code == 200
     finally:
         server.terminate()
         server.wait(timeout=30)
