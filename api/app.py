@@ -9,9 +9,11 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from starlette.concurrency import run_in_threadpool
 
@@ -33,6 +35,10 @@ from engine.timers.poller import TimerService
 from engine.worker.service import Worker
 
 log = logging.getLogger("sift.api")
+
+HEALTHZ = "/healthz"
+METRICS = "/metrics"
+BEARER = "bearerAuth"
 
 
 def create_app(*, run_worker: bool = False) -> FastAPI:
@@ -57,12 +63,16 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
             if worker is not None:
                 await run_in_threadpool(worker.stop)
 
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and Redoc from files the fastapi-offline package ships,
+    # so they work on a machine without internet (FastAPI's defaults load them from a CDN)
+    app = FastAPIOffline(
         title="Sift",
         version="1",
         description="Social-CRM case engine: mentions become cases run by BPMN processes.",
         lifespan=lifespan,
+        swagger_ui_parameters={"persistAuthorization": True, "validatorUrl": None},
     )
+    _declare_bearer_key(app)
     app.state.worker = None
     errors.install(app)
     ratelimit.install(app, settings)
@@ -78,13 +88,13 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
     # outermost, so refusals by the guards above (413, 400) are logged too
     app.add_middleware(AccessLog)
 
-    @app.get("/healthz", tags=["health"])
+    @app.get(HEALTHZ, tags=["health"])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     metrics.install_collector()
 
-    @app.get("/metrics", tags=["health"], response_class=PlainTextResponse)
+    @app.get(METRICS, tags=["health"], response_class=PlainTextResponse)
     def prometheus_metrics() -> PlainTextResponse:
         """Prometheus text format: timer lag and firings (no key needed, like /healthz)."""
         return PlainTextResponse(generate_latest(REGISTRY).decode(), media_type=CONTENT_TYPE_LATEST)
@@ -101,3 +111,43 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
     ):
         app.include_router(router)
     return app
+
+
+def _declare_bearer_key(app: FastAPI) -> None:
+    """Declares the API key as an HTTP bearer security scheme in the OpenAPI document, needed by
+    every operation but /healthz and /metrics: Swagger UI's Authorize button and clients generated from the
+    document then send it. The ``Authorization`` header parameter the key dependency reads
+    leaves the document, as OpenAPI says such a parameter is ignored anyway."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            schema.setdefault("components", {})["securitySchemes"] = {
+                BEARER: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API key (`sift keys create`, or POST /api/v1/keys as an admin).",
+                }
+            }
+            schema["security"] = [{BEARER: []}]
+            for path, operations in schema["paths"].items():
+                for operation in operations.values():
+                    _drop_authorization_header(operation)
+                    if path in (HEALTHZ, METRICS):
+                        operation["security"] = []
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _drop_authorization_header(operation: dict[str, Any]) -> None:
+    kept = [
+        p
+        for p in operation.get("parameters", [])
+        if not (p.get("in") == "header" and p.get("name", "").lower() == "authorization")
+    ]
+    if kept:
+        operation["parameters"] = kept
+    else:
+        operation.pop("parameters", None)

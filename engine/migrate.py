@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from importlib.resources import files
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
-ROOT = Path(__file__).resolve().parent.parent
+# the repository's migrations/ folder, which the wheel carries as this package (see setup.py)
+MIGRATIONS_PACKAGE = "engine.migrations"
 
 
 def alembic_config() -> Config:
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    """Alembic's configuration, built in code so an installed Sift needs no alembic.ini
+    (that file serves developers running ``alembic`` in the repository)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(files(MIGRATIONS_PACKAGE)))
     return cfg
 
 

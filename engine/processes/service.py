@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from typing import Any
 
 from sqlalchemy import func, select
@@ -22,7 +23,8 @@ from engine.events.models import ActivityEvent
 from engine.processes import diff as diffs
 from engine.processes.models import DEPLOYED, DRAFT, ProcessDefinition, ProcessVersion
 
-SHIPPED_DIR = Path(__file__).resolve().parents[2] / "processes"
+# the repository's processes/ folder, which the wheel carries as this package (see setup.py)
+SHIPPED_DIR = files("engine.processes.shipped")
 
 _cache: dict[tuple[str, int, str], Any] = {}
 _cache_lock = threading.Lock()
@@ -32,7 +34,7 @@ _DEPLOYED_MEMO = "sift.deployed_versions"
 class ShippedDefinitionBroken(EngineError):
     status = 500
 
-    def __init__(self, path: Path, err: EngineError) -> None:
+    def __init__(self, path: Traversable, err: EngineError) -> None:
         problems = "; ".join(f.get("message", "") for f in (err.fields or [])) or err.detail
         super().__init__(f"The shipped definition {path.name} is invalid: {problems}", fields=err.fields)
 
@@ -216,13 +218,14 @@ def clear_cache() -> None:
         _cache.clear()
 
 
-def ensure_shipped(session: Session, directory: Path = SHIPPED_DIR) -> list[ProcessVersion]:
+def ensure_shipped(session: Session, directory: Traversable = SHIPPED_DIR) -> list[ProcessVersion]:
     """Loads each shipped file as version 1 (deployed) of its key when the key is new.
 
     A broken shipped file stops start-up with the problem named.
     """
     loaded: list[ProcessVersion] = []
-    for path in sorted([*directory.glob("*.bpmn"), *directory.glob("*.dmn")]):
+    shipped = (path for path in directory.iterdir() if path.name.endswith((".bpmn", ".dmn")))
+    for path in sorted(shipped, key=lambda path: path.name):
         data = path.read_bytes()
         try:
             parsed = runtime.parse_definition(data, path.name)
