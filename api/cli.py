@@ -167,7 +167,11 @@ def keys_create(
 def demo(
     url: Annotated[str, typer.Option(help="base URL of a running Sift")] = "http://127.0.0.1:8000",
     key: Annotated[
-        str | None, typer.Option(help="a key with the integration or admin role", envvar="SIFT_KEY")
+        str | None,
+        typer.Option(
+            help="a key with the integration or admin role; prefer SIFT_KEY, which ps does not show",
+            envvar="SIFT_KEY",
+        ),
     ] = None,
     rate: Annotated[float, typer.Option(help="signals per second")] = 2.0,
     count: Annotated[int, typer.Option(help="how many to send (0 = until stopped)")] = 0,
@@ -177,7 +181,7 @@ def demo(
     from engine.demo.stream import signals
 
     if not key:
-        typer.echo("error: pass --key (or set SIFT_KEY) with an integration or admin key", err=True)
+        typer.echo("error: set SIFT_KEY (or pass --key) to an integration or admin key", err=True)
         raise typer.Exit(2)
     headers = {"Authorization": f"Bearer {key}"}
     sent = 0
