@@ -60,10 +60,10 @@ def schema_problem(engine: Engine, cfg: Config | None = None) -> str | None:
             f"is at schema revision {', '.join(unknown)}, which this version of Sift does not know "
             "(a newer Sift migrated it); run that newer Sift"
         )
-    pending = list(script.iterate_revisions(tuple(heads), tuple(current)))
+    pending = len(list(script.iterate_revisions(tuple(heads), tuple(current))))
     return (
-        f"is at schema revision {', '.join(sorted(current))}, {len(pending)} migration(s) behind "
-        f"this Sift's {', '.join(sorted(heads))}; run `sift migrate` to bring it up to date"
+        f"is at schema revision {', '.join(sorted(current))}, {pending} migration{'s' * (pending != 1)} "
+        f"behind this Sift's {', '.join(sorted(heads))}; run `sift migrate` to bring it up to date"
     )
 
 
