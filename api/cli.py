@@ -8,6 +8,8 @@ import os
 import secrets
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -36,12 +38,46 @@ def _migrate() -> None:
     from engine.db import get_engine
     from engine.migrate import upgrade
 
-    upgrade(get_engine())
+    with _database_errors():
+        upgrade(get_engine())
+
+
+def _schema_ready() -> None:
+    """Before ``sift serve`` or ``sift worker`` touches a table. The embedded default
+    database (SQLite in SIFT_DATA_DIR) is Sift's own: it is created and migrated on start,
+    so a first run needs no step. A database named by SIFT_DATABASE_URL belongs to an
+    operator who decides when its schema changes (a backup first, one migrator for many
+    processes): it is only checked, and a schema that is missing, behind or from a newer
+    Sift stops the command with one line that says what to run."""
+    from engine.db import get_engine
+    from engine.migrate import schema_problem
+
+    if get_settings().database_url is None:
+        _migrate()
+        return
+    with _database_errors():
+        problem = schema_problem(get_engine())
+    if problem:
+        typer.echo(f"error: the database at {_safe_url()} {problem}.", err=True)
+        raise typer.Exit(2)
+
+
+@contextmanager
+def _database_errors() -> Iterator[None]:
+    """A database that cannot be reached stops the command with one line, not a traceback."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        yield
+    except OperationalError as err:
+        reason = str(err.orig).strip().splitlines()[0] if err.orig else type(err).__name__
+        typer.echo(f"error: cannot use the database at {_safe_url()}: {reason}", err=True)
+        raise typer.Exit(2) from err
 
 
 @app.command()
 def migrate() -> None:
-    """Bring the configured database to the newest schema."""
+    """Bring the configured database to the newest schema (safe to run from several processes at once)."""
     _migrate()
     typer.echo(f"database at head: {_safe_url()}")
 
@@ -85,18 +121,17 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     worker: Annotated[bool, typer.Option(help="run the signal worker in this process")] = True,
 ) -> None:
-    """Run the API with the worker in one process (migrates the embedded default database)."""
+    """Run the API with the worker in one process (migrates the embedded default database;
+    a database named by SIFT_DATABASE_URL must be migrated first with ``sift migrate``)."""
     import uvicorn
 
     from api.app import create_app
 
     _logging()
     _bootstrap_key_ok()
-    settings = get_settings()
+    _schema_ready()
     if worker:
         _nlp_ready()
-    if settings.database_url is None:
-        _migrate()
     typer.echo(
         f"Sift on http://{host}:{port}  (API docs: http://{host}:{port}/docs, database: {_safe_url()})"
     )
@@ -113,6 +148,7 @@ def run_worker() -> None:
 
     _logging()
     _bootstrap_key_ok()
+    _schema_ready()
     _nlp_ready()
     bootstrap.prepare()
     w, t = Worker(), TimerService()
@@ -204,7 +240,11 @@ def _key_info(key: object) -> dict[str, object]:
 def demo(
     url: Annotated[str, typer.Option(help="base URL of a running Sift")] = "http://127.0.0.1:8000",
     key: Annotated[
-        str | None, typer.Option(help="a key with the integration or admin role", envvar="SIFT_KEY")
+        str | None,
+        typer.Option(
+            help="a key with the integration or admin role; prefer SIFT_KEY, which ps does not show",
+            envvar="SIFT_KEY",
+        ),
     ] = None,
     rate: Annotated[float, typer.Option(help="signals per second")] = 2.0,
     count: Annotated[int, typer.Option(help="how many to send (0 = until stopped)")] = 0,
@@ -214,7 +254,7 @@ def demo(
     from engine.demo.stream import signals
 
     if not key:
-        typer.echo("error: pass --key (or set SIFT_KEY) with an integration or admin key", err=True)
+        typer.echo("error: set SIFT_KEY (or pass --key) to an integration or admin key", err=True)
         raise typer.Exit(2)
     headers = {"Authorization": f"Bearer {key}"}
     sent = 0

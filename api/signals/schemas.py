@@ -41,6 +41,9 @@ def _refuse_unstorable(data: Any) -> Any:
 
 
 class AuthorIn(BaseModel):
+    """Attributes beyond these four are kept as sent: clients forward the author object a
+    social API returns (ids, avatars, bios, counts), and the customer profile may use them."""
+
     model_config = ConfigDict(extra="allow")
 
     handle: StrictStr | None = Field(default=None, max_length=300)
@@ -50,9 +53,11 @@ class AuthorIn(BaseModel):
 
 
 class SignalIn(BaseModel):
-    """A mention as another service posts it."""
+    """A mention as another service posts it. An unknown field is refused, not dropped:
+    ``posted_at`` for ``created_at`` would otherwise lose the time without a word;
+    anything a client wants kept goes in ``metadata``."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     source: StrictStr = Field(min_length=1, max_length=64, examples=["twitter"])
     external_id: StrictStr = Field(min_length=1, max_length=256, examples=["1626"])

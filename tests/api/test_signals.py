@@ -155,3 +155,50 @@ def test_nul_characters_anywhere_get_a_4xx_not_a_crash(client, keys):
     literal = "a literal \\u0000, not a NUL"
     r = client.post(f"/api/v1/cases/{case_id}/comments", json={"body": literal}, headers=csr)
     assert r.status_code == 201 and r.json()["body"] == literal
+
+
+def test_unknown_top_level_fields_are_refused_by_name(client, keys):
+    body = signal_body()
+    posted_at = body.pop("created_at")
+    r = client.post(
+        "/api/v1/signals",
+        json={**body, "posted_at": posted_at, "Source": "x"},
+        headers=auth(keys["integration"]),
+    )
+    assert r.status_code == 422
+    got = r.json()
+    assert got["error"] == "ValidationFailed"
+    assert {f["field"] for f in got["fields"]} == {"posted_at", "Source"}
+    assert all(f["message"] == "Extra inputs are not permitted" for f in got["fields"])
+    assert "posted_at" in got["detail"] and "Source" in got["detail"]
+    assert count(Signal) == 0
+    # reported beside the other mistakes of the same body, not one round trip at a time
+    r = client.post(
+        "/api/v1/signals",
+        json={**body, "text": "", "posted_at": posted_at},
+        headers=auth(keys["integration"]),
+    )
+    assert {f["field"] for f in r.json()["fields"]} == {"text", "posted_at"}
+
+
+def test_author_attributes_beyond_the_documented_ones_are_kept(client, keys):
+    author = {"handle": "@jane", "followers": 1200, "avatar_url": "https://x/a.png", "location": "Leeds"}
+    r = client.post("/api/v1/signals", json=signal_body(author=author), headers=auth(keys["integration"]))
+    assert r.status_code == 202
+    got = client.get(f"/api/v1/signals/{r.json()['id']}", headers=auth(keys["csr"])).json()
+    assert got["author"] == author
+
+
+def test_batch_item_with_unknown_fields_gets_its_own_error(client, keys):
+    good, other = signal_body(), signal_body()
+    stray = {**signal_body(), "posted_at": "2026-11-22T10:00:00Z"}
+    r = client.post(
+        "/api/v1/signals:batch", json={"signals": [good, stray, other]}, headers=auth(keys["integration"])
+    )
+    assert r.status_code == 202
+    first, bad, last = r.json()["results"]
+    assert first["status"] == last["status"] == "pending"
+    assert bad["error"] == "ValidationFailed"
+    assert bad["fields"] == [{"field": "posted_at", "message": "Extra inputs are not permitted"}]
+    assert bad["detail"] == "Item 1 is invalid: posted_at."
+    assert count(Signal) == 2
