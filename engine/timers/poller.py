@@ -43,6 +43,7 @@ class TimerService:
         self._again = threading.Event()
         self._armed: datetime | None = None
         self._arm_lock = threading.Lock()
+        self._stopping = threading.Event()
         self.rounds = 0
 
     def start(self) -> None:
@@ -54,7 +55,13 @@ class TimerService:
         self._arm(utcnow())  # fire what came due while no process ran, right away
 
     def stop(self) -> None:
+        """Lets a round in progress finish, then stops. No job adds another while it stops:
+        APScheduler's shutdown holds the job-store lock while it waits for running jobs, so a
+        job arming the next wake would wait for it forever."""
+        self._stopping.set()
         service.remove_listener(self._on_new_due)
+        with self._round_lock:
+            pass
         self._scheduler.shutdown(wait=True)
 
     def _on_new_due(self, due_at: datetime) -> None:
@@ -64,6 +71,8 @@ class TimerService:
         self._arm(due_at)
 
     def _arm(self, due_at: datetime) -> None:
+        if self._stopping.is_set():
+            return
         with self._arm_lock:
             self._armed = due_at
             self._scheduler.add_job(
@@ -76,11 +85,13 @@ class TimerService:
 
     def _round(self) -> None:
         """Fire everything due, then arm the wake for the nearest pending timer."""
+        if self._stopping.is_set():
+            return
         if not self._round_lock.acquire(blocking=False):
             self._again.set()
             return
         try:
-            while True:
+            while not self._stopping.is_set():
                 self._again.clear()
                 self._fire_due()
                 if not self._again.is_set():
@@ -93,7 +104,7 @@ class TimerService:
             self.rounds += 1
 
     def _fire_due(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             started = time.perf_counter()
             results = service.run_due(owner=self.owner, limit=self.batch_size)
             metrics.observe_round(results, time.perf_counter() - started)

@@ -11,12 +11,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from typer.testing import CliRunner
 
 from api.cli import app
-from engine.migrate import ROOT, alembic_config, schema_problem, upgrade
+from engine.migrate import alembic_config, schema_problem, upgrade
 from tests.conftest import BACKEND, PG_ADMIN_URL, PG_PREFIX
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()  # this Sift's newest revision
 
 runner = CliRunner()
 
@@ -123,12 +127,12 @@ def _engine():  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def newer_scripts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    """This Sift's migrations plus one more (0002), as the next release would ship them."""
+    """This Sift's migrations plus one more (``next``), as the next release would ship them."""
     scripts = tmp_path / "migrations"
     shutil.copytree(ROOT / "migrations", scripts, ignore=shutil.ignore_patterns("__pycache__"))
-    (scripts / "versions" / "0002_cli_test.py").write_text(
+    (scripts / "versions" / "9999_cli_test.py").write_text(
         "import sqlalchemy as sa\nfrom alembic import op\n\n"
-        "revision = '0002'\ndown_revision = '0001'\nbranch_labels = None\ndepends_on = None\n\n\n"
+        f"revision = 'next'\ndown_revision = '{HEAD}'\nbranch_labels = None\ndepends_on = None\n\n\n"
         "def upgrade():\n    op.create_table('cli_test_marker', sa.Column('id', sa.Integer, primary_key=True))\n\n\n"
         "def downgrade():\n    op.drop_table('cli_test_marker')\n"
     )
@@ -143,10 +147,10 @@ def test_a_database_behind_head_is_refused_until_migrated(blank_url, no_server, 
 
     with _engine().begin() as conn:  # the database as the previous release left it
         newer_scripts.attributes["connection"] = conn
-        command.upgrade(newer_scripts, "0001")
+        command.upgrade(newer_scripts, HEAD)
     assert "cli_test_marker" not in _tables()
     for cmd in (["serve", "--no-worker"], ["worker"]):
-        _one_clear_line(runner.invoke(app, cmd), "at schema revision 0001", "1 migration behind", "0002")
+        _one_clear_line(runner.invoke(app, cmd), f"at schema revision {HEAD}", "1 migration behind", "next")
     assert no_server == []
     assert runner.invoke(app, ["migrate"]).exit_code == 0
     assert "cli_test_marker" in _tables()
@@ -204,5 +208,5 @@ def test_two_migrators_at_once_apply_each_migration_once(blank_url):
         assert proc.returncode == 0, err
         assert "database at head" in out
     with _engine().connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [HEAD]
     assert schema_problem(_engine()) is None

@@ -174,3 +174,26 @@ def _wait_for_line(proc: subprocess.Popen, log: Path, needle: str, seconds: floa
             raise AssertionError(f"the worker exited with {proc.returncode}: {log.read_text()[-2000:]}")
         time.sleep(0.05)
     raise AssertionError(f"the worker did not say {needle!r} within {seconds} s")
+
+
+def test_stopping_while_a_round_fires_returns_instead_of_deadlocking(db):
+    import threading
+
+    timers.register("test.slow_round", lambda session, timer: time.sleep(0.2))
+    with unit_of_work() as s:
+        timers.add_new(
+            s, ({"kind": "test.slow_round", "key": f"slow-round:{i}", "due_at": utcnow()} for i in range(3))
+        )
+        timers.schedule(
+            s, "test.slow_round", "later", utcnow() + _seconds(3600)
+        )  # the round then arms a wake
+    service = TimerService(poll_seconds=60)
+    service.start()
+    try:
+        time.sleep(0.1)  # the start-up round is firing the first timer
+        stopper = threading.Thread(target=service.stop, daemon=True)
+        stopper.start()
+        stopper.join(timeout=15)
+        assert not stopper.is_alive(), "stop() hung while a round was arming the next wake"
+    finally:
+        timers._HANDLERS.pop("test.slow_round", None)
