@@ -156,9 +156,11 @@ def update_fields(session: Session, case: Case, changes: dict[str, Any], *, acto
 def mark_first_response(session: Session, case: Case) -> None:
     """The first reply went out: the next due time is the resolution target."""
     if case.sla_due_at == case.first_response_due_at and case.resolution_due_at is not None:
-        share = policies.get(session, case.sla_policy).warning_at
+        policy = policies.get(session, case.sla_policy)
         case.sla_due_at = case.resolution_due_at
-        case.sla_warning_at = clock.warning_time(case.created_at, case.resolution_due_at, share)
+        case.sla_warning_at = clock.warning_time(
+            case.created_at, case.resolution_due_at, policy.warning_at, policy.resolved_calendar
+        )
 
 
 def claim(session: Session, case_id: str, who: Principal) -> Case:
