@@ -32,10 +32,24 @@ from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
 
+from engine.errors import InvalidInput
+
 DAY = 86400  # seconds; a shift may end at 24:00, i.e. DAY
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-# no calendar with weekly working time needs more steps than this for a target MAX_DAYS long
-_MAX_STEPS = 200_000
+# a target further away than this is a configuration mistake (an hour a week and P1000D), and
+# walking on would end in a datetime overflow near year 9999
+HORIZON_YEARS = 20
+
+
+class OutOfReach(InvalidInput):
+    """A target that does not come due within ``HORIZON_YEARS`` of its start in its calendar."""
+
+    def __init__(self, calendar: str, duration: timedelta) -> None:
+        hours = round(duration.total_seconds() / 3600)
+        super().__init__(
+            f"{hours} working hours in the calendar {calendar!r} take more than {HORIZON_YEARS} years; "
+            "shorten the target or add working hours to the calendar."
+        )
 
 
 @dataclass(frozen=True, order=True)
@@ -131,7 +145,8 @@ def add_working_time(calendar: Calendar, start: datetime, duration: timedelta) -
         return cursor + duration
     remaining = duration
     day = _local_date(calendar, cursor) - timedelta(days=1)
-    for _ in range(_MAX_STEPS):
+    horizon = day.replace(year=day.year + HORIZON_YEARS, day=min(day.day, 28))
+    while day < horizon:
         if remaining > calendar.week_total and _week_starts_after(calendar, day, cursor):
             remaining -= calendar.week_total
             day += timedelta(days=7)
@@ -146,7 +161,7 @@ def add_working_time(calendar: Calendar, start: datetime, duration: timedelta) -
             remaining -= closes - opens
             cursor = closes
         day += timedelta(days=1)
-    raise ValueError(f"calendar {calendar.name!r} has too little working time to reach the target")
+    raise OutOfReach(calendar.name, duration)
 
 
 def working_time_between(calendar: Calendar, a: datetime, b: datetime) -> timedelta:
@@ -198,13 +213,15 @@ def _week_starts_after(calendar: Calendar, day: date, cursor: datetime) -> bool:
     days = [day + timedelta(days=i) for i in range(7)]
     if any(d in calendar.overrides or calendar.is_holiday(d) for d in days):
         return False
-    offsets = {
-        _boundary(calendar.zone, d, 0).astimezone(calendar.zone).utcoffset()
-        for d in [*days, days[-1] + timedelta(days=1)]
-    }
-    return len(offsets) == 1
+    return len({_midnight_offset(calendar.zone, d) for d in [*days, days[-1] + timedelta(days=1)]}) == 1
 
 
+@lru_cache(maxsize=8192)
+def _midnight_offset(zone: tzinfo, day: date) -> timedelta | None:
+    return _boundary(zone, day, 0).astimezone(zone).utcoffset()
+
+
+@lru_cache(maxsize=65536)  # pure, and every walk asks again for the same days' boundaries
 def _boundary(zone: tzinfo, day: date, seconds: int) -> datetime:
     """The first instant (UTC) at which the local clock in ``zone`` reads ``day`` + ``seconds`` or later."""
     if seconds >= DAY:

@@ -16,8 +16,8 @@ from engine.db import utcnow
 from engine.errors import InvalidInput, NotFound
 from engine.events import service as events
 from engine.sla import calendars
-from engine.sla.calendar import TWENTY_FOUR_SEVEN, Calendar
-from engine.sla.durations import parse_duration
+from engine.sla.calendar import TWENTY_FOUR_SEVEN, Calendar, OutOfReach, add_working_time
+from engine.sla.durations import parse_duration, parse_parts
 from engine.sla.models import SlaPolicy
 
 DEFAULT_POLICY = "default"
@@ -89,6 +89,8 @@ def put(session: Session, name: str, body: dict[str, Any], *, actor: str) -> Pol
         session, body["calendar"]
     ):
         problems.insert(0, {"field": "calendar", "message": _unknown_calendar(session)})
+    if not problems:
+        problems = _unreachable(calendars.resolve(session, body["calendar"]), body["targets"])
     if problems:
         names = ", ".join(p["field"] for p in problems)
         raise InvalidInput(f"The SLA policy has invalid fields: {names}.", fields=problems)
@@ -105,6 +107,18 @@ def put(session: Session, name: str, body: dict[str, Any], *, actor: str) -> Pol
     session.flush()
     events.record(session, "sla.policy_changed", actor=actor, data={"name": name})
     return _loaded(session, row)
+
+
+def _unreachable(calendar: Calendar, targets: dict[str, dict[str, str]]) -> list[dict[str, str]]:
+    """Targets that would not come due within the calendar's horizon from now."""
+    problems = []
+    for priority, kinds in targets.items():
+        for kind in TARGET_KINDS:
+            try:
+                add_working_time(calendar, utcnow(), calendar.target(*parse_parts(kinds[kind])))
+            except OutOfReach as err:
+                problems.append({"field": f"targets.{priority}.{kind}", "message": err.detail})
+    return problems
 
 
 def _unknown_calendar(session: Session) -> str:

@@ -191,3 +191,18 @@ def test_preview_names_every_bad_field(client, keys):
     )
     assert r.status_code == 200 and r.json()["time_zone"] == "UTC"
     assert r.json()["resolution"]["working_time"] == "PT72H"
+
+
+def test_a_target_that_would_take_decades_in_its_calendar_is_refused(client, keys):
+    sparse = {"time_zone": "UTC", "hours": {"mon": ["09:00-10:00"]}, "working_day": "PT24H"}
+    assert put_calendar(client, keys, "sparse", sparse).status_code == 200
+    targets = {p: dict(FAST["targets"][p]) for p in FAST["targets"]}
+    targets["low"]["resolution"] = "P1000D"  # 24,000 hours at one hour a week
+    r = client.put(
+        "/api/v1/sla/policies/slow",
+        json={**FAST, "calendar": "sparse", "targets": targets},
+        headers=auth(keys["supervisor"]),
+    )
+    assert r.status_code == 422
+    assert [f["field"] for f in r.json()["fields"]] == ["targets.low.resolution"]
+    assert "more than 20 years" in r.json()["fields"][0]["message"]

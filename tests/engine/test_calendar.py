@@ -254,3 +254,12 @@ def test_matches_reading_the_clock_quarter_by_quarter(start: datetime, quarters:
             left -= 1
         cursor += quarter
     assert add_working_time(tokyo, start, quarters * quarter) == cursor  # the end of the last counted quarter
+
+
+def test_a_target_beyond_the_horizon_is_an_error_not_an_endless_walk():
+    from engine.sla.calendar import OutOfReach
+
+    sparse = office({"mon": ["09:00-10:00"]})
+    with pytest.raises(OutOfReach):
+        add_working_time(sparse, at(BERLIN, 2026, 6, 1, 9, 0), 24_000 * H)
+    assert add_working_time(sparse, at(BERLIN, 2026, 6, 1, 9, 0), 900 * H).year < 2046
