@@ -7,7 +7,7 @@ from engine.db import Base
 from engine.events.models import ActivityEvent, OutboxEvent
 from engine.processes.models import ProcessDefinition, ProcessInstanceRecord, ProcessVersion
 from engine.signals.models import Signal
-from engine.sla.models import SlaPolicy
+from engine.sla.models import SlaCalendar, SlaPolicy
 from engine.tasks.models import Task
 from engine.timers.models import Timer
 
@@ -23,6 +23,7 @@ __all__ = [
     "ProcessInstanceRecord",
     "ProcessVersion",
     "Signal",
+    "SlaCalendar",
     "SlaPolicy",
     "Task",
     "Timer",

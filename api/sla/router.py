@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel
 
 from api.deps import Caller, DbSession
-from engine.sla import policies
+from engine.sla import calendars, clock, policies
+from engine.sla import preview as previews
+from engine.sla.durations import iso
+
+NAME = Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
 
 router = APIRouter(prefix="/api/v1/sla", tags=["sla"])
 
@@ -49,8 +54,111 @@ def put_policy(
     body: PolicyIn,
     caller: Caller,
     session: DbSession,
-    name: str = Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$"),
+    name: str = NAME,
 ) -> PolicyOut:
     """Creates or replaces a policy; it applies to cases opened afterwards."""
     caller.require("supervisor")
     return _out(policies.put(session, name, body.model_dump(), actor=caller.name))
+
+
+class HolidaysOut(BaseModel):
+    country: str
+    subdivision: str | None
+
+
+class CalendarOut(BaseModel):
+    name: str
+    time_zone: str
+    hours: dict[str, list[str]]
+    holidays: HolidaysOut | None
+    overrides: dict[str, list[str]]
+    working_day: str
+    builtin: bool
+
+
+class CalendarIn(BaseModel):
+    time_zone: Any = None
+    hours: Any = None
+    holidays: Any = None
+    overrides: Any = None
+    working_day: Any = None
+
+
+class CalendarList(BaseModel):
+    items: list[CalendarOut]
+
+
+@router.get("/calendars", response_model=CalendarList)
+def list_calendars(caller: Caller, session: DbSession) -> CalendarList:
+    caller.require("csr", "supervisor", "process_owner")
+    return CalendarList(items=[CalendarOut(**c) for c in calendars.list_calendars(session)])
+
+
+@router.get("/calendars/{name}", response_model=CalendarOut)
+def get_calendar(name: str, caller: Caller, session: DbSession) -> CalendarOut:
+    caller.require("csr", "supervisor", "process_owner")
+    return CalendarOut(**calendars.require(session, name))
+
+
+@router.put("/calendars/{name}", response_model=CalendarOut)
+def put_calendar(body: CalendarIn, caller: Caller, session: DbSession, name: str = NAME) -> CalendarOut:
+    """Creates or replaces a business calendar; due times computed afterwards count in it."""
+    caller.require("supervisor")
+    return CalendarOut(**calendars.put(session, name, body.model_dump(), actor=caller.name))
+
+
+class PreviewIn(BaseModel):
+    policy: Any = None
+    priority: Any = None
+    opened_at: Any = None
+
+
+class TargetPreview(BaseModel):
+    target: str
+    working_time: str
+    due_at: datetime
+    due_at_local: datetime
+    warning_at: datetime
+    warning_at_local: datetime
+
+
+class PreviewOut(BaseModel):
+    policy: str
+    priority: str
+    calendar: str
+    time_zone: str
+    opened_at: datetime
+    opened_at_local: datetime
+    first_response: TargetPreview
+    next_response: TargetPreview
+    resolution: TargetPreview
+
+
+@router.post("/preview", response_model=PreviewOut)
+def preview(body: PreviewIn, caller: Caller, session: DbSession) -> PreviewOut:
+    """The due and warning times a case opened at ``opened_at`` (default: now) would get."""
+    caller.require("csr", "supervisor", "process_owner")
+    result = previews.preview(session, body.model_dump())
+    calendar = result.policy.resolved_calendar
+    zone = calendar.zone
+    utc = result.opened_at.astimezone(UTC)
+
+    def shaped(due: clock.Due) -> TargetPreview:
+        return TargetPreview(
+            target=due.target,
+            working_time=iso(due.working),
+            due_at=due.due,
+            due_at_local=due.due.astimezone(zone),
+            warning_at=due.warning,
+            warning_at_local=due.warning.astimezone(zone),
+        )
+
+    return PreviewOut(
+        policy=result.policy.name,
+        priority=result.priority,
+        calendar=calendar.name,
+        time_zone=zone.key,
+        opened_at=utc,
+        opened_at_local=utc.astimezone(zone),
+        **{kind: shaped(due) for kind, due in result.targets.items()},
+    )

@@ -164,10 +164,12 @@ def mark_first_response(session: Session, case: Case) -> None:
     if case.resolution_due_at is None:
         case.sla_target = case.sla_due_at = case.sla_warning_at = None
         return
-    share = policies.get(session, case.sla_policy).warning_at
+    policy = policies.get(session, case.sla_policy)
     case.sla_target = clocks.RESOLUTION
     case.sla_due_at = case.resolution_due_at
-    case.sla_warning_at = clock.warning_time(case.created_at, case.resolution_due_at, share)
+    case.sla_warning_at = clock.warning_time(
+        case.created_at, case.resolution_due_at, policy.warning_at, policy.resolved_calendar
+    )
     case.sla_state = "on_track"
     clocks.arm(session, case)
 

@@ -1,15 +1,18 @@
 """SLA arithmetic on plain values: due times, warning times and the state of a clock.
 
 The case owns the columns (``sla_due_at``, ``sla_warning_at``, ``sla_state``); this module
-decides what goes in them, so "where is a breach decided?" has one answer.
+decides what goes in them, so "where is a breach decided?" has one answer. Targets are working
+time in the policy's calendar (``engine.sla.calendar``); the 24x7 calendar counts every second.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from engine.sla.policies import Policy, parse_duration
+from engine.sla.calendar import Calendar, add_working_time, working_time_between
+from engine.sla.durations import parse_parts
+from engine.sla.policies import TARGET_KINDS, Policy
 
 
 @dataclass(frozen=True)
@@ -22,34 +25,40 @@ class Clock:
     warning: datetime
 
 
+@dataclass(frozen=True)
+class Due:
+    """One target counted from ``since``: when it falls due and when it turns at risk."""
+
+    target: str
+    working: timedelta
+    due: datetime
+    warning: datetime
+
+
 def start(policy: Policy, priority: str, opened_at: datetime) -> Clock:
     """The clock of a case opened at ``opened_at``: first response is the nearest target."""
-    targets = policy.targets_for(priority)
-    first = opened_at + parse_duration(targets["first_response"])
-    resolution = opened_at + parse_duration(targets["resolution"])
-    return Clock(first, resolution, first, warning_time(opened_at, first, policy.warning_at))
+    first = due_for(policy, priority, "first_response", opened_at)
+    resolution = due_for(policy, priority, "resolution", opened_at)
+    return Clock(first.due, resolution.due, first.due, first.warning)
 
 
-def warning_time(since: datetime, due: datetime, share: float) -> datetime:
-    """When ``share`` of the time from ``since`` to ``due`` has passed."""
-    return since + (due - since) * share
+def due_for(policy: Policy, priority: str, kind: str, since: datetime) -> Due:
+    """The ``kind`` target of ``priority`` counted in the policy's calendar from ``since``."""
+    calendar = policy.resolved_calendar
+    text = policy.targets_for(priority)[kind]
+    working = calendar.target(*parse_parts(text))
+    at = add_working_time(calendar, since, working)
+    return Due(text, working, at, add_working_time(calendar, since, working * policy.warning_at))
 
 
-def state(
-    *,
-    due: datetime | None,
-    warning: datetime | None,
-    now: datetime,
-    paused: bool,
-) -> str:
-    """on_track | at_risk | breached | paused for a running clock."""
-    if paused:
-        return "paused"
-    if due is not None and now > due:
-        return "breached"
-    if warning is not None and now >= warning:
-        return "at_risk"
-    return "on_track"
+def targets(policy: Policy, priority: str, since: datetime) -> dict[str, Due]:
+    """Every target of ``priority`` counted from ``since`` (the preview a supervisor checks)."""
+    return {kind: due_for(policy, priority, kind, since) for kind in TARGET_KINDS}
+
+
+def warning_time(since: datetime, due: datetime, share: float, calendar: Calendar) -> datetime:
+    """When ``share`` of the working time from ``since`` to ``due`` has passed in ``calendar``."""
+    return add_working_time(calendar, since, working_time_between(calendar, since, due) * share)
 
 
 def final_state(due: datetime | None, done_at: datetime) -> str:

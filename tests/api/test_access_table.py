@@ -76,6 +76,13 @@ TABLE: dict[tuple[str, str], tuple[set[str] | str, Callable[[str], Request]]] = 
     ("GET", "/api/v1/sla/policies"): (READERS, _nothing),
     ("GET", "/api/v1/sla/policies/{name}"): (READERS, _nothing),
     ("PUT", "/api/v1/sla/policies/{name}"): ({"supervisor"}, _body(POLICY)),
+    ("GET", "/api/v1/sla/calendars"): (READERS, _nothing),
+    ("GET", "/api/v1/sla/calendars/{name}"): (READERS, _nothing),
+    ("PUT", "/api/v1/sla/calendars/{name}"): (
+        {"supervisor"},
+        _body({"time_zone": "Europe/Berlin", "hours": {"mon": ["09:00-17:00"]}, "holidays": None}),
+    ),
+    ("POST", "/api/v1/sla/preview"): (READERS, _body({"policy": "default", "priority": "normal"})),
     ("POST", "/api/v1/keys"): (ADMIN, lambda role: {"json": {"name": f"table-{role}", "role": "csr"}}),
     ("GET", "/api/v1/keys"): (ADMIN, _nothing),
     ("GET", "/api/v1/keys/audit"): (ADMIN, _nothing),
