@@ -44,7 +44,8 @@ class Settings(BaseSettings):
         default=2, description="CPU seconds (RLIMIT_CPU) one script task may use, even inside one C call."
     )
     script_wall_seconds: float = Field(
-        default=5.0, description="A script task that has not answered by then is killed (its process replaced)."
+        default=5.0,
+        description="A script task that has not answered by then is killed (its process replaced).",
     )
 
     nlp_model: str | None = Field(

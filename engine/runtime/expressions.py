@@ -105,8 +105,11 @@ def compile_expression(source: str, bound: tuple[str, ...] = ()) -> Expression:
 def _compile_cached(source: str, bound: tuple[str, ...]) -> Expression:
     from engine.runtime.scripts import compile_source
 
-    compile_source(source, "eval")  # RestrictedPython's refusals and Sift's policy, same words
-    tree = ast.parse(source.strip(), "<expression>", mode="eval")
+    try:
+        compile_source(source, "eval")  # RestrictedPython's refusals and Sift's policy, same words
+        tree = ast.parse(source.strip(), "<expression>", mode="eval")
+    except (RecursionError, MemoryError):
+        raise Refusal(f"the expression is nested more than {MAX_DEPTH} levels deep") from None
     compiler = _Compiler()
     fn = compiler.compile(tree.body, frozenset(bound), 0)
     return Expression(source, fn, compiler.uses_run)
