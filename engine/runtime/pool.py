@@ -163,11 +163,11 @@ class SandboxPool:
             ).encode()
         except (TypeError, ValueError) as err:
             return Outcome("failed", what=str(err))
-        started = time.monotonic()
         try:
             sandbox = self._acquire()
         except (_Gone, OSError):
             return Outcome("crashed", what="its sandbox process could not start")
+        started = time.monotonic()  # the script's own time: not the wait for a process
         try:
             answer = sandbox.call(payload, started + self.limits.wall_seconds)
         except _Gone as gone:

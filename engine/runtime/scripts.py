@@ -247,9 +247,22 @@ def _tick_statement(node: ast.AST) -> ast.stmt:
     return ast.fix_missing_locations(ast.copy_location(ast.Expr(_tick_call()), node))
 
 
-@functools.lru_cache(maxsize=4096)
+_CACHED_SOURCE = 20_000  # longer sources are compiled each time, so the cache stays small
+
+
 def compile_source(source: str, mode: str = "exec") -> Any:
     """Compile once per distinct source; raise :class:`Refusal` with every error found."""
+    if len(source) > _CACHED_SOURCE:
+        return _compile(source, mode)
+    return _compile_cached(source, mode)
+
+
+@functools.lru_cache(maxsize=4096)
+def _compile_cached(source: str, mode: str) -> Any:
+    return _compile(source, mode)
+
+
+def _compile(source: str, mode: str) -> Any:
     if mode == "eval":
         result = compile_restricted_eval(source.strip(), "<script>", policy=SiftPolicy)
     else:
