@@ -197,12 +197,16 @@ class SandboxPool:
 
     def _acquire(self) -> _Sandbox:
         with self._lock:
-            while not self._idle and len(self._busy) + self._starting >= self.size:
+            while True:
+                while self._idle:
+                    sandbox = self._idle.pop()
+                    if sandbox.process.poll() is None:
+                        self._busy.add(sandbox)
+                        return sandbox
+                    sandbox.wait()  # ended while idle (killed from outside): reap it, use another
+                if len(self._busy) + self._starting < self.size:
+                    break
                 self._lock.wait()
-            if self._idle:
-                sandbox = self._idle.pop()
-                self._busy.add(sandbox)
-                return sandbox
             self._starting += 1
         try:
             sandbox = _Sandbox(self.limits)  # outside the lock: starting takes ~0.1 s

@@ -3,7 +3,9 @@ refused before the C call that would run away; the parent process and the pool c
 
 import faulthandler
 import os
+import signal
 import threading
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -146,6 +148,23 @@ def test_the_wall_clock_kill_ends_a_process_stuck_past_its_limits():
         assert outcome.wall_seconds < 1.0 + 1.0
         assert pool.pids == []
         assert pool.run("y = 1", {}, {}).data == {"y": 1}
+    finally:
+        pool.close()
+
+
+def test_a_process_killed_while_idle_is_replaced_before_a_script_needs_it():
+    pool = SandboxPool(1, LIMITS)
+    try:
+        assert pool.run("x = 1", {}, {}).kind == "ok"
+        [pid] = pool.pids
+        os.kill(pid, signal.SIGKILL)
+        for _ in range(200):  # until the kill has landed: the process is a zombie of the pool's
+            if Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
+                break
+            time.sleep(0.01)
+        outcome = pool.run("y = 2", {}, {})
+        assert (outcome.kind, outcome.data) == ("ok", {"y": 2})
+        assert pool.pids != [pid] and not alive(pid)
     finally:
         pool.close()
 
