@@ -71,6 +71,19 @@ class Settings(BaseSettings):
 
     script_time_limit_seconds: float = 0.5
     script_step_limit: int = 100_000
+    script_pool_size: int = Field(
+        default=2, description="Sandbox processes that run BPMN script tasks (started on first use)."
+    )
+    script_memory_mb: int = Field(
+        default=256, description="Address-space limit (RLIMIT_AS) of one sandbox process, in MB."
+    )
+    script_cpu_seconds: int = Field(
+        default=2, description="CPU seconds (RLIMIT_CPU) one script task may use, even inside one C call."
+    )
+    script_wall_seconds: float = Field(
+        default=5.0,
+        description="A script task that has not answered by then is killed (its process replaced).",
+    )
 
     nlp_model: str | None = Field(
         default=None, description="Installed spaCy package to use instead of blank."

@@ -6,8 +6,6 @@ import threading
 import time
 from typing import Any
 
-from engine.config import get_settings
-
 MAX_SEQUENCE = 100_000  # longest str/list/tuple a single operation may build
 MAX_RANGE = 100_000
 MAX_INT_BITS = 4_096
@@ -58,15 +56,17 @@ def _counted_iter(iterable: Any) -> Any:
         yield item
 
 
-def run_budgeted(code: Any, namespace: dict[str, Any], mode: str) -> Any:
-    """Run compiled ``code`` in ``namespace`` under the configured step and time budget."""
+def run_budgeted(code: Any, namespace: dict[str, Any], mode: str, steps: int, seconds: float) -> Any:
+    """Run compiled ``code`` in ``namespace`` under a budget of ``steps`` ticks and ``seconds``.
+
+    Only sandbox processes run script code (see sandbox_main.py); the limits come from their
+    command line, so this module needs no settings (and a sandbox process stays small)."""
     budget = _BUDGET
     if budget.active:  # nested call (a helper evaluating more script): share the outer budget
         return eval(code, namespace) if mode == "eval" else exec(code, namespace)
-    settings = get_settings()
-    budget.limit = budget.steps_left = settings.script_step_limit
-    budget.seconds = settings.script_time_limit_seconds
-    budget.deadline = time.perf_counter() + settings.script_time_limit_seconds
+    budget.limit = budget.steps_left = steps
+    budget.seconds = seconds
+    budget.deadline = time.perf_counter() + seconds
     budget.active = True
     try:
         if mode == "eval":

@@ -1,4 +1,4 @@
-"""DMN decision tables, evaluated in the script sandbox.
+"""DMN decision tables, evaluated by the bounded expression evaluator (expressions.py).
 
 SpiffWorkflow's DMN engine needs a BPMN task to evaluate against, supports no FIRST hit policy
 and does not report which rule fired; Sift routes every signal through a table and must answer
@@ -27,7 +27,7 @@ from typing import Any
 
 from lxml import etree
 
-from engine.runtime import scripts
+from engine.runtime import expressions, scripts
 from engine.runtime.errors import DefinitionInvalid, ScriptFailed, ScriptRefused
 from engine.runtime.parser import ParsedDefinition, Problem, _problem, read_definition_xml
 from engine.runtime.safexml import local_name
@@ -50,6 +50,7 @@ TYPES: dict[str, tuple[type, ...]] = {
 _COMPARISON = re.compile(r"^\s*(<=|>=|<|>|==|!=|not\s+in\s|in\s)")
 _PLACEHOLDER = re.compile(r"\?(?=(?:[^'\"]|'[^']*'|\"[^\"]*\")*$)")
 INPUT_NAME = "dmn_input"
+_BOUND = (INPUT_NAME,)  # input entries read the input's value as a bound name, not from the context
 
 
 @dataclass(frozen=True)
@@ -104,11 +105,17 @@ def _text(element: etree._Element | None) -> str:
     return (node.text or "").strip() if node is not None else ""
 
 
-def _compile(element: etree._Element, source: str | None, what: str, problems: list[Problem]) -> Any:
+def _compile(
+    element: etree._Element,
+    source: str | None,
+    what: str,
+    problems: list[Problem],
+    bound: tuple[str, ...] = (),
+) -> Any:
     if source is None or source == "":
         return None
     try:
-        return scripts.compile_source(source, "eval")
+        return expressions.compile_expression(source, bound)
     except scripts.Refusal as refusal:
         problems.append(_problem(element, f"The {what} {source[:80]!r} does not compile: {refusal.what}"))
     except (RecursionError, MemoryError, ValueError) as err:
@@ -207,7 +214,7 @@ def _read_rule(rule: etree._Element, index: int, types: _Types, problems: list[P
     if len(out_entries) != len(output_types):
         msg = f"The rule has {len(out_entries)} output entries for {len(output_types)} outputs."
         problems.append(_problem(rule, msg))
-    tests = [_compile(e, entry_expression(_text(e)), "input entry", problems) for e in entries]
+    tests = [_compile(e, entry_expression(_text(e)), "input entry", problems, _BOUND) for e in entries]
     for entry, type_ in zip(entries, input_types, strict=False):
         if (
             _text(entry) not in ("", "-")
@@ -276,17 +283,20 @@ class CompiledDecision:
         self.hit_policy = table.hit_policy
 
     def evaluate(self, context: dict) -> DecisionResult:
-        values = [self._run(expr, context, input_id) for input_id, expr in self._table.inputs]
+        run = expressions.Run.from_settings()  # one budget for the whole table
+        inputs = [
+            {INPUT_NAME: self._run(expr, context, input_id, run)} for input_id, expr in self._table.inputs
+        ]
         matches = []
         for rule in self._table.rules:
-            if self._matches(rule, values, context):
+            if self._matches(rule, inputs, context, run):
                 matches.append(rule)
                 if self.hit_policy != "COLLECT":
                     break
         if not matches:
             return DecisionResult(outputs={}, matched=False)
         first = matches[0]
-        outputs = [self._outputs(rule, context) for rule in matches]
+        outputs = [self._outputs(rule, context, run) for rule in matches]
         return DecisionResult(
             outputs=outputs[0],
             matched=True,
@@ -296,24 +306,28 @@ class CompiledDecision:
             matches=outputs if self.hit_policy == "COLLECT" else [],
         )
 
-    def _matches(self, rule: _Rule, values: list[Any], context: dict) -> bool:
-        for test, value in zip(rule.tests, values, strict=False):
-            if test is not None and not self._run(test, {**context, INPUT_NAME: value}, rule.id):
+    def _matches(self, rule: _Rule, inputs: list[dict], context: dict, run: expressions.Run) -> bool:
+        for test, bound in zip(rule.tests, inputs, strict=False):
+            if test is not None and not self._run(test, context, rule.id, run, bound):
                 return False
         return True
 
-    def _outputs(self, rule: _Rule, context: dict) -> dict:
+    def _outputs(self, rule: _Rule, context: dict, run: expressions.Run) -> dict:
         return {
-            name: self._run(expr, context, rule.id) if expr is not None else None
+            name: self._run(expr, context, rule.id, run) if expr is not None else None
             for name, expr in zip(self._table.output_names, rule.outputs, strict=False)
         }
 
-    def _run(self, code: Any, context: dict, element_id: str | None) -> Any:
-        namespace = dict(scripts.BASE_GLOBALS)
-        namespace.update(context)
-        namespace.update(scripts.GUARDS)
+    @staticmethod
+    def _run(
+        expr: expressions.Expression,
+        context: dict,
+        element_id: str | None,
+        run: expressions.Run,
+        bound: dict | None = None,
+    ) -> Any:
         try:
-            return scripts.run_budgeted(code, namespace, "eval")
+            return expr.evaluate(context, bound, run)
         except scripts.Refusal as refusal:
             raise ScriptRefused(element_id, refusal.what) from None
         except Exception as err:

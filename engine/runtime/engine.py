@@ -1,55 +1,44 @@
-"""SpiffWorkflow's script engine, rebuilt on the sandbox in :mod:`engine.runtime.scripts`.
+"""SpiffWorkflow's script engine, rebuilt on Sift's sandbox.
 
-:class:`RestrictedEnvironment` replaces ``exec``/``eval`` for every script, condition, timer
-and DMN expression; :class:`SiftScriptEngine` turns sandbox verdicts into Sift errors that name
-the BPMN element, and dispatches service tasks to the registry (3.2.0's own ``call_service``
-error path raises ``NameError``). One engine instance is shared: it holds no per-run state.
+:class:`RestrictedEnvironment` replaces ``exec``/``eval``: script tasks (and pre/post scripts)
+run in a sandbox process under OS limits (pool.py, scripts.py); conditions, timer expressions,
+service parameters and message payloads are evaluated in-process by the bounded expression
+evaluator (expressions.py). :class:`SiftScriptEngine` turns sandbox verdicts into Sift errors that
+name the BPMN element, and dispatches service tasks to the registry in-process (3.2.0's own
+``call_service`` error path raises ``NameError``). One engine instance is shared: it holds no
+per-run state.
 """
 
 from __future__ import annotations
 
 import json
-import traceback
 from typing import Any
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
 from engine.errors import EngineError
-from engine.runtime import scripts
+from engine.runtime import expressions, scripts
 from engine.runtime.errors import ScriptFailed, ScriptRefused, ServiceFailed
+from engine.runtime.pool import Outcome, get_pool
 from engine.runtime.services import get_service
 
 
 class RestrictedEnvironment(TaskDataEnvironment):
-    """Evaluates and executes with RestrictedPython under a budget; task data in, plain data out."""
+    """Expressions in-process with the bounded evaluator; scripts in a sandbox process."""
 
     def __init__(self) -> None:
         super().__init__({})
 
     def evaluate(self, expression: str, context: dict, external_context: dict | None = None) -> Any:
-        code = scripts.compile_source(expression, "eval")
-        namespace = dict(scripts.BASE_GLOBALS)
-        namespace.update(external_context or {})
-        namespace.update(context)
-        namespace.update(scripts.GUARDS)
-        return scripts.run_budgeted(code, namespace, "eval")
+        names = {**external_context, **context} if external_context else context
+        return expressions.compile_expression(expression).evaluate(names)
 
     def execute(self, script: str, context: dict, external_context: dict | None = None) -> bool:
-        code = scripts.compile_source(script, "exec")
-        external = external_context or {}
-        namespace = dict(scripts.BASE_GLOBALS)
-        namespace.update(external)
-        namespace.update(context)
-        namespace.update(scripts.GUARDS)
-        scripts.run_budgeted(code, namespace, "exec")
-        result = {}
-        for name, value in namespace.items():
-            if name in scripts.RESERVED and value is scripts.BASE_GLOBALS[name]:
-                continue
-            if (name in external and value is external[name]) or name.startswith("_") or callable(value):
-                continue
-            scripts.check_plain(name, value)
-            result[name] = value
+        scripts.compile_source(script, "exec")  # refused here without starting a process
+        outcome = get_pool().run(script, context, external_context or {})
+        if outcome.kind != "ok" or outcome.data is None:
+            raise _Failed(outcome)
+        result = outcome.data
         # scripts cannot name ``_`` variables, so such data keys pass through untouched
         result.update({k: v for k, v in context.items() if k.startswith("_")})
         context.clear()
@@ -60,22 +49,25 @@ class RestrictedEnvironment(TaskDataEnvironment):
         raise NotImplementedError("SiftScriptEngine.call_service dispatches services")
 
 
+class _Failed(Exception):
+    """A script's outcome from its sandbox process that is not success; mapped to a Sift error."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.kind)
+        self.outcome = outcome
+
+
 def _element_id(task: Any) -> str | None:
     spec = getattr(task, "task_spec", None)
     return getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
 
 
-def _script_line(err: BaseException) -> int | None:
-    for frame in reversed(traceback.extract_tb(err.__traceback__)):
-        if frame.filename == "<script>":
-            return frame.lineno
-    return None
-
-
-def _describe(err: Exception) -> str:
-    if isinstance(err, NameError):
-        return f"NameError ({err})"
-    return type(err).__name__
+def _sift_error(element: str | None, outcome: Outcome) -> EngineError:
+    if outcome.kind in ("refused", "bound"):
+        return ScriptRefused(element, outcome.what)
+    if outcome.kind == "crashed":
+        return ScriptFailed(element, f"no answer: {outcome.what}")
+    return ScriptFailed(element, outcome.what, outcome.line)
 
 
 class SiftScriptEngine(PythonScriptEngine):
@@ -85,7 +77,7 @@ class SiftScriptEngine(PythonScriptEngine):
         super().__init__(environment=RestrictedEnvironment())
 
     def validate(self, expression: str) -> None:
-        scripts.compile_source(expression, "eval")
+        expressions.compile_expression(expression)
 
     def evaluate(self, task: Any, expression: str, external_context: dict | None = None) -> Any:
         return self._run(task, self.environment.evaluate, expression, external_context)
@@ -100,10 +92,12 @@ class SiftScriptEngine(PythonScriptEngine):
             return run(source, task.data, external_context)
         except scripts.Refusal as refusal:
             raise ScriptRefused(_element_id(task), refusal.what) from None
+        except _Failed as failed:
+            raise _sift_error(_element_id(task), failed.outcome) from None
         except EngineError:
             raise
         except Exception as err:
-            raise ScriptFailed(_element_id(task), _describe(err), _script_line(err)) from None
+            raise ScriptFailed(_element_id(task), *scripts.describe_error(err)) from None
 
     def call_service(self, task: Any, operation_name: str, operation_params: dict, **_: Any) -> str:
         """Call the registered operator; SpiffWorkflow json-loads what we return into the result variable."""

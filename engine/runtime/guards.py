@@ -4,10 +4,10 @@ access, size-checked operators, and bounds on values that C code would walk unin
 from __future__ import annotations
 
 import operator
-import re
 from collections.abc import Callable
 from typing import Any
 
+from engine.runtime.bounds import check_formatting, check_rendered
 from engine.runtime.budget import MAX_INT_BITS, MAX_SEQUENCE, Refusal, _counted_iter
 
 # --- run-time guards ----------------------------------------------------------------------------
@@ -55,6 +55,20 @@ def _items(value: Any) -> Any:
     return materialized
 
 
+def _rendered(value: Any) -> Any:
+    """Like :func:`_bound`, and its text (``str()``, an f-string part) fits ``MAX_SEQUENCE``."""
+    _bound(value)
+    check_rendered(value, "an f-string value")
+    return value
+
+
+def _str_argument(value: Any) -> Any:
+    """The argument of ``str()``: bounded like :func:`_items`, and its text must fit."""
+    value = _items(value)
+    check_rendered(value, "str()")
+    return value
+
+
 class _NoPrint:
     """``print`` in a script goes nowhere (and never renders a value)."""
 
@@ -91,12 +105,10 @@ def _binop(symbol: str, left: Any, right: Any) -> Any:
         if isinstance(right, int) and right > MAX_INT_BITS:
             raise Refusal(f"'<<' by more than {MAX_INT_BITS} bits")
         return left << right
-    if isinstance(left, str) and _WIDE_FORMAT.search(left):
-        raise Refusal("'%' formatting with a width or precision of 1000 or more, or '*'")
-    return left % _bound(right)
-
-
-_WIDE_FORMAT = re.compile(r"%[^a-zA-Z%]*?(\d{4,}|\*)")
+    right = _bound(right)
+    if isinstance(left, str):
+        check_formatting(left, right)
+    return left % right
 
 
 def _mult(left: Any, right: Any) -> Any:

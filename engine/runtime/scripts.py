@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -49,6 +50,8 @@ from engine.runtime.guards import (
     _inplacevar,
     _items,
     _NoPrint,
+    _rendered,
+    _str_argument,
 )
 from engine.runtime.helpers import HELPERS, _safe_range
 
@@ -66,7 +69,9 @@ __all__ = [
     "check_plain",
     "check_source",
     "compile_source",
+    "describe_error",
     "run_budgeted",
+    "run_script",
 ]
 
 # --- compile time -------------------------------------------------------------------------------
@@ -177,7 +182,7 @@ class SiftPolicy(RestrictingNodeTransformer):
         if node.format_spec is not None:
             self.error(node, "Format specs in f-strings are not allowed.")
         node = super().visit_FormattedValue(node)
-        node.value = _bound_call(node.value)
+        node.value = _bound_call(node.value, "_sift_rendered_")
         return node
 
     # C-level work over containers (comparing, hashing, printing, sorting) cannot be interrupted,
@@ -219,7 +224,8 @@ class SiftPolicy(RestrictingNodeTransformer):
     def visit_Call(self, node: ast.Call) -> ast.AST:
         node = super().visit_Call(node)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _CONSUMERS:
-            node.args = [_bound_call(a, "_sift_items_") for a in node.args]
+            helper = "_sift_str_" if node.func.id == "str" else "_sift_items_"
+            node.args = [_bound_call(a, helper) for a in node.args]
         return node
 
 
@@ -241,9 +247,22 @@ def _tick_statement(node: ast.AST) -> ast.stmt:
     return ast.fix_missing_locations(ast.copy_location(ast.Expr(_tick_call()), node))
 
 
-@functools.lru_cache(maxsize=4096)
+_CACHED_SOURCE = 20_000  # longer sources are compiled each time, so the cache stays small
+
+
 def compile_source(source: str, mode: str = "exec") -> Any:
     """Compile once per distinct source; raise :class:`Refusal` with every error found."""
+    if len(source) > _CACHED_SOURCE:
+        return _compile(source, mode)
+    return _compile_cached(source, mode)
+
+
+@functools.lru_cache(maxsize=4096)
+def _compile_cached(source: str, mode: str) -> Any:
+    return _compile(source, mode)
+
+
+def _compile(source: str, mode: str) -> Any:
     if mode == "eval":
         result = compile_restricted_eval(source.strip(), "<script>", policy=SiftPolicy)
     else:
@@ -322,11 +341,49 @@ BASE_GLOBALS: dict[str, Any] = {
     "_sift_tick_": _tick,
     "_sift_bound_": _bound,
     "_sift_items_": _items,
+    "_sift_rendered_": _rendered,
+    "_sift_str_": _str_argument,
     **HELPERS,
 }
 RESERVED = frozenset(BASE_GLOBALS)
 #: Re-applied after task data is merged in, so no data key can shadow a guard.
 GUARDS = {k: v for k, v in BASE_GLOBALS.items() if k.startswith("_")}
+
+
+# --- running a script (in a sandbox process, see sandbox_main.py) ------------------------------
+
+
+def run_script(source: str, context: dict, external: dict, steps: int, seconds: float) -> dict:
+    """Execute ``source`` over task data; return the plain data it leaves, without ``_`` names.
+
+    Refusals raise :class:`Refusal`; the script's own errors propagate as they are."""
+    code = compile_source(source, "exec")
+    namespace = dict(BASE_GLOBALS)
+    namespace.update(external)
+    namespace.update(context)
+    namespace.update(GUARDS)
+    run_budgeted(code, namespace, "exec", steps, seconds)
+    result = {}
+    for name, value in namespace.items():
+        if name in RESERVED and value is BASE_GLOBALS[name]:
+            continue
+        if (name in external and value is external[name]) or name.startswith("_") or callable(value):
+            continue
+        check_plain(name, value)
+        result[name] = value
+    return result
+
+
+def describe_error(err: BaseException) -> tuple[str, int | None]:
+    """What a script's error was (its type; a NameError's name) and the script line, never data."""
+    line = None
+    for frame in reversed(traceback.extract_tb(err.__traceback__)):
+        if frame.filename == "<script>":
+            line = frame.lineno
+            break
+    if isinstance(err, NameError):
+        return f"NameError ({err})", line
+    return type(err).__name__, line
 
 
 # --- results must be plain data -----------------------------------------------------------------
