@@ -1,15 +1,19 @@
 """Ingest benchmark: signals per second from POST to open case, against bare SpiffWorkflow.
 
 Starts a real ``sift serve`` (API + in-process worker) on a fresh SQLite file,
-posts N mentions through ``POST /api/v1/signals:batch`` and waits until every
-one is processed. In the same run it measures the bare SpiffWorkflow baseline:
+posts N varied complaints (``make_mentions``: templates x products x problems,
+each from its own author, seed fixed) through ``POST /api/v1/signals:batch``
+in batches of ``--batch`` and waits until every one is processed, then checks
+that every posted signal is processed and opened its own case (a case whose
+origin signal it is) and exits non-zero naming the ones that did not.
+In the same run it measures the bare SpiffWorkflow baseline:
 parse the reactive case once, then start it to its first user task and
 serialize it (without the spec), in memory, per instance. Prints both rates and
 the ratio (target >= 0.25), the stored bytes per case instance (target < 4 KB)
 and the server's peak memory. The baseline is measured before and after the
 run and averaged, since the machine is shared and noisy; both are printed.
 
-    .venv/bin/python bench/ingest.py [--signals 3000] [--batch 500]
+    .venv/bin/python bench/ingest.py [--signals 3000] [--batch 500] [--seed 7]
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import secrets
 import socket
 import sqlite3
@@ -58,16 +63,63 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def make_batches(n: int, size: int) -> list[list[dict]]:
-    from engine.demo.stream import signals
+WORKER_BATCH = 200  # signals the in-process worker claims at a time (SIFT_WORKER_BATCH_SIZE)
+BRANDS = ("@acme", "@AcmeCare", "@acmecare", "Acme")
+PRODUCTS = (
+    "Acme Phone", "Acme Plus", "acmephone", "Acme Phone case", "Acme Plus subscription", "Acme app",
+    "Acme Phone charger", "acme+ plan",
+)  # fmt: skip
+PROBLEMS = (
+    "never arrived", "stopped working after {n} days", "won't turn on", "was charged twice", "arrived broken",
+    "keeps crashing since the update", "still hasn't shipped", "is not charging", "won't connect to wifi",
+    "got lost in delivery", "is still not fixed", "froze again", "went to the wrong address and no refund",
+    "won't boot after the update", "has been delayed {n} times",
+)  # fmt: skip
+TEMPLATES = (
+    "{brand} my {product} {problem} #fail",
+    "{brand} order {order}: my {product} {problem}. {n} emails and no answer",
+    "hey {brand}, my {product} {problem}. not happy",
+    "{n} hours on hold with {brand} because my {product} {problem}",
+    "{brand} your {product} {problem}, sort it out",
+    "my {product} from {brand} {problem} \U0001f621",
+    "{brand} still waiting: my {product} {problem} and support says nothing",
+    "{brand} ticket {order} - the {product} {problem}, {n} days now",
+)
+SOURCES = ("twitter", "instagram", "facebook", "reddit", "trustpilot")
 
-    stream = signals(seed=7, run_id=f"bench{int(time.time())}")
-    items = [next(stream) for _ in range(n)]
-    for item in items:  # every mention a complaint, so every one opens a case
-        item["text"] = (
-            f"@acme my order A{10000 + len(item['external_id'])} never arrived, still waiting #fail"
+
+def make_mentions(n: int, seed: int, run: str) -> list[dict]:
+    """``n`` complaints as ``POST /signals`` bodies: templates x products x problems, one author each.
+
+    Every text is a complaint (so routing opens a case) and every author is
+    new (so no signal correlates into another's case): each signal must open
+    a case of its own, which ``check_cases`` verifies.
+    """
+    rng = random.Random(seed)
+    items = []
+    for i in range(n):
+        count = rng.randint(2, 9)
+        text = rng.choice(TEMPLATES).format(
+            brand=rng.choice(BRANDS),
+            product=rng.choice(PRODUCTS),
+            problem=rng.choice(PROBLEMS).format(n=count),
+            order=f"A{rng.randint(10000, 99999)}",
+            n=count,
         )
-    return [items[i : i + size] for i in range(0, n, size)]
+        handle = f"@customer{seed}_{i}"
+        items.append(
+            {
+                "source": rng.choice(SOURCES),
+                "external_id": f"{run}-{i}",
+                "text": text,
+                "author": {
+                    "handle": handle,
+                    "name": f"Customer {i}",
+                    "followers": int(rng.lognormvariate(5, 2)),
+                },
+            }
+        )
+    return items
 
 
 def wait_processed(db: Path, n: int, timeout: float) -> float:
@@ -85,22 +137,49 @@ def wait_processed(db: Path, n: int, timeout: float) -> float:
     raise SystemExit(f"signals still pending after {timeout}s")
 
 
-def stored_bytes(db: Path) -> tuple[float, int, int]:
+def stored_bytes(db: Path) -> float:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         (avg_state,) = conn.execute("SELECT avg(length(state)) FROM process_instances").fetchone()
-        (cases,) = conn.execute("SELECT count(*) FROM cases").fetchone()
-        (failed,) = conn.execute("SELECT count(*) FROM signals WHERE status = 'failed'").fetchone()
-        return float(avg_state or 0), int(cases), int(failed)
+        return float(avg_state or 0)
     finally:
         conn.close()
+
+
+def check_cases(db: Path, run: str, n: int) -> tuple[int, list[str]]:
+    """(cases opened by the posted signals, problems): every posted signal processed and origin of one case."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(
+            "SELECT s.external_id, s.status, s.error, c.id FROM signals s "
+            "LEFT JOIN cases c ON c.origin_signal_id = s.id WHERE s.external_id LIKE ?",
+            (f"{run}-%",),
+        ).fetchall()
+    finally:
+        conn.close()
+    problems = [f"{len(rows)} of the {n} posted signals are stored"] if len(rows) != n else []
+    for external_id, status, error, case_id in rows:
+        if status != "processed":
+            problems.append(f"{external_id}: {status} {error or ''}".strip())
+        elif case_id is None:
+            problems.append(f"{external_id}: processed but opened no case")
+    return sum(case_id is not None for *_, case_id in rows), problems
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--signals", type=int, default=3000)
-    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--batch", type=int, default=500, help="signals per POST /signals:batch")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the generated mentions")
     args = parser.parse_args()
+    run = f"bench{int(time.time())}"
+    mentions = make_mentions(args.signals, args.seed, run)
+    batches = [mentions[i : i + args.batch] for i in range(0, len(mentions), args.batch)]
+    print(
+        f"ingest: {args.signals} signals ({len({m['text'] for m in mentions})} distinct texts, seed {args.seed}) "
+        f"in {len(batches)} batches of {args.batch}",
+        flush=True,
+    )
 
     bare_before = baseline(2000)
     with tempfile.TemporaryDirectory(prefix="sift-bench-") as tmp:
@@ -110,7 +189,7 @@ def main() -> None:
             **os.environ,
             "SIFT_DATA_DIR": tmp,
             "SIFT_BOOTSTRAP_ADMIN_KEY": key,
-            "SIFT_WORKER_BATCH_SIZE": "200",
+            "SIFT_WORKER_BATCH_SIZE": str(WORKER_BATCH),
             # the benchmark posts far faster than the default ingest limit per key allows
             "SIFT_INGEST_RATE_LIMIT": "100000000/minute",
         }
@@ -133,19 +212,22 @@ def main() -> None:
                             break
                     except httpx.HTTPError:
                         time.sleep(0.1)
-                batches = make_batches(args.signals, args.batch)
                 client.post(
-                    "/api/v1/signals:batch", json={"signals": [dict(batches[0][0], external_id="warm")]}
-                )
+                    "/api/v1/signals:batch", json={"signals": [dict(mentions[0], external_id="warm")]}
+                ).raise_for_status()
                 wait_processed(Path(tmp) / "sift.db", 1, 60)
                 start = time.perf_counter()
                 for batch in batches:
                     r = client.post("/api/v1/signals:batch", json={"signals": batch})
                     r.raise_for_status()
+                    refused = [item for item in r.json()["results"] if "error" in item]
+                    if refused:
+                        raise SystemExit(f"FAILED: the batch refused {len(refused)} signals: {refused[:3]}")
                 posted = time.perf_counter()
                 done = wait_processed(Path(tmp) / "sift.db", args.signals + 1, 600)
             rss = peak_rss_mb(server.pid)
-            avg_state, cases, failed = stored_bytes(Path(tmp) / "sift.db")
+            avg_state = stored_bytes(Path(tmp) / "sift.db")
+            cases, problems = check_cases(Path(tmp) / "sift.db", run, args.signals)
         except BaseException:
             print(log_path.read_text(errors="replace")[-4000:], file=sys.stderr)
             raise
@@ -158,6 +240,9 @@ def main() -> None:
     e2e = args.signals / (done - start)
     result = {
         "signals": args.signals,
+        "post_batch_size": args.batch,
+        "worker_batch_size": WORKER_BATCH,
+        "distinct_texts": len({m["text"] for m in mentions}),
         "post_seconds": round(posted - start, 3),
         "end_to_end_seconds": round(done - start, 3),
         "end_to_end_per_s": round(e2e, 1),
@@ -167,8 +252,8 @@ def main() -> None:
         "ratio_target": 0.25,
         "stored_state_bytes_per_instance": round(avg_state),
         "state_target_bytes": 4096,
-        "cases_opened": cases,
-        "failed_signals": failed,
+        "cases_opened_by_posted_signals": cases,
+        "signals_without_their_case": len(problems),
         "server_peak_rss_mb": round(rss, 1),
     }
     print(json.dumps(result, indent=2))
@@ -177,6 +262,11 @@ def main() -> None:
         f"-> ratio {e2e / bare:.2f} "
         f"(target >= 0.25); state {avg_state:.0f} B/instance (target < 4096); peak RSS {rss:.0f} MB"
     )
+
+    if problems:
+        print(f"FAILED: {len(problems)} posted signals did not open their case:", file=sys.stderr)
+        print("\n".join(problems[:20]), file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

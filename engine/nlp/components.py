@@ -12,7 +12,7 @@ from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.strings import hash_string
 from spacy.tokens import Doc
-from spacy.util import minibatch
+from spacy.util import filter_spans, minibatch
 
 from engine.nlp import entities as pattern_entities
 from engine.nlp import intent as intent_rules
@@ -126,39 +126,31 @@ class RuleMatcher:
 
     def __call__(self, doc: Doc) -> Doc:
         found = analysis(doc)
-        topics, cues, keywords = list(found.topics), list(found.cues), list(found.keywords)
+        # dicts as ordered sets: a text of thousands of distinct hashtags or keywords stays linear
+        topics, cues = dict.fromkeys(found.topics), dict.fromkeys(found.cues)
+        keywords = dict.fromkeys(found.keywords)
         for _, kind, name, keyword in self._matches(doc):
-            target = topics if kind == _TOPIC else cues
-            if name not in target:
-                target.append(name)
-            if keyword not in keywords:
-                keywords.append(keyword)
+            (topics if kind == _TOPIC else cues).setdefault(name)
+            keywords.setdefault(keyword)
         text = found.text
         if "#" in text:
             found.hashtags = [t.lower() for t in _HASHTAG.findall(text)]
             for tag in found.hashtags:
-                if tag not in topics:
-                    topics.append(tag)
+                topics.setdefault(tag)
         entities = self._entities(doc) + [
             {"label": label, "text": text[s:e], "pii": label in pattern_entities.PII_LABELS}
             for label, s, e in pattern_entities.find(text, found.lower)
         ]
         # Lists are kept only when something was found (see ``Analysis``).
-        found.topics, found.cues, found.keywords = topics or (), cues or (), keywords or ()
+        found.topics, found.cues, found.keywords = list(topics) or (), list(cues) or (), list(keywords) or ()
         found.entities = entities or ()
         return doc
 
     def _entities(self, doc: Doc) -> list[dict[str, object]]:
-        """Catalogue matches, longest first where they overlap, in text order; then a model's own entities."""
-        matches = sorted(self.catalogue(doc), key=lambda m: (m[1] - m[2], m[1]))
-        taken: list[tuple[int, int, int]] = []
-        for match_id, start, end in matches:
-            if all(end <= s or e <= start for _, s, e in taken):
-                taken.append((match_id, start, end))
-        taken.sort(key=lambda m: m[1])
+        """Catalogue matches, longest first where they overlap (``filter_spans``), in text order; then a model's own."""
         found: list[dict[str, object]] = []
-        for match_id, _, _ in taken:
-            label, name = self._catalogue[match_id]
+        for span in filter_spans(self.catalogue(doc, as_spans=True)):
+            label, name = self._catalogue[span.label]
             found.append({"label": label, "text": name, "pii": False})
         if self.model_ents:
             found.extend({"label": e.label_, "text": e.text, "pii": False} for e in doc.ents)

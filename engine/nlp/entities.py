@@ -3,11 +3,18 @@
 Regular expressions over the raw text (one C-level scan each) rather than
 token patterns: phone numbers and references span several tokens and
 punctuation. Overlaps go to the earlier kind in ``_KINDS`` (e-mail first).
+
+Every scan is linear in the text: whitespace after a keyword is matched
+possessively (``\\s*+``: three ``\\s*`` in a row tried every split of a run of
+spaces, minutes for "order" and a few thousand spaces), e-mail addresses are
+found from their ``@`` (``_email_spans``), and overlaps are checked by
+binary search among the spans already taken.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
 
 PII_LABELS = frozenset({"EMAIL", "PHONE"})
@@ -18,15 +25,15 @@ _PHONE = re.compile(
     r"|(?<![\w@#/.])(?:\+\d{10,13}|0\d{9,10})(?![\w/])"
 )
 _TRACKING = re.compile(
-    r"(?i:tracking\s*(?:no\.?|number|num|#|id|code)?\s*[:#]?\s*)(?-i:([A-Z0-9]{8,30}))\b|\b(1Z[0-9A-Z]{16})\b"
+    r"(?i:tracking\s*+(?:no\.?|number|num|#|id|code)?\s*+[:#]?\s*+)(?-i:([A-Z0-9]{8,30}))\b|\b(1Z[0-9A-Z]{16})\b"
 )
 _ORDER = re.compile(
-    r"(?i:\b(?:order|ord|ref|reference|booking|confirmation|case|ticket|invoice)\s*"
-    r"(?:no\.?|number|num|nr|id|#)?\s*[:#]?\s*)#?([A-Za-z0-9][A-Za-z0-9-]{3,})\b"
+    r"(?i:\b(?:order|ord|ref|reference|booking|confirmation|case|ticket|invoice)\s*+"
+    r"(?:no\.?|number|num|nr|id|#)?\s*+[:#]?\s*+)#?([A-Za-z0-9][A-Za-z0-9-]{3,})\b"
     r"|(?<![\w@$])#?([A-Z]{1,3}-?\d{5,})\b"
 )
 _FLIGHT = re.compile(
-    r"(?i:\bflight\s*(?:no\.?|number|#)?\s*)(?-i:([A-Z][A-Z0-9]\s?\d{1,4}))\b"
+    r"(?i:\bflight\s*+(?:no\.?|number|#)?\s*+)(?-i:([A-Z][A-Z0-9]\s?\d{1,4}))\b"
     r"|\b((?:AA|UA|DL|BA|LH|AF|KL|EK|QF|WN|B6|AS|NK|F9|FR|U2|VS|AC|QR|SQ|CX|TK|EI|IB|EY)\s?\d{2,4})\b"
 )
 _MONEY = re.compile(
@@ -103,27 +110,69 @@ def _kinds(text: str, lower: str | None = None) -> list[tuple[str, re.Pattern[st
     return [(label, _BY_LABEL[label]) for label in wanted]
 
 
+_AT_DOMAIN = re.compile(r"@[\w-]+(?:\.[\w-]+)+")
+_LOCAL_PART = re.compile(r"[\w.+-]+")
+
+
+def _email_spans(text: str) -> Iterator[tuple[int, int]]:
+    """The spans ``_EMAIL.finditer`` finds, found from each ``@`` instead of from every position.
+
+    ``_EMAIL`` tried at every character of a long run of word characters
+    scans the run to its end each time. The local part of a match is the
+    run of ``[\\w.+-]`` just before an ``@`` that has a domain, cut where
+    the previous match ended: that is where ``finditer`` would start it.
+    """
+    local_starts = None
+    previous = 0
+    for at in _AT_DOMAIN.finditer(text):
+        start = at.start()
+        if start <= previous or not _LOCAL_PART.match(text, start - 1):
+            continue
+        if local_starts is None:  # the start of the local-part run that ends at each position
+            local_starts = {m.end(): m.start() for m in _LOCAL_PART.finditer(text)}
+        begin = max(local_starts[start], previous)
+        yield begin, at.end()
+        previous = at.end()
+
+
+def _spans(label: str, regex: re.Pattern[str], text: str) -> Iterator[tuple[int, int]]:
+    if regex is _EMAIL:
+        return _email_spans(text)
+    return (_groups(match) for match in regex.finditer(text))
+
+
 def find(text: str, lower: str | None = None) -> Iterator[tuple[str, int, int]]:
     """(label, start, end) of each pattern entity, non-overlapping, in text order.
 
-    ``lower`` is ``text.lower()`` when the caller has it already.
+    ``lower`` is ``text.lower()`` when the caller has it already. A span
+    overlapping one of an earlier kind is dropped; spans of one kind never
+    overlap each other (they come from one ``finditer``).
     """
-    taken: list[tuple[int, int]] = []
+    starts: list[int] = []  # the spans taken so far, in text order; they do not overlap,
+    ends: list[int] = []  # so their ends are in order too
     found = []
     for label, regex in _kinds(text, lower):
-        for match in regex.finditer(text):
-            start, end = _groups(match)
+        new = []
+        for start, end in _spans(label, regex, text):
             if not _valid(label, text[start:end]):
                 continue
-            if any(start < e and s < end for s, e in taken):
+            first_after = bisect_right(ends, start)  # the first taken span ending after ``start``
+            if first_after < len(starts) and starts[first_after] < end:
                 continue
-            taken.append((start, end))
+            new.append((start, end))
             found.append((start, label, end))
+        if new:
+            taken = sorted([*zip(starts, ends, strict=True), *new])
+            starts, ends = [s for s, _ in taken], [e for _, e in taken]
     for start, label, end in sorted(found):
         yield label, start, end
 
 
 def redact(text: str) -> str:
     """``text`` with e-mail addresses and phone numbers replaced by ``[EMAIL]`` / ``[PHONE]``."""
-    text = _EMAIL.sub("[EMAIL]", text)
+    parts, at = [], 0
+    for start, end in _email_spans(text):
+        parts += [text[at:start], "[EMAIL]"]
+        at = end
+    text = "".join([*parts, text[at:]])
     return _PHONE.sub(lambda m: "[PHONE]" if _valid("PHONE", m.group()) else m.group(), text)

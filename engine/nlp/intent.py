@@ -98,7 +98,7 @@ _FAILURE = _compile(  # a service failure said outright: a complaint whatever th
     r"shipped|fixed|refunded|resolved|sorted))|"
     r"(?:can'?t|cannot|couldn'?t|unable to)(?: even| seem to| still)? (?:play|log ?in|sign ?in|connect|"
     r"access|use|download|load|get through|reach|find)|no luck (?:with|getting|finding)|"
-    r"(?:way |far |too |so )+(?:expensive|overpriced)|overpriced|(?:isn'?t|not|won'?t) launching|"
+    r"(?<!\bway )(?<!\bfar )(?<!\btoo )(?<!\bso )(?:way |far |too |so )+(?:expensive|overpriced)|overpriced|(?:isn'?t|not|won'?t) launching|"
     r"none of [\w ]{0,20}(?:are|is) (?:working|loading)|(?:is|it'?s|was|are|went) down\b|ruin(?:ed|s)|"
     r"(?:doesn'?t|does not|won'?t|isn'?t|is not|not) (?:work\w*|load\w*|stable|charging|connect\w*)|"
     r"faulty|defective|scam|ripped off|rip ?off|overcharged|charged (?:me )?twice|"
@@ -122,7 +122,7 @@ _SARCASM = _compile(
     r"great job (?:losing|breaking|cancell?ing|delaying|charging)|well played\b|"
     r"love (?:how|when|that|it when) [^.!?]{0,40}\b(?:cancel|delay|lost|los[ei]|charg|wait|broke|crash|"
     r"ignor|without (?:telling|notice|warning))|"
-    r"who says [^?]*(?:is gone|works)|wasted [^.!?]*(?:getting|waiting))"
+    r"who says (?:(?!who says )[^?])*(?:is gone|works)|wasted (?:(?!wasted )[^.!?])*(?:getting|waiting))"
 )
 _SINGULAR = r"[iI]|[iI]'m|[iI]m|[iI]'ve|[iI]'d|[mM][yY]|[mM][eE]|mine"
 _FIRST_PERSON = _compile(rf"\b(?:{_SINGULAR}|[wW][eE]|[oO]ur|us)\b")

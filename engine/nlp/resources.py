@@ -246,6 +246,41 @@ def _starts(items: list) -> tuple[list, bool] | None:
     return found, True
 
 
+@dataclass(frozen=True)
+class Branch:
+    """What ``regex_branches`` tells of one top-level alternative of a pattern."""
+
+    anchored_at_start: bool  # begins with ``^``
+    max_width: int  # the longest text it can match
+    char_run_at_end: bool  # ``c+$`` or ``cc+$`` for one literal character: its tails two long match too
+
+
+def regex_branches(pattern: str) -> list[Branch] | None:
+    """The top-level alternatives of ``pattern``, read with ``re``'s own parser; None when that cannot be done."""
+    if _parser is None:
+        return None
+    try:
+        items = list(_parser.parse(pattern).data)
+        if len(items) == 1 and items[0][0] is sre.BRANCH:
+            parts = [list(branch) for branch in items[0][1][1]]
+        else:
+            parts = [items]
+        return [_branch(part) for part in parts]
+    except Exception:  # the private parser changed shape: callers use the pattern as written
+        return None
+
+
+def _branch(items: list) -> Branch:
+    width = _parser.SubPattern(_parser.State(), items).getwidth()[1]
+    run = False
+    if len(items) >= 2 and items[-1] == (sre.AT, sre.AT_END) and items[-2][0] is sre.MAX_REPEAT:
+        low, high, body = items[-2][1]
+        literals = items[:-2]
+        if high is sre.MAXREPEAT and len(body) == 1 and body[0][0] is sre.LITERAL:
+            run = all(item == body[0] for item in literals) and len(literals) + low <= 2
+    return Branch(items[:1] == [(sre.AT, sre.AT_BEGINNING)], int(width), run)
+
+
 def _group(path: str, kind: str, name: str, body: Any) -> PhraseGroup:
     where = f"{kind} {name!r}"
     if not isinstance(body, dict):

@@ -19,7 +19,7 @@ from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 from spacy.util import compile_prefix_regex, compile_suffix_regex
 
-from engine.nlp.resources import compile_guarded
+from engine.nlp.resources import compile_guarded, regex_branches
 
 _URL = re.compile(r"^(?:https?://|www\.)\S+$", re.IGNORECASE)
 _ELONGATION = re.compile(r"([^\W\d_])\1{2,}")
@@ -66,17 +66,74 @@ _TOKEN_MATCH = re.compile(
 )
 
 
+# spaCy strips affixes from a chunk (a run without whitespace) one at a time,
+# calling Python for each and hashing and slicing the rest of the chunk every
+# time: a chunk of n characters that is mostly affixes (":):):)...", "a)))...")
+# costs n * n, seconds for a few thousand characters. A chunk longer than this
+# is split by one regex instead (``_split_long``). The longest chunk in the
+# 28,618 tweets of /work/shared/data has 96 characters.
+MAX_CHUNK = 256
+_LONG_CHUNK = re.compile(rf"(?<!\S)\S{{{MAX_CHUNK + 1},}}")  # tried only where a chunk starts: one pass
+# URLs whole, then words (with a leading # or @), then any other character alone.
+_LONG_CHUNK_PARTS = re.compile(r"(?:https?://|www\.)\S+|[#@]?[^\W_]+|\S", re.IGNORECASE)
+
+
 class SocialTokenizer(Tokenizer):
     """spaCy's tokenizer that also keeps the text it was given in ``doc.user_data[TEXT_KEY]``.
 
     ``Doc.text`` rebuilds the string from the tokens in Python on every
     access, which costs more than tokenizing a tweet; components read this.
+    Chunks longer than ``MAX_CHUNK`` characters are split by ``_LONG_CHUNK_PARTS``
+    rather than by spaCy's affix rules, so the cost of a text stays linear in its length.
     """
 
     def __call__(self, text: str) -> Doc:
-        doc = super().__call__(text)
+        if len(text) > MAX_CHUNK and _LONG_CHUNK.search(text):
+            doc = self._split_long(text)
+        else:
+            doc = super().__call__(text)
         doc.user_data[TEXT_KEY] = text
         return doc
+
+    def _split_long(self, text: str) -> Doc:
+        """The doc of ``text``: spaCy's tokens between the long chunks, ``_LONG_CHUNK_PARTS`` within them.
+
+        The text between long chunks is tokenized by spaCy as it would be
+        in the whole text (every cut is at whitespace; the one space after a
+        chunk belongs to its last token, as spaCy does it), token norms
+        (``"n't"`` -> ``"not"``) included.
+        """
+        words: list[str] = []
+        spaces: list[bool] = []
+        norms: list[tuple[int, Any]] = []  # (first token, NORM column) of each stretch spaCy tokenized
+        tokenize = super().__call__
+        at = 0
+        for chunk in _LONG_CHUNK.finditer(text):
+            start, end = chunk.span()
+            if start > at:
+                self._append(tokenize(text[at:start]), words, spaces, norms)
+            parts = _LONG_CHUNK_PARTS.findall(text, start, end)
+            words.extend(parts)
+            spaces.extend([False] * len(parts))
+            if text[end : end + 1] == " ":
+                spaces[-1] = True
+                end += 1
+            at = end
+        if at < len(text):
+            self._append(tokenize(text[at:]), words, spaces, norms)
+        doc = Doc(self.vocab, words=words, spaces=spaces)
+        if norms:
+            column = doc.to_array([NORM])
+            for first, stretch in norms:
+                column[first : first + len(stretch)] = stretch
+            doc.from_array([NORM], column)
+        return doc
+
+    @staticmethod
+    def _append(doc: Doc, words: list[str], spaces: list[bool], norms: list[tuple[int, Any]]) -> None:
+        norms.append((len(words), doc.to_array([NORM])))
+        words.extend(t.text for t in doc)
+        spaces.extend(bool(t.whitespace_) for t in doc)
 
 
 def doc_text(doc: Doc) -> str:
@@ -94,19 +151,84 @@ def build_tokenizer(nlp: Language) -> Tokenizer:
     """
     defaults = nlp.Defaults
     prefixes = [p for p in (defaults.prefixes or []) if p not in ("#", "@", r"\#", r"\@")]
-    suffixes = list(defaults.suffixes or [])
+    suffixes = compile_suffix_regex(list(defaults.suffixes or []))
     base = nlp.tokenizer
     tokenizer = SocialTokenizer(
         nlp.vocab,
         rules=base.rules,
-        prefix_search=compile_prefix_regex(prefixes).search,
-        suffix_search=_letter_end_fast_path(_guarded(compile_suffix_regex(suffixes).search)),
+        prefix_search=_anchored_match(compile_prefix_regex(prefixes)),
+        suffix_search=_letter_end_fast_path(_tail_search(_guarded(suffixes.search), suffixes.pattern)),
         infix_finditer=_alnum_fast_path(_guarded(base.infix_finditer)),
         token_match=_TOKEN_MATCH.match,
-        url_match=base.url_match,
+        url_match=_linear_url_match(base.url_match),
         max_cache_size=MAX_CACHED_CHUNKS,
     )
     return tokenizer
+
+
+def _anchored_match(regex: re.Pattern[str]) -> Callable[[str], Any]:
+    """``regex.match`` when every alternative starts with ``^`` (the same result as ``search``), else ``search``.
+
+    ``search`` tries every position of the chunk against every prefix rule
+    even though only the first can match; spaCy calls it once per affix it
+    strips, so a chunk of many prefixes cost its length squared.
+    """
+    branches = regex_branches(regex.pattern)
+    if branches and all(branch.anchored_at_start for branch in branches):
+        return regex.match
+    return regex.search
+
+
+def _tail_search(search: Callable[..., Any], pattern: str) -> Callable[[str], Any]:
+    """``search`` for a suffix regex, tried over the end of the text first, then over a window 4x wider.
+
+    Every alternative of spaCy's suffix regex ends in ``$``; tried from every
+    position of a long chunk, one search cost the chunk's length, and spaCy
+    searches once per suffix it strips. The leftmost match is the same: the
+    window is twice as long as the longest bounded alternative (5 characters
+    in English), which can only start inside it, and the one unbounded kind
+    (a run of one character, "\\.\\.+$") has a match at the window's first
+    position whenever it has one further left, which is when the window
+    widens. A pattern with any other unbounded alternative is searched as written.
+    """
+    branches = regex_branches(pattern)
+    if not branches:
+        return search
+    bounded = [b.max_width for b in branches if not b.char_run_at_end]
+    window = 2 * max(bounded, default=1)
+    if window > _MAX_SUFFIX_WINDOW:
+        return search
+
+    def tail_search(text: str) -> Any:
+        size = window
+        while size < len(text):
+            start = len(text) - size
+            match = search(text, start)
+            if match is None or match.start() > start:
+                return match
+            size *= 4
+        return search(text)
+
+    return tail_search
+
+
+_MAX_SUFFIX_WINDOW = 64  # a suffix rule longer than 32 characters: the regex is searched as written
+
+
+def _linear_url_match(url_match: Callable[[str], Any] | None) -> Callable[[str], Any] | None:
+    """spaCy's URL regex with its user-info part ``\\S+(?::\\S*)?@`` written ``\\S+@``.
+
+    Both accept the same strings (``:`` is a non-space character) and give the
+    same match, but the original backtracks through every ``:`` of a chunk
+    with no ``@``: "a:a:a:..." of a few thousand characters took 40 ms.
+    """
+    regex = getattr(url_match, "__self__", None)
+    if not isinstance(regex, re.Pattern) or _USER_INFO not in regex.pattern:
+        return url_match
+    return re.compile(regex.pattern.replace(_USER_INFO, r"(?:\S+@)?"), regex.flags).match
+
+
+_USER_INFO = r"(?:\S+(?::\S*)?@)?"
 
 
 def _guarded(method: Callable[[str], Any]) -> Callable[[str], Any]:

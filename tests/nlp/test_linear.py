@@ -1,0 +1,142 @@
+"""Enrichment of adversarial maximum-size texts costs time linear in their length.
+
+Each shape of ``bench/adversarial.py`` is enriched at N and 4N characters in
+the same run; a linear step gives about 4x, a quadratic one 16x, the
+backtracking regexes fixed here far more. The bound is generous because the
+machine is shared, and no absolute time is asserted.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+
+import pytest
+
+from bench.adversarial import SHAPES
+from engine.config import get_settings
+from engine.nlp import enrich, entities, get_pipeline
+from engine.nlp.tokenizer import MAX_CHUNK
+
+RATIO_BOUND = 12.0
+
+
+def _time(shape: str, size: int, salt: int) -> float:
+    text = SHAPES[shape](size, salt)  # a fresh salt: nothing comes from the tokenizer cache
+    start = time.perf_counter()
+    enrich(text)
+    return time.perf_counter() - start
+
+
+def _ratio(shape: str, small: int, large: int, salt: int) -> tuple[float, float, float]:
+    """Best time at ``large`` over best time at ``small``, sizes alternated four times (noise hits both)."""
+    _time(shape, small, salt), _time(shape, large, salt + 1)  # warm: lazily built parts, first norms
+    smalls, larges = [], []
+    for i in range(4):
+        smalls.append(_time(shape, small, salt + 10 + i))
+        larges.append(_time(shape, large, salt + 20 + i))
+    return min(larges) / min(smalls), min(smalls), min(larges)
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_enrichment_time_grows_linearly_with_the_text(shape: str) -> None:
+    get_pipeline()
+    full = get_settings().max_text_chars
+    ratio, small, large = _ratio(shape, full // 4, full, 100)
+    if ratio >= RATIO_BOUND:  # once more: other jobs on the machine can slow a whole round of one size
+        ratio, small, large = min((ratio, small, large), _ratio(shape, full // 4, full, 200))
+    assert ratio < RATIO_BOUND, (
+        f"{shape}: {small * 1e3:.1f} ms at {full // 4}, {large * 1e3:.1f} ms at {full}"
+    )
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_adversarial_doc_keeps_the_text(shape: str) -> None:
+    text = SHAPES[shape](5_000, 7)
+    assert get_pipeline()(text).text == text
+
+
+def test_long_chunks_are_split_and_the_text_around_them_tokenized_as_before() -> None:
+    nlp = get_pipeline()
+    around = "I don't  know , isn't it\n"
+    text = f"{around}{':)' * MAX_CHUNK} {around}https://x.co/{'a/' * MAX_CHUNK}"
+    tokens = [t.text for t in nlp(text)]
+    expected = [t.text for t in nlp(around)]
+    assert tokens[: len(expected)] == expected
+    assert tokens[len(expected) : len(expected) + 2] == [":", ")"]
+    assert tokens[-1].startswith("https://x.co/a/a/")
+    assert [t.norm_ for t in nlp(text)][2] == "not"  # token norms of the text between kept
+
+
+def test_overlapping_catalogue_names_keep_the_longest_first() -> None:
+    found = enrich("my galaxy note 7 and acme phone and acme")["entities"]
+    assert [(e["label"], e["text"]) for e in found] == [
+        ("PRODUCT", "Galaxy"),
+        ("PRODUCT", "Acme Phone"),
+        ("BRAND", "Acme"),
+    ]
+
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")  # the pattern ``entities._email_spans`` follows
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a@b.co",
+        "a@b.co+x@y.zz",
+        "a@b.co.+x@y.zz",
+        " @x.co@y.zz",
+        "a@b@c.de",
+        "x.y+z@a-b.c.d, e@f.gh.",
+        "@@a.b",
+    ],
+)
+def test_email_spans_are_those_of_the_email_regex(text: str) -> None:
+    assert list(entities._email_spans(text)) == [m.span() for m in _EMAIL.finditer(text)]
+
+
+def test_email_spans_match_the_regex_on_random_text() -> None:
+    rng = random.Random(5)
+    for _ in range(3000):
+        text = "".join(
+            rng.choice(["a", "b", ".", "+", "-", "@", " ", "x.co", "_"]) for _ in range(rng.randint(1, 25))
+        )
+        assert list(entities._email_spans(text)) == [m.span() for m in _EMAIL.finditer(text)], text
+
+
+def test_pattern_entities_drop_overlaps_with_an_earlier_kind() -> None:
+    text = "mail jane@example.com or call 0770 090 0123, order A123456 for $40"
+    assert [(label, text[s:e]) for label, s, e in entities.find(text)] == [
+        ("EMAIL", "jane@example.com"),
+        ("PHONE", "0770 090 0123"),
+        ("ORDER_ID", "A123456"),
+        ("MONEY", "$40"),
+    ]
+
+
+def test_english_affix_rules_get_the_linear_searches() -> None:
+    """A spaCy upgrade that changes the rules' shape shows up here, not as a slow tokenizer."""
+    tokenizer = get_pipeline().tokenizer
+    assert tokenizer.prefix_search.__name__ == "match"
+    assert tokenizer.url_match.__self__.pattern.count(r"(?:\S+@)?") == 1
+
+
+def test_suffix_search_over_the_tail_finds_what_the_full_search_finds() -> None:
+    import spacy
+    from spacy.util import compile_suffix_regex
+
+    from engine.nlp.tokenizer import _tail_search
+
+    regex = compile_suffix_regex(spacy.blank("en").Defaults.suffixes)
+    tail = _tail_search(regex.search, regex.pattern)
+    assert tail is not regex.search
+    rng = random.Random(3)
+    pieces = ["a", "1", ".", "..", ")", ":", "km", "°", "C", "'s", "%", "$", "!", "…", "x"]
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 40)))
+        if rng.random() < 0.1:
+            text += "." * rng.randint(5, 300)
+        full = regex.search(text)
+        assert (tail(text) and tail(text).span()) == (full and full.span()), text
