@@ -1,44 +1,178 @@
-"""A case's SLA clock as timers: a warning and a breach for the target that is running.
+"""A case's SLA clocks, and the timers that make them fire.
 
-The case's columns say which target runs (``sla_target``) and when it warns and breaches
-(``sla_warning_at``, ``sla_due_at``); the timers fire at those times and store the outcome in
-``sla_state`` (see ``engine/cases/escalation.py``), so the state is never re-derived on read.
+Three targets can run, each with a warning and a breach timer:
+- ``first_response`` from the opening until the first reply;
+- ``next_response`` from a customer message that follows one of our replies, until the next
+  reply (each owed reply is its own cycle);
+- ``resolution`` from the opening until the case is resolved, paused while the case waits on
+  the customer: the paused working time is added to its due time when the clock resumes.
+
+The case's columns say when each target falls due; the timers fire at those times and store
+the outcome in ``sla_state`` (``engine/cases/escalation.py``), which is never re-derived on
+read. ``sla_due_at``, ``sla_warning_at`` and ``sla_target`` name the nearest running target.
+Every change to the clocks goes through :func:`arm`, which reschedules the case's timers.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.cases import transitions
 from engine.cases.models import Case
+from engine.db import utcnow
+from engine.sla import clock, policies
+from engine.sla.calendar import add_working_time, working_time_between
 from engine.timers import service as timers
+from engine.timers.models import FIRED, Timer
 
 WARNING, BREACH = "sla.warning", "sla.breach"
-FIRST_RESPONSE, RESOLUTION = "first_response", "resolution"
+FIRST_RESPONSE, NEXT_RESPONSE, RESOLUTION = "first_response", "next_response", "resolution"
 
 
-def key(case_id: str, target: str, kind: str) -> str:
-    return f"{kind}:{case_id}:{target}"
+@dataclass(frozen=True)
+class Running:
+    target: str
+    since: datetime
+    due: datetime
+
+
+def running(case: Case) -> list[Running]:
+    """The targets whose clock runs now, nearest due first."""
+    found: list[Running] = []
+    if case.status in (transitions.RESOLVED, transitions.CLOSED):
+        return found
+    if case.first_response_at is None and case.first_response_due_at is not None:
+        found.append(Running(FIRST_RESPONSE, case.created_at, case.first_response_due_at))
+    if case.next_response_due_at is not None and case.next_response_since is not None:
+        found.append(Running(NEXT_RESPONSE, case.next_response_since, case.next_response_due_at))
+    if not case.sla_paused and case.resolution_due_at is not None:
+        found.append(Running(RESOLUTION, case.created_at, case.resolution_due_at))
+    return sorted(found, key=lambda r: r.due)
+
+
+def key(case_id: str, target: str, kind: str, due: datetime) -> str:
+    return f"{kind}:{case_id}:{target}:{due.isoformat()}"
 
 
 def arm(session: Session, case: Case, *, new: bool = False) -> None:
-    """Schedules the warning and the breach of the case's running target (``new``: the case was
-    just opened, so no timer of it exists yet)."""
-    if case.sla_target is None or case.sla_due_at is None:
-        return
-    rows = [(WARNING, case.sla_warning_at), (BREACH, case.sla_due_at)]
-    for kind, due in rows:
-        if due is None:
-            continue
-        row_key = key(case.id, case.sla_target, kind)
-        data = {"target": case.sla_target}
-        if new:
-            timers.add_new(
-                session, [{"kind": kind, "key": row_key, "due_at": due, "case_id": case.id, "data": data}]
+    """Schedules the warning and breach of every running target and drops the rest; sets the
+    case's nearest due time (``new``: the case was just opened, so it has no timers yet)."""
+    policy = policies.get(session, case.sla_policy)
+    wanted: list[dict[str, object]] = []
+    for run in running(case):
+        warning = clock.warning_time(run.since, run.due, policy.warning_at, policy.resolved_calendar)
+        for kind, due in ((WARNING, warning), (BREACH, run.due)):
+            data = {"target": run.target, "due": run.due.isoformat()}
+            wanted.append(
+                {"kind": kind, "key": key(case.id, run.target, kind, run.due), "due_at": due, "data": data}
             )
-        else:
-            timers.schedule(session, kind, row_key, due, case_id=case.id, data=data)
+    nearest = running(case)[:1]
+    if nearest:  # with no clock running (paused, replied) the last due time stays, for sorting
+        case.sla_target, case.sla_due_at = nearest[0].target, nearest[0].due
+        case.sla_warning_at = next(w["due_at"] for w in wanted if w["kind"] == WARNING)  # type: ignore[assignment]
+    else:
+        case.sla_target = None
+    if new:
+        timers.add_new(session, [{**w, "case_id": case.id} for w in wanted])
+        return
+    timers.cancel(session, case_id=case.id, kinds=(WARNING, BREACH), keep={str(w["key"]) for w in wanted})
+    for w in wanted:
+        timers.schedule(session, str(w["kind"]), str(w["key"]), w["due_at"], case_id=case.id, data=w["data"])  # type: ignore[arg-type]
 
 
-def disarm(session: Session, case: Case) -> None:
-    """Drops the case's pending SLA timers (the target was met, or the case is done)."""
+def is_running(case: Case, target: str, due: datetime) -> bool:
+    """Whether ``target`` still runs with the due time a timer was armed for."""
+    return any(r.target == target and r.due == due for r in running(case))
+
+
+def refresh_state(session: Session, case: Case) -> None:
+    """The state after a clock stopped or moved: the worst outcome the timers of the running
+    targets have stored (breached, then at_risk), else on_track."""
+    keys = {key(case.id, r.target, kind, r.due): kind for r in running(case) for kind in (WARNING, BREACH)}
+    fired = (
+        set(session.scalars(select(Timer.kind).where(Timer.key.in_(keys), Timer.status == FIRED)))
+        if keys
+        else set()
+    )
+    case.sla_state = "breached" if BREACH in fired else "at_risk" if WARNING in fired else "on_track"
+
+
+def replied(session: Session, case: Case, at: datetime | None = None) -> None:
+    """A reply went out: the first response (or the owed next response) is met."""
+    at = at or utcnow()
+    if case.first_response_at is None:
+        case.first_response_at = at
+    elif case.next_response_due_at is not None:
+        case.next_response_due_at = case.next_response_since = None
+    else:
+        return
+    case.last_reply_at = at
+    arm(session, case)
+    refresh_state(session, case)
+
+
+def customer_message(session: Session, case: Case, at: datetime | None = None) -> None:
+    """The customer wrote again (the short tail's correlation calls this): a paused resolution
+    clock resumes, and if we had replied and owe no reply yet, the next-response clock starts."""
+    at = at or utcnow()
+    if case.status in (transitions.RESOLVED, transitions.CLOSED):
+        return
+    if case.sla_paused:
+        _resume(session, case, at)
+    if case.last_reply_at is not None and case.next_response_due_at is None:
+        policy = policies.get(session, case.sla_policy)
+        case.next_response_since = at
+        case.next_response_due_at = clock.due_for(policy, case.priority, NEXT_RESPONSE, at).due
+    arm(session, case)
+    refresh_state(session, case)
+
+
+def pause(session: Session, case: Case, at: datetime | None = None) -> None:
+    """The case waits on the customer: the resolution clock stops counting."""
+    if case.sla_paused:
+        return
+    case.sla_paused, case.sla_paused_at = True, at or utcnow()
+    arm(session, case)
+
+
+def resume(session: Session, case: Case, at: datetime | None = None) -> None:
+    """The case is worked again (not only through a customer message)."""
+    if case.sla_paused:
+        _resume(session, case, at or utcnow())
+        arm(session, case)
+        refresh_state(session, case)
+
+
+def _resume(session: Session, case: Case, at: datetime) -> None:
+    """Adds the paused working time to the resolution due time and records the paused time."""
+    paused_at = case.sla_paused_at or at
+    if case.resolution_due_at is not None:
+        calendar = policies.get(session, case.sla_policy).resolved_calendar
+        left = (
+            working_time_between(calendar, paused_at, case.resolution_due_at)
+            if case.resolution_due_at > paused_at
+            else None
+        )
+        if left is not None:  # a breach before the pause stays a breach: its due time does not move
+            case.resolution_due_at = add_working_time(calendar, at, left)
+    case.sla_paused_seconds = (case.sla_paused_seconds or 0.0) + max(0.0, (at - paused_at).total_seconds())
+    case.sla_paused, case.sla_paused_at = False, None
+
+
+def stop(session: Session, case: Case) -> None:
+    """The case is done: every clock stops; the final state is breached if any target breached."""
     timers.cancel(session, case_id=case.id, kinds=(WARNING, BREACH))
+    breached = session.scalar(
+        select(Timer.id).where(Timer.case_id == case.id, Timer.kind == BREACH, Timer.status == FIRED).limit(1)
+    )
+    late = (
+        case.resolution_due_at is not None
+        and case.resolved_at is not None
+        and case.resolved_at > case.resolution_due_at
+    )
+    case.sla_state = "breached" if breached or late else "met"
+    case.sla_target = None

@@ -6,6 +6,8 @@ own transaction; one whose case or task has moved on raises ``timers.Drop``.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.orm import Session
 
 from engine.cases import clocks, flows, transitions
@@ -34,15 +36,16 @@ def on_bpmn_timer(session: Session, timer: Timer) -> None:
         raise timers.Drop()
 
 
-def _running_target(session: Session, timer: Timer) -> Case:
+def _running_target(session: Session, timer: Timer) -> tuple[Case, str]:
     case = _case(session, timer)
-    if case.sla_target != timer.data.get("target"):
-        raise timers.Drop()  # that target was met; another clock runs now
-    return case
+    target, due = timer.data.get("target"), timer.data.get("due")
+    if not target or not due or not clocks.is_running(case, target, datetime.fromisoformat(due)):
+        raise timers.Drop()  # that target was met, paused or moved: its clock has other timers now
+    return case, target
 
 
 def on_sla_warning(session: Session, timer: Timer) -> None:
-    case = _running_target(session, timer)
+    case, target = _running_target(session, timer)
     if case.sla_state == "on_track":
         case.sla_state = "at_risk"
     events.record(
@@ -50,16 +53,15 @@ def on_sla_warning(session: Session, timer: Timer) -> None:
         "sla.warning",
         case_id=case.id,
         actor="sla",
-        data={"target": case.sla_target, "due_at": case.sla_due_at.isoformat() if case.sla_due_at else None},
+        data={"target": target, "due_at": timer.data["due"]},
     )
 
 
 def on_sla_breach(session: Session, timer: Timer) -> None:
     """One ``sla.breached`` event, the state stored, and a message into the case's process,
     where the process models the escalation."""
-    case = _running_target(session, timer)
+    case, target = _running_target(session, timer)
     case.sla_state = "breached"
-    target = case.sla_target
     events.record(
         session,
         "sla.breached",

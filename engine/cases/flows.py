@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from engine.auth.service import Principal
+from engine.cases import clocks, transitions
 from engine.cases import service as cases
-from engine.cases import transitions
 from engine.cases.models import Case
 from engine.errors import Conflict, NotFound
 from engine.events import service as events
@@ -193,7 +193,7 @@ def _apply_task_outcome(
             actor=actor,
             data={"text": data["reply"], "queue": case.queue},
         )
-        cases.mark_first_response(session, case)
+        clocks.replied(session, case)
 
 
 def _resolution(data: dict[str, Any]) -> dict[str, Any]:

@@ -46,12 +46,19 @@ class Case(Base):
     sla_due_at: Mapped[datetime | None] = mapped_column(default=None)  # the nearest open due time
     sla_warning_at: Mapped[datetime | None] = mapped_column(default=None)  # when that target turns at risk
     sla_paused: Mapped[bool] = mapped_column(default=False)
+    sla_paused_at: Mapped[datetime | None] = mapped_column(default=None)
+    sla_paused_seconds: Mapped[float] = mapped_column(default=0.0)  # wall-clock time spent paused
+    next_response_since: Mapped[datetime | None] = mapped_column(
+        default=None
+    )  # the customer message owed a reply
+    next_response_due_at: Mapped[datetime | None] = mapped_column(default=None)
 
     resolution: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(default=None)
     first_response_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_reply_at: Mapped[datetime | None] = mapped_column(default=None)
 
     # Declared so the unit of work inserts rows in foreign-key order within one flush;
     # code sets the id columns and never loads through these.

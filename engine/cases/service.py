@@ -65,10 +65,14 @@ def transition(
     case.updated_at = now
     if target in (transitions.RESOLVED, transitions.CLOSED):
         case.resolved_at = case.resolved_at or now
-        case.sla_state = clock.final_state(case.resolution_due_at, now)
-        clocks.disarm(session, case)
+        clocks.stop(session, case)
+    elif target == transitions.WAITING:
+        clocks.pause(session, case, now)  # the resolution clock waits with the case
+    elif current == transitions.WAITING:
+        clocks.resume(session, case, now)
     elif current == transitions.RESOLVED:
         case.resolved_at = None
+        clocks.arm(session, case)
     event_type = {
         transitions.RESOLVED: "case.resolved",
         transitions.CLOSED: "case.closed",
@@ -153,25 +157,6 @@ def update_fields(session: Session, case: Case, changes: dict[str, Any], *, acto
         case.updated_at = utcnow()
         events.record(session, "case.updated", case_id=case.id, actor=actor, data=changed)
         _sync_open_tasks(session, case)
-
-
-def mark_first_response(session: Session, case: Case) -> None:
-    """The first reply went out: the first-response clock stops, the resolution clock runs."""
-    if case.first_response_at is not None:
-        return
-    case.first_response_at = utcnow()
-    clocks.disarm(session, case)
-    if case.resolution_due_at is None:
-        case.sla_target = case.sla_due_at = case.sla_warning_at = None
-        return
-    policy = policies.get(session, case.sla_policy)
-    case.sla_target = clocks.RESOLUTION
-    case.sla_due_at = case.resolution_due_at
-    case.sla_warning_at = clock.warning_time(
-        case.created_at, case.resolution_due_at, policy.warning_at, policy.resolved_calendar
-    )
-    case.sla_state = "on_track"
-    clocks.arm(session, case)
 
 
 def claim(session: Session, case_id: str, who: Principal) -> Case:

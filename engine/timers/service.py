@@ -60,7 +60,8 @@ def schedule(
     task_id: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> Timer:
-    """The pending timer ``key`` comes due at ``due_at`` (created, or moved if it exists)."""
+    """The timer ``key`` is pending, due at ``due_at``: created, moved if pending, pending again
+    if it was dropped. One that fired or failed for good stays so (it happened once)."""
     timer = session.scalar(select(Timer).where(Timer.key == key))
     if timer is None:
         timer = Timer(
@@ -77,8 +78,8 @@ def schedule(
             created_at=utcnow(),
         )
         session.add(timer)
-    elif timer.status == PENDING:
-        timer.due_at = due_at
+    elif timer.status in (PENDING, DROPPED):
+        timer.status, timer.due_at = PENDING, due_at
     _note_due(session, due_at)
     return timer
 
@@ -91,11 +92,15 @@ def add_new(session: Session, rows: Iterable[dict[str, Any]]) -> None:
         _note_due(session, row["due_at"])
 
 
-def cancel(session: Session, *, case_id: str, kinds: tuple[str, ...] | None = None) -> int:
-    """Drops the case's pending timers (of ``kinds``); returns how many."""
+def cancel(
+    session: Session, *, case_id: str, kinds: tuple[str, ...] | None = None, keep: set[str] | None = None
+) -> int:
+    """Drops the case's pending timers (of ``kinds``, but those whose key is in ``keep``)."""
     stmt = update(Timer).where(Timer.case_id == case_id, Timer.status == PENDING)
     if kinds is not None:
         stmt = stmt.where(Timer.kind.in_(kinds))
+    if keep:
+        stmt = stmt.where(Timer.key.not_in(keep))
     result = session.execute(stmt.values(status=DROPPED).execution_options(synchronize_session=False))
     return int(getattr(result, "rowcount", 0) or 0)
 

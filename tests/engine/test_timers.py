@@ -152,9 +152,9 @@ def test_a_first_response_stops_its_clock_and_starts_the_resolution_clock(client
             s.scalars(select(Timer.key).where(Timer.case_id == case_id, Timer.status == "pending"))
         )
     assert case.sla_target == "resolution" and case.first_response_at is not None
-    assert sorted(pending) == sorted(
-        [f"sla.warning:{case_id}:resolution", f"sla.breach:{case_id}:resolution"]
-    )
+    due = case.resolution_due_at.isoformat()
+    expected = [f"sla.warning:{case_id}:resolution:{due}", f"sla.breach:{case_id}:resolution:{due}"]
+    assert sorted(pending) == sorted(expected)
 
 
 def test_a_firing_that_outlives_its_lease_cannot_commit_and_the_effect_happens_once(db, monkeypatch):
