@@ -29,8 +29,9 @@ app.add_typer(customers_app, name="customers")
 
 def _logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # SpiffWorkflow logs every task state change at INFO; Alembic every plugin it loads
-    for noisy in ("spiff", "alembic"):
+    # SpiffWorkflow logs every task state change at INFO, Alembic every plugin it loads,
+    # APScheduler every job it runs (the timer service's poll, each second)
+    for noisy in ("spiff", "alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
