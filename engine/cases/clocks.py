@@ -10,7 +10,9 @@ Three targets can run, each with a warning and a breach timer:
 The case's columns say when each target falls due; the timers fire at those times and store
 the outcome in ``sla_state`` (``engine/cases/escalation.py``), which is never re-derived on
 read. ``sla_due_at``, ``sla_warning_at`` and ``sla_target`` name the nearest running target.
-Every change to the clocks goes through :func:`arm`, which reschedules the case's timers.
+Every change to the clocks goes through :func:`arm`, which keeps one pending SLA timer per
+case: the next warning or breach of the running clocks that has not fired yet. Its firing arms
+the one after it (one row per case instead of two per clock: less to write for every new case).
 """
 
 from __future__ import annotations
@@ -58,30 +60,42 @@ def key(case_id: str, target: str, kind: str, due: datetime) -> str:
     return f"{kind}:{case_id}:{target}:{due.isoformat()}"
 
 
-def arm(session: Session, case: Case, *, new: bool = False) -> None:
-    """Schedules the warning and breach of every running target and drops the rest; sets the
-    case's nearest due time (``new``: the case was just opened, so it has no timers yet)."""
+def arm(session: Session, case: Case, *, new: bool = False, firing: str | None = None) -> None:
+    """Schedules the next warning or breach of the running clocks that has not fired yet and
+    drops the case's other pending SLA timers; sets the case's nearest due time. ``new``: the
+    case was just opened, so it has no timers yet; ``firing``: the key of the timer firing now,
+    which counts as fired."""
     policy = policies.get(session, case.sla_policy)
-    wanted: list[dict[str, object]] = []
-    for run in running(case):
+    events: list[tuple[datetime, str, str, dict[str, str]]] = []
+    clocks = running(case)
+    for run in clocks:
         warning = clock.warning_time(run.since, run.due, policy.warning_at, policy.resolved_calendar)
-        for kind, due in ((WARNING, warning), (BREACH, run.due)):
-            data = {"target": run.target, "due": run.due.isoformat()}
-            wanted.append(
-                {"kind": kind, "key": key(case.id, run.target, kind, run.due), "due_at": due, "data": data}
-            )
-    nearest = running(case)[:1]
-    if nearest:  # with no clock running (paused, replied) the last due time stays, for sorting
-        case.sla_target, case.sla_due_at = nearest[0].target, nearest[0].due
-        case.sla_warning_at = next(w["due_at"] for w in wanted if w["kind"] == WARNING)  # type: ignore[assignment]
+        data = {"target": run.target, "due": run.due.isoformat()}
+        events.append((warning, WARNING, key(case.id, run.target, WARNING, run.due), data))
+        events.append((run.due, BREACH, key(case.id, run.target, BREACH, run.due), data))
+    if clocks:  # with no clock running (paused, replied) the last due time stays, for sorting
+        case.sla_target, case.sla_due_at = clocks[0].target, clocks[0].due
+        case.sla_warning_at = next(at for at, kind, _, data in events if data["target"] == clocks[0].target)
     else:
         case.sla_target = None
+    done = {firing} if firing else set()
+    if events and not new:
+        keys = [k for _, _, k, _ in events]
+        done |= set(session.scalars(select(Timer.key).where(Timer.key.in_(keys), Timer.status == FIRED)))
+    upcoming = sorted((e for e in events if e[2] not in done), key=lambda e: e[0])[:1]
     if new:
-        timers.add_new(session, [{**w, "case_id": case.id} for w in wanted])
+        timers.add_new(
+            session,
+            [
+                {"kind": k, "key": key_, "due_at": at, "case_id": case.id, "data": d}
+                for at, k, key_, d in upcoming
+            ],
+        )
         return
-    timers.cancel(session, case_id=case.id, kinds=(WARNING, BREACH), keep={str(w["key"]) for w in wanted})
-    for w in wanted:
-        timers.schedule(session, str(w["kind"]), str(w["key"]), w["due_at"], case_id=case.id, data=w["data"])  # type: ignore[arg-type]
+    keep = {e[2] for e in upcoming} | ({firing} if firing else set())  # the firing one settles itself
+    timers.cancel(session, case_id=case.id, kinds=(WARNING, BREACH), keep=keep)
+    for at, kind, key_, data in upcoming:
+        timers.schedule(session, kind, key_, at, case_id=case.id, data=data)
 
 
 def is_running(case: Case, target: str, due: datetime) -> bool:

@@ -48,6 +48,7 @@ def on_sla_warning(session: Session, timer: Timer) -> None:
     case, target = _running_target(session, timer)
     if case.sla_state == "on_track":
         case.sla_state = "at_risk"
+    clocks.arm(session, case, firing=timer.key)  # the next one: this clock's breach, or another's
     events.record(
         session,
         "sla.warning",
@@ -62,6 +63,7 @@ def on_sla_breach(session: Session, timer: Timer) -> None:
     where the process models the escalation."""
     case, target = _running_target(session, timer)
     case.sla_state = "breached"
+    clocks.arm(session, case, firing=timer.key)
     events.record(
         session,
         "sla.breached",

@@ -38,10 +38,12 @@ def test_waiting_pauses_the_resolution_clock_and_the_paused_time_is_excluded(cli
         assert case.resolution_due_at == due_before + timedelta(hours=3)
         assert case.sla_paused_seconds == 3 * 3600 and not case.sla_paused
         new_due = case.resolution_due_at.isoformat()
-    assert {
-        f"sla.breach:{case_id}:resolution:{new_due}",
-        f"sla.warning:{case_id}:resolution:{new_due}",
-    } <= set(_pending(case_id))
+        assert [(r.target, r.due.isoformat()) for r in clocks.running(case)] == [
+            ("first_response", case.first_response_due_at.isoformat()),
+            ("resolution", new_due),
+        ]
+    # one pending SLA timer per case, the next event: here the first response's warning
+    assert list(_pending(case_id).values()) == ["sla.warning"]
 
 
 def test_a_case_waiting_on_the_customer_through_its_status_shows_paused(client, keys):
