@@ -6,6 +6,7 @@ process commits an earlier timer, so a timer fires at its due time rather than a
 poll. The jobs only set an event; one thread runs the rounds, so a wake that comes during a
 round makes that thread go round again and no wake is lost (a job that ran the round itself
 could be skipped by APScheduler while the previous run of the same job was still finishing).
+On PostgreSQL the timers one claim takes are fired by a few threads side by side.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -22,10 +24,16 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from engine.config import get_settings
-from engine.db import new_id, unit_of_work, utcnow
+from engine.db import get_engine, new_id, unit_of_work, utcnow
 from engine.timers import metrics, service
 
 log = logging.getLogger("sift.timers")
+
+# Each firing commits its own transaction, and on PostgreSQL a commit waits for its WAL flush
+# (4 to 9 ms a firing on the shared 2-core machine), so one thread fires some 110 to 250 a
+# second. Firings claimed together run side by side there, as they would in that many worker
+# processes, and PostgreSQL flushes their commits together. SQLite has one writer: one thread.
+POSTGRESQL_FIRING_THREADS = 4
 
 
 def owner_name() -> str:
@@ -35,8 +43,9 @@ def owner_name() -> str:
 class TimerService:
     """Fires due timers in a background thread until stopped."""
 
-    def __init__(self, poll_seconds: float | None = None) -> None:
+    def __init__(self, poll_seconds: float | None = None, firing_threads: int | None = None) -> None:
         settings = get_settings()
+        self.firing_threads = firing_threads
         self.poll_seconds = poll_seconds if poll_seconds is not None else settings.timer_poll_seconds
         self.batch_size = settings.timer_batch_size
         self.owner = owner_name()
@@ -44,11 +53,17 @@ class TimerService:
         self._look = threading.Event()  # set: a round should run (again)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._firing: ThreadPoolExecutor | None = None
         self._armed: datetime | None = None  # when the pending wake job runs, if one is pending
         self._arm_lock = threading.Lock()
         self.rounds = 0
 
     def start(self) -> None:
+        if self.firing_threads is None:
+            postgresql = get_engine().dialect.name == "postgresql"
+            self.firing_threads = POSTGRESQL_FIRING_THREADS if postgresql else 1
+        if self.firing_threads > 1:
+            self._firing = ThreadPoolExecutor(self.firing_threads, thread_name_prefix="sift-timer-fire")
         self._scheduler.add_job(
             self._look.set, IntervalTrigger(seconds=self.poll_seconds), id="poll", coalesce=True
         )
@@ -65,6 +80,8 @@ class TimerService:
         self._look.set()
         if self._thread is not None:
             self._thread.join()
+        if self._firing is not None:
+            self._firing.shutdown(wait=True)
 
     def _arm(self, due_at: datetime) -> None:
         """Look at ``due_at`` (at once if it is due), unless a wake is pending at or before it."""
@@ -111,7 +128,11 @@ class TimerService:
     def _fire_due(self) -> None:
         while not self._stopping.is_set():
             started = time.perf_counter()
-            results = service.run_due(owner=self.owner, limit=self.batch_size)
+            claims = service.claim(owner=self.owner, limit=self.batch_size)
+            if self._firing is None or len(claims) < 2:
+                results = [service.fire(c) for c in claims]
+            else:
+                results = list(self._firing.map(service.fire, claims))
             metrics.observe_round(results, time.perf_counter() - started)
             if len(results) < self.batch_size:
                 return
