@@ -329,18 +329,22 @@ def _record_failure(claim: Claim, err: Exception) -> Fired:
         return Fired("retry")
 
 
-def run_due(*, owner: str, limit: int | None = None, now: datetime | None = None) -> list[Fired]:
-    """Claims the timers due now and fires each; returns what happened to each."""
+def claim(*, owner: str, limit: int | None = None, now: datetime | None = None) -> list[Claim]:
+    """Leases the timers due now, in a transaction of its own; each claim is then fired apart."""
     settings = get_settings()
     with unit_of_work() as session:
-        claims = claim_due(
+        return claim_due(
             session,
             owner=owner,
             now=now or utcnow(),
             limit=limit or settings.timer_batch_size,
             lease_seconds=settings.timer_lease_seconds,
         )
-    return [fire(claim) for claim in claims]
+
+
+def run_due(*, owner: str, limit: int | None = None, now: datetime | None = None) -> list[Fired]:
+    """Claims the timers due now and fires each in turn; returns what happened to each."""
+    return [fire(c) for c in claim(owner=owner, limit=limit, now=now)]
 
 
 def retry(session: Session, timer_id: str) -> Timer:

@@ -145,6 +145,37 @@ def test_the_scheduler_wakes_at_a_due_time_written_in_this_process_not_at_the_ne
     assert fired_at[0] - written >= due_in - 0.05, "it fired before its due time"
 
 
+def test_a_timer_written_while_a_round_picks_its_next_wake_fires_from_the_wake_not_the_next_poll(
+    db, monkeypatch
+):
+    """The write lands after the round read the nearest due time and before it re-armed: the
+    process hears of it only through its commit, and must still look at its due time."""
+    fired: list[str] = []
+    timers.register("test.race", lambda session, timer: fired.append(timer.key))
+    read_nearest = timers.next_due
+
+    def read_then_a_write_lands(session, now):
+        nearest = read_nearest(session, now)
+        if fired == ["race:1"]:  # the round that fired the first timer
+            timers.schedule(session, "test.race", "race:2", utcnow())  # committed just after the read
+        return nearest
+
+    monkeypatch.setattr(timers, "next_due", read_then_a_write_lands)
+    service = TimerService(poll_seconds=60)
+    service.start()
+    try:
+        time.sleep(0.2)  # the start-up round is over
+        with unit_of_work() as s:
+            timers.schedule(s, "test.race", "race:1", utcnow() + _seconds(0.2))
+        deadline = time.monotonic() + 10
+        while len(fired) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        service.stop()
+        timers._HANDLERS.pop("test.race", None)
+    assert fired == ["race:1", "race:2"], "the second timer waited for the next poll (60 s away)"
+
+
 def _seconds(value: float):
     from datetime import timedelta
 
