@@ -56,7 +56,6 @@ class TimerService:
         self._firing: ThreadPoolExecutor | None = None
         self._armed: datetime | None = None  # when the pending wake job runs, if one is pending
         self._arm_lock = threading.Lock()
-        self._stopping = threading.Event()
         self.rounds = 0
 
     def start(self) -> None:
@@ -75,17 +74,7 @@ class TimerService:
         self._look.set()  # fire what came due while no process ran, right away
 
     def stop(self) -> None:
-<<<<<<< HEAD
-        """Lets a round in progress finish, then stops. No job adds another while it stops:
-        APScheduler's shutdown holds the job-store lock while it waits for running jobs, so a
-        job arming the next wake would wait for it forever."""
-        self._stopping.set()
-        service.remove_listener(self._on_new_due)
-        with self._round_lock:
-            pass
-=======
         service.remove_listener(self._arm)
->>>>>>> timerbench
         self._scheduler.shutdown(wait=True)
         self._stopping.set()
         self._look.set()
@@ -95,12 +84,7 @@ class TimerService:
             self._firing.shutdown(wait=True)
 
     def _arm(self, due_at: datetime) -> None:
-<<<<<<< HEAD
-        if self._stopping.is_set():
-            return
-=======
         """Look at ``due_at`` (at once if it is due), unless a wake is pending at or before it."""
->>>>>>> timerbench
         with self._arm_lock:
             now = utcnow()
             if self._armed is not None and self._armed <= now:
@@ -130,27 +114,12 @@ class TimerService:
 
     def _round(self) -> None:
         """Fire everything due, then arm the wake for the nearest pending timer."""
-<<<<<<< HEAD
-        if self._stopping.is_set():
-            return
-        if not self._round_lock.acquire(blocking=False):
-            self._again.set()
-            return
-        try:
-            while not self._stopping.is_set():
-                self._again.clear()
-                self._fire_due()
-                if not self._again.is_set():
-                    break
-            self._arm_nearest()
-=======
         try:
             self._fire_due()
             with unit_of_work() as session:
                 nearest = service.next_due(session, utcnow())
             if nearest is not None:
                 self._arm(nearest)
->>>>>>> timerbench
         except Exception:
             log.exception("timer round failed; the next poll tries again")
         finally:
