@@ -226,3 +226,21 @@ def test_metrics_publish_firings_lateness_and_what_is_overdue(client, keys):
     assert "sift_timers_overdue 1.0" in text
     assert "sift_timer_oldest_overdue_seconds" in text
     assert "sift_timer_lateness_seconds_bucket" in text and "sift_timer_firings_total" in text
+
+
+def test_a_cycle_timer_repeats_its_count_then_stops(client, keys):
+    _deploy("cycle_timer.bpmn")
+    case_id = _open_case(client, keys)
+
+    def nudges() -> int:
+        with unit_of_work() as s:
+            stmt = select(func.count()).select_from(Task).where(Task.case_id == case_id, Task.name == "nudge")
+            return int(s.scalar(stmt) or 0)
+
+    _fire_until(lambda: nudges() == 2)
+    time.sleep(0.5)  # a third cycle would be due by now
+    timers.run_due(owner="test")
+    assert nudges() == 2 and "triage" in _open_tasks(case_id)
+    with unit_of_work() as s:
+        rows = list(s.scalars(select(Timer).where(Timer.case_id == case_id, Timer.kind == "bpmn")))
+    assert sorted(t.status for t in rows) == ["fired", "fired", "pending"]  # two cycles; the 1 h timer waits
