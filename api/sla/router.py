@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
-from pydantic import BaseModel
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import Caller, DbSession
+from engine.cases import report as reports
+from engine.db import utcnow
 from engine.sla import calendars, clock, policies
 from engine.sla import preview as previews
 from engine.sla.durations import iso
@@ -161,4 +163,99 @@ def preview(body: PreviewIn, caller: Caller, session: DbSession) -> PreviewOut:
         opened_at=utc,
         opened_at_local=utc.astimezone(zone),
         **{kind: shaped(due) for kind, due in result.targets.items()},
+    )
+
+
+class SecondsOut(BaseModel):
+    count: int
+    p50: float | None
+    p90: float | None
+
+
+class DurationsOut(BaseModel):
+    wall_seconds: SecondsOut
+    working_seconds: SecondsOut
+
+
+class ComplianceOut(BaseModel):
+    share: float | None
+    met: int
+    breached: int
+    pending: int
+
+
+class NowOut(BaseModel):
+    at_risk: int
+    breached: int
+    paused: int
+
+
+class FiguresOut(BaseModel):
+    cases: int
+    resolved: int
+    compliance: ComplianceOut
+    first_response: DurationsOut
+    resolution: DurationsOut
+    breaches: dict[str, int]
+    now: NowOut
+
+
+class GroupOut(FiguresOut):
+    key: str | None
+    label: str
+
+
+class ReportOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    start: datetime = Field(alias="from")
+    end: datetime = Field(alias="to")
+    as_of: datetime
+    group_by: str
+    groups: list[GroupOut]
+    total: FiguresOut
+
+
+def _seconds(p: reports.Percentiles) -> SecondsOut:
+    return SecondsOut(count=p.count, p50=p.p50, p90=p.p90)
+
+
+def _durations(d: reports.Durations) -> DurationsOut:
+    return DurationsOut(wall_seconds=_seconds(d.wall), working_seconds=_seconds(d.working))
+
+
+def _figures(f: reports.Figures) -> dict[str, Any]:
+    return {
+        "cases": f.cases,
+        "resolved": f.resolved,
+        "compliance": ComplianceOut(share=f.compliance, met=f.met, breached=f.breached, pending=f.pending),
+        "first_response": _durations(f.first_response),
+        "resolution": _durations(f.resolution),
+        "breaches": f.breaches,
+        "now": NowOut(at_risk=f.at_risk_now, breached=f.breached_now, paused=f.paused_now),
+    }
+
+
+INSTANT = "ISO 8601 with a zone, e.g. 2026-11-01T00:00:00Z"
+
+
+@router.get("/report", response_model=ReportOut)
+def report(
+    caller: Caller,
+    session: DbSession,
+    start: Annotated[str | None, Query(alias="from", max_length=64, description=INSTANT)] = None,
+    end: Annotated[str | None, Query(alias="to", max_length=64, description=INSTANT)] = None,
+    group_by: Annotated[str | None, Query(description="policy | queue | assignee | priority")] = None,
+) -> ReportOut:
+    """SLA figures of the cases opened in [from, to) (default: the last 7 days), per group and in total."""
+    caller.require("supervisor")
+    now = utcnow()
+    result = reports.report(session, reports.window(start, end, group_by, now=now), as_of=now)
+    return ReportOut(
+        start=result.window.start.astimezone(UTC),
+        end=result.window.end.astimezone(UTC),
+        as_of=result.as_of,
+        group_by=result.window.group_by,
+        groups=[GroupOut(key=g.key, label=g.label, **_figures(g.figures)) for g in result.groups],
+        total=FiguresOut(**_figures(result.total)),
     )

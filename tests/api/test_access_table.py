@@ -83,6 +83,7 @@ TABLE: dict[tuple[str, str], tuple[set[str] | str, Callable[[str], Request]]] = 
         _body({"time_zone": "Europe/Berlin", "hours": {"mon": ["09:00-17:00"]}, "holidays": None}),
     ),
     ("POST", "/api/v1/sla/preview"): (READERS, _body({"policy": "default", "priority": "normal"})),
+    ("GET", "/api/v1/sla/report"): ({"supervisor"}, _nothing),
     ("POST", "/api/v1/keys"): (ADMIN, lambda role: {"json": {"name": f"table-{role}", "role": "csr"}}),
     ("GET", "/api/v1/keys"): (ADMIN, _nothing),
     ("GET", "/api/v1/keys/audit"): (ADMIN, _nothing),
