@@ -21,6 +21,12 @@ from spacy.util import compile_prefix_regex, compile_suffix_regex
 
 from engine.nlp.resources import compile_guarded, regex_branches
 
+try:  # CPython's own regex parser, as in ``resources``
+    from re import _constants as sre
+    from re import _parser
+except ImportError:  # pragma: no cover - other Pythons
+    sre = _parser = None
+
 _URL = re.compile(r"^(?:https?://|www\.)\S+$", re.IGNORECASE)
 _ELONGATION = re.compile(r"([^\W\d_])\1{2,}")
 _TRIPLED = re.compile(r"(.)\1\1", re.DOTALL)
@@ -151,13 +157,17 @@ def build_tokenizer(nlp: Language) -> Tokenizer:
     """
     defaults = nlp.Defaults
     prefixes = [p for p in (defaults.prefixes or []) if p not in ("#", "@", r"\#", r"\@")]
-    suffixes = compile_suffix_regex(list(defaults.suffixes or []))
+    suffix_rules = list(defaults.suffixes or [])
+    suffixes = compile_suffix_regex(suffix_rules)
+    full_search = _guarded(suffixes.search)
     base = nlp.tokenizer
     tokenizer = SocialTokenizer(
         nlp.vocab,
         rules=base.rules,
         prefix_search=_anchored_match(compile_prefix_regex(prefixes)),
-        suffix_search=_letter_end_fast_path(_tail_search(_guarded(suffixes.search), suffixes.pattern)),
+        suffix_search=_letter_end_fast_path(
+            _split_suffix_search(suffix_rules, full_search) or _tail_search(full_search, suffixes.pattern)
+        ),
         infix_finditer=_alnum_fast_path(_guarded(base.infix_finditer)),
         token_match=_TOKEN_MATCH.match,
         url_match=_linear_url_match(base.url_match),
@@ -213,6 +223,66 @@ def _tail_search(search: Callable[..., Any], pattern: str) -> Callable[[str], An
 
 
 _MAX_SUFFIX_WINDOW = 64  # a suffix rule longer than 32 characters: the regex is searched as written
+
+
+def _split_suffix_search(rules: list[str], full_search: Callable[[str], Any]) -> Callable[[str], Any] | None:
+    """A search for spaCy's suffix regex (``rule1$|rule2$|...``) that tries each rule only where it can start.
+
+    Every match of that regex ends at the end of the text, so the leftmost
+    one starts at the smallest position where any one rule matches to the
+    end. A rule of bounded width w..W can only start at ``len - W`` ..
+    ``len - w``: rules are grouped by each width they can have, and the
+    groups are matched at their one position, widest first (lookbehinds
+    still see the text before it). Unbounded rules (a run of dots) keep the
+    search over the tail (``_tail_search``). The result has the span the
+    full search finds; a text ending in a newline, where ``$`` also matches
+    before it, gets the full search. The full regex tried every rule at
+    every position of the tail: 3-4 us a call, and spaCy calls it once per
+    affix it strips. None when a rule cannot be read this way (the callers
+    then search as written).
+    """
+    if _parser is None:
+        return None
+    plain: dict[int, list[str]] = {}
+    guarded: dict[int, list[str]] = {}
+    unbounded: list[str] = []
+    try:
+        for rule in filter(str.strip, rules):
+            parsed = _parser.parse(rule + "$")
+            if parsed.data[-1] != (sre.AT, sre.AT_END) or parsed.data[0][0] is sre.BRANCH:
+                return None
+            low, high = parsed.getwidth()
+            if high > _MAX_SUFFIX_WINDOW:
+                unbounded.append(rule)
+                continue
+            asserted = any(op in (sre.ASSERT, sre.ASSERT_NOT) for op, _ in parsed.data)
+            for width in range(max(low, 1), high + 1):
+                (guarded if asserted else plain).setdefault(width, []).append(rule)
+        groups = [
+            (width, re.compile("|".join(f"(?:{rule})$" for rule in group[width])).match)
+            for width in sorted({*plain, *guarded}, reverse=True)
+            for group in (plain, guarded)
+            if width in group
+        ]
+        rest = "|".join(f"(?:{rule})$" for rule in unbounded)
+        rest_search = _tail_search(re.compile(rest).search, rest) if rest else None
+    except (re.error, TypeError, ValueError, AttributeError, IndexError):
+        return None
+
+    def split_suffix_search(text: str) -> Any:
+        if text[-1:] == "\n":
+            return full_search(text)
+        end = len(text)
+        found = rest_search(text) if rest_search is not None else None
+        for width, match in groups:
+            if width > end or (found is not None and found.start() <= end - width):
+                continue
+            hit = match(text, end - width)
+            if hit is not None:
+                return hit
+        return found
+
+    return split_suffix_search
 
 
 def _linear_url_match(url_match: Callable[[str], Any] | None) -> Callable[[str], Any] | None:
