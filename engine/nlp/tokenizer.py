@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from spacy.attrs import IDS, NORM
+from spacy.lang import lex_attrs
 from spacy.language import Language
 from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
@@ -83,6 +84,17 @@ _LONG_CHUNK = re.compile(rf"(?<!\S)\S{{{MAX_CHUNK + 1},}}")  # tried only where 
 # URLs whole, then words (with a leading # or @), then any other character alone.
 _LONG_CHUNK_PARTS = re.compile(r"(?:https?://|www\.)\S+|[#@]?[^\W_]+|\S", re.IGNORECASE)
 
+# A chunk of symbols only (no letter, digit or "_") costs spaCy one pass of its affix loop per
+# character or two, and each pass calls Python: 20,000 characters of such chunks took 55-75 ms.
+# The first SYMBOL_BUDGET characters of chunks of at least MIN_SYMBOL_RUN symbols in a text
+# are tokenized by spaCy's rules; later ones are split by ``_LONG_CHUNK_PARTS`` (each symbol
+# alone), as a chunk over MAX_CHUNK is. Repeating symbols adds no meaning to a mention, and
+# only a text longer than the budget can reach it: the 28,618 tweets of /work/shared/data hold
+# 75 such chunks, the longest of 23 characters, the most in one tweet well under the budget.
+SYMBOL_BUDGET = 1_000
+MIN_SYMBOL_RUN = 8
+_SYMBOL_RUN = re.compile(rf"(?<!\S)[^\s\w]{{{MIN_SYMBOL_RUN},}}+(?!\S)")
+
 
 class SocialTokenizer(Tokenizer):
     """spaCy's tokenizer that also keeps the text it was given in ``doc.user_data[TEXT_KEY]``.
@@ -94,15 +106,13 @@ class SocialTokenizer(Tokenizer):
     """
 
     def __call__(self, text: str) -> Doc:
-        if len(text) > MAX_CHUNK and _LONG_CHUNK.search(text):
-            doc = self._split_long(text)
-        else:
-            doc = super().__call__(text)
+        spans = _regex_split_spans(text) if len(text) > MAX_CHUNK else None
+        doc = self._split_long(text, spans) if spans else super().__call__(text)
         doc.user_data[TEXT_KEY] = text
         return doc
 
-    def _split_long(self, text: str) -> Doc:
-        """The doc of ``text``: spaCy's tokens between the long chunks, ``_LONG_CHUNK_PARTS`` within them.
+    def _split_long(self, text: str, spans: list[tuple[int, int]]) -> Doc:
+        """The doc of ``text``: spaCy's tokens between ``spans``, ``_LONG_CHUNK_PARTS`` within them.
 
         The text between long chunks is tokenized by spaCy as it would be
         in the whole text (every cut is at whitespace; the one space after a
@@ -114,8 +124,7 @@ class SocialTokenizer(Tokenizer):
         norms: list[tuple[int, Any]] = []  # (first token, NORM column) of each stretch spaCy tokenized
         tokenize = super().__call__
         at = 0
-        for chunk in _LONG_CHUNK.finditer(text):
-            start, end = chunk.span()
+        for start, end in spans:
             if start > at:
                 self._append(tokenize(text[at:start]), words, spaces, norms)
             parts = _LONG_CHUNK_PARTS.findall(text, start, end)
@@ -140,6 +149,22 @@ class SocialTokenizer(Tokenizer):
         norms.append((len(words), doc.to_array([NORM])))
         words.extend(t.text for t in doc)
         spaces.extend(bool(t.whitespace_) for t in doc)
+
+
+def _regex_split_spans(text: str) -> list[tuple[int, int]]:
+    """The chunks of ``text`` that ``_LONG_CHUNK_PARTS`` splits, in order: those over ``MAX_CHUNK``
+    characters, and the symbol runs after the first ``SYMBOL_BUDGET`` characters of them."""
+    spans = [m.span() for m in _LONG_CHUNK.finditer(text)]
+    if len(text) <= SYMBOL_BUDGET:
+        return spans
+    spent = 0
+    over = []
+    for run in _SYMBOL_RUN.finditer(text):
+        start, end = run.span()
+        spent += end - start
+        if spent > SYMBOL_BUDGET and end - start <= MAX_CHUNK:  # longer ones are in ``spans`` already
+            over.append((start, end))
+    return sorted(spans + over) if over else spans
 
 
 def doc_text(doc: Doc) -> str:
@@ -371,8 +396,18 @@ def lean_lexemes(nlp: Language) -> None:
     this for ``spacy.blank`` only. Token patterns that need a dropped
     attribute are refused when the data files are loaded.
     """
+    getters = nlp.vocab.lex_attr_getters
     for name in UNUSED_LEXICAL:
-        nlp.vocab.lex_attr_getters.pop(IDS[name], None)
+        getters.pop(IDS[name], None)
+    for name, method, spacy_getter in _STR_METHODS:
+        if getattr(getters.get(IDS[name]), "__code__", None) is spacy_getter.__code__:
+            getters[IDS[name]] = method
+
+
+# spaCy's getters that only call one str method: the method itself gives the same value without
+# a Python frame per new word.
+_STR_METHODS = (("LOWER", str.lower, lex_attrs.lower), ("IS_ALPHA", str.isalpha, lex_attrs.is_alpha))
+_STR_METHODS += (("IS_UPPER", str.isupper, lex_attrs.is_upper),)
 
 
 def install(nlp: Language) -> None:

@@ -149,3 +149,31 @@ def test_suffix_search_over_the_tail_finds_what_the_full_search_finds() -> None:
         full = regex.search(text)
         assert (tail(text) and tail(text).span()) == (full and full.span()), text
         assert (split(text) and split(text).span()) == (full and full.span()), text
+
+
+def test_symbol_runs_past_the_budget_are_split_and_those_before_it_keep_spacys_tokens() -> None:
+    from engine.nlp.tokenizer import MIN_SYMBOL_RUN, SYMBOL_BUDGET
+
+    nlp = get_pipeline()
+    run = "(:)!;)" + "." * (MIN_SYMBOL_RUN - 6)  # spaCy: "(", ":)", "!", ";)", ".."
+    assert len(run) == MIN_SYMBOL_RUN
+    spacy_tokens = [t.text for t in nlp(run)]
+    count = SYMBOL_BUDGET // len(run)
+    text = " ".join([run] * count + ["I don't", run, "know"])
+    tokens = [t.text for t in nlp(text)]
+    assert tokens[: len(spacy_tokens) * count] == spacy_tokens * count  # within the budget: spaCy's tokens
+    assert tokens[len(spacy_tokens) * count :] == ["I", "do", "n't", *run, "know"]  # past it: one symbol each
+    assert nlp(text).text == text
+
+
+def test_a_text_within_the_symbol_budget_is_tokenized_by_spacy_rules_alone() -> None:
+    from engine.nlp.tokenizer import SYMBOL_BUDGET
+
+    nlp = get_pipeline()
+    rng = random.Random(4)
+    chunks = ["".join(rng.choice(":;()!?.'\"$%[]") for _ in range(rng.randint(8, 20))) for _ in range(300)]
+    text = " ".join(chunks)
+    assert len(text) > SYMBOL_BUDGET
+    cut = text[: text.rindex(" ", 0, SYMBOL_BUDGET)]
+    expected = [t.text for c in cut.split(" ") for t in nlp(c)]
+    assert [t.text for t in nlp(text)][: len(expected)] == expected
