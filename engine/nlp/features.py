@@ -132,16 +132,25 @@ def vader_lexicon() -> dict[str, float]:
     return lexicon
 
 
+# Rows hold their n-gram indices (8 bytes each, and a logit row per norm in ``NormLogits``):
+# a tweet's norm has a few dozen, a 20,000-character word 60,000. The table starts over
+# when it holds more than this many (some 80 MB), as it does past ``max_rows`` rows.
+MAX_TABLE_GRAMS = 10_000_000
+
+
 class NormTable:
     """Per-norm facts, one row per distinct norm seen, as growing numpy columns.
 
     Rows are never renumbered while the table lives; ``clear`` starts over
-    (``generation`` tells holders of derived tables to drop them).
+    (``generation`` tells holders of derived tables to drop them) when a
+    batch would pass ``max_rows`` rows or the table holds over ``max_grams``
+    n-grams. Clearing changes no feature: rows are computed again when met.
     """
 
-    def __init__(self, max_rows: int = 200_000) -> None:
+    def __init__(self, max_rows: int = 200_000, max_grams: int = MAX_TABLE_GRAMS) -> None:
         self._lexicon = vader_lexicon()
         self.max_rows = max_rows
+        self.max_grams = max_grams
         self.generation = 0
         self.clear()
 
@@ -157,6 +166,7 @@ class NormTable:
         self._sorted_norms = np.zeros(0, dtype=np.uint64)
         self._sorted_rows = np.zeros(0, dtype=np.int64)
         self._unsorted: list[np.ndarray] = []  # norm hashes of the rows added since
+        self.n_grams = 0
         self.generation += 1
 
     def __len__(self) -> int:
@@ -177,7 +187,7 @@ class NormTable:
         missing = found < 0
         if missing.any():
             new = list(dict.fromkeys(norms[missing].tolist()))
-            if len(self) + len(new) > self.max_rows:
+            if len(self) + len(new) > self.max_rows or self.n_grams > self.max_grams:
                 self.clear()
                 new = list(dict.fromkeys(norms.tolist()))
                 missing[:] = True
@@ -222,7 +232,9 @@ class NormTable:
             self._valence.append(valence)
         self._negator.extend([t.replace("'", "").replace("\u2019", "") in NEGATORS for t in texts])
         self._contrast.extend([t in CONTRASTS for t in texts])
-        self._grams.extend(gram_indices(bares))
+        grams = gram_indices(bares)
+        self.n_grams += sum(map(len, grams))
+        self._grams.extend(grams)
 
     def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(unigram, negated unigram, valence, negator, contrast) as arrays over all rows.

@@ -103,7 +103,11 @@ class SocialTokenizer(Tokenizer):
     access, which costs more than tokenizing a tweet; components read this.
     Chunks longer than ``MAX_CHUNK`` characters are split by ``_LONG_CHUNK_PARTS``
     rather than by spaCy's affix rules, so the cost of a text stays linear in its length.
+    ``long_chars`` counts the characters of the tokens longer than ``MAX_CHUNK`` made that
+    way: each stays in the string store, and ``engine.nlp.current_pipeline`` bounds them.
     """
+
+    long_chars = 0
 
     def __call__(self, text: str) -> Doc:
         spans = _regex_split_spans(text) if len(text) > MAX_CHUNK else None
@@ -128,6 +132,7 @@ class SocialTokenizer(Tokenizer):
             if start > at:
                 self._append(tokenize(text[at:start]), words, spaces, norms)
             parts = _LONG_CHUNK_PARTS.findall(text, start, end)
+            self.long_chars += sum([len(part) for part in parts if len(part) > MAX_CHUNK])
             words.extend(parts)
             spaces.extend([False] * len(parts))
             if text[end : end + 1] == " ":

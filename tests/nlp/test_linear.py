@@ -12,6 +12,7 @@ import random
 import re
 import time
 
+import numpy as np
 import pytest
 
 from bench.adversarial import SHAPES
@@ -177,3 +178,41 @@ def test_a_text_within_the_symbol_budget_is_tokenized_by_spacy_rules_alone() -> 
     cut = text[: text.rindex(" ", 0, SYMBOL_BUDGET)]
     expected = [t.text for c in cut.split(" ") for t in nlp(c)]
     assert [t.text for t in nlp(text)][: len(expected)] == expected
+
+
+def test_distinct_long_words_renew_the_pipeline_once_their_characters_pass_the_bound(monkeypatch) -> None:
+    import engine.nlp as nlp_package
+
+    get_pipeline.cache_clear()
+    first = get_pipeline()
+    monkeypatch.setattr(nlp_package, "MAX_LONG_TOKEN_CHARS", 3 * 5_000 - 1)
+    rng = random.Random(8)
+    words = ["".join(rng.choice("abcdefghij") for _ in range(5_000)) for _ in range(5)]
+    for word in words[:3]:
+        enrich(word)
+    assert get_pipeline() is first and first.tokenizer.long_chars == 15_000
+    enrich(words[3])  # the store now holds more than the bound: this call builds a new pipeline
+    renewed = get_pipeline()
+    assert renewed is not first and renewed.tokenizer.long_chars == 5_000
+    assert enrich(words[4]) == enrich(words[4])
+    get_pipeline.cache_clear()
+
+
+def test_norm_table_starts_over_past_its_n_gram_bound_and_scores_the_same() -> None:
+    from spacy.strings import hash_string
+
+    from engine.nlp.features import NormTable
+
+    rng = random.Random(9)
+    long_norms = [
+        "".join(rng.choice("abcdefghij") for _ in range(100)) for _ in range(20)
+    ]  # ~290 n-grams each
+    table = NormTable(max_grams=1_000)
+    strings = {hash_string(n): n for n in long_norms}
+    fresh = NormTable()
+    for norm in long_norms:
+        row = table.lookup(np.array([hash_string(norm)], dtype=np.uint64), strings)[0]
+        assert table.n_grams <= 1_000 + 300
+        expected = fresh.lookup(np.array([hash_string(norm)], dtype=np.uint64), strings)[0]
+        assert table._grams[row].tolist() == fresh._grams[expected].tolist()
+    assert table.generation > 1
