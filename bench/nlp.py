@@ -275,7 +275,10 @@ NOTES = (
     "optimistic: the start-up word list comes from test.",
     "**Maximum-size texts** are the shapes of `bench/adversarial.py` at `max_text_chars`, each timed on "
     "fresh texts (none in the tokenizer's cache); `tests/nlp/test_linear.py` checks that each costs at most "
-    "12 times as much at 4 times the size.",
+    "12 times as much at 4 times the size. Three shapes (affix chunks, emoticon chunks, short affix chunks) "
+    "pass the tokenizer's symbol budget: past the first 1,000 characters of chunks of 8 or more symbols in "
+    "a text, such chunks are split one symbol each instead of by spaCy's affix rules, so their time is not "
+    "that of spaCy's rules over the whole text (no tweet of /work/shared/data comes near the budget).",
 )
 
 

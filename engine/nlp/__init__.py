@@ -25,6 +25,7 @@ __all__ = ["build_pipeline", "enrich", "enrich_many", "get_pipeline", "redact"]
 
 _CHUNK_DOCS = 5_000
 MAX_STRINGS = 500_000
+MAX_LONG_TOKEN_CHARS = 50_000_000  # characters of tokens over MAX_CHUNK in the string store
 
 
 def _result(doc: Doc, author: dict[str, Any] | None) -> dict[str, Any]:
@@ -52,10 +53,14 @@ def current_pipeline() -> Language:
     repeat, so the tokenizer cache and lexemes pay off) until the store
     holds ``MAX_STRINGS`` strings (about 60 MB, some 150,000 tweets); then
     the next call builds a fresh pipeline (about a second) and the old one
-    is freed once nothing uses it.
+    is freed once nothing uses it. Tokens over ``MAX_CHUNK`` characters (only
+    split long chunks make them; tweets have none) count by their length too:
+    the pipeline is also rebuilt once they hold ``MAX_LONG_TOKEN_CHARS``
+    characters, so a stream of distinct 20,000-character words holds some
+    200 MB of them at most, not 500,000 of them.
     """
     nlp = get_pipeline()
-    if len(nlp.vocab.strings) > MAX_STRINGS:
+    if len(nlp.vocab.strings) > MAX_STRINGS or getattr(nlp.tokenizer, "long_chars", 0) > MAX_LONG_TOKEN_CHARS:
         get_pipeline.cache_clear()
         nlp = get_pipeline()
     return nlp

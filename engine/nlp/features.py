@@ -132,16 +132,25 @@ def vader_lexicon() -> dict[str, float]:
     return lexicon
 
 
+# Rows hold their n-gram indices (8 bytes each, and a logit row per norm in ``NormLogits``):
+# a tweet's norm has a few dozen, a 20,000-character word 60,000. The table starts over
+# when it holds more than this many (some 80 MB), as it does past ``max_rows`` rows.
+MAX_TABLE_GRAMS = 10_000_000
+
+
 class NormTable:
     """Per-norm facts, one row per distinct norm seen, as growing numpy columns.
 
     Rows are never renumbered while the table lives; ``clear`` starts over
-    (``generation`` tells holders of derived tables to drop them).
+    (``generation`` tells holders of derived tables to drop them) when a
+    batch would pass ``max_rows`` rows or the table holds over ``max_grams``
+    n-grams. Clearing changes no feature: rows are computed again when met.
     """
 
-    def __init__(self, max_rows: int = 200_000) -> None:
+    def __init__(self, max_rows: int = 200_000, max_grams: int = MAX_TABLE_GRAMS) -> None:
         self._lexicon = vader_lexicon()
         self.max_rows = max_rows
+        self.max_grams = max_grams
         self.generation = 0
         self.clear()
 
@@ -157,6 +166,7 @@ class NormTable:
         self._sorted_norms = np.zeros(0, dtype=np.uint64)
         self._sorted_rows = np.zeros(0, dtype=np.int64)
         self._unsorted: list[np.ndarray] = []  # norm hashes of the rows added since
+        self.n_grams = 0
         self.generation += 1
 
     def __len__(self) -> int:
@@ -177,7 +187,7 @@ class NormTable:
         missing = found < 0
         if missing.any():
             new = list(dict.fromkeys(norms[missing].tolist()))
-            if len(self) + len(new) > self.max_rows:
+            if len(self) + len(new) > self.max_rows or self.n_grams > self.max_grams:
                 self.clear()
                 new = list(dict.fromkeys(norms.tolist()))
                 missing[:] = True
@@ -201,8 +211,7 @@ class NormTable:
         """Rows for (norm hash, norm text) pairs not in the table; n-gram hashing is done for all at once.
 
         The character n-grams of each norm are a set (each distinct string
-        once), taken by precomputed slices; their indices are sorted per
-        row with one sort of (row, index) keys for the whole call.
+        once); their indices are sorted per row (``gram_indices``).
         """
         fresh = {norm: text for norm, text in norms if norm not in self.rows}
         if not fresh:
@@ -213,25 +222,19 @@ class NormTable:
         self._unsorted.append(keys)
         self._unigram.extend(_hashed_index(keys, 1).tolist())
         self._negated.extend(_hashed_index(keys, 2).tolist())
-        grams: list[str] = []
-        lengths: list[int] = []
-        for text in fresh.values():
-            bare = text.lstrip("#")
-            valence = self._lexicon.get(text, self._lexicon.get(bare, 0.0))
+        texts = list(fresh.values())
+        bares = [text.lstrip("#") for text in texts]
+        lexicon = self._lexicon
+        for text, bare in zip(texts, bares, strict=True):
+            valence = lexicon.get(text, lexicon.get(bare, 0.0))
             if not valence and is_elongated(bare):
-                valence = self._lexicon.get(_ELONGATED.sub(r"\1", bare), 0.0)
-            padded = f"<{bare}>"
-            mine = set(map(padded.__getitem__, _gram_slices(len(padded)))) if len(padded) > 4 else ()
-            grams.extend(mine)
-            lengths.append(len(mine))
+                valence = lexicon.get(_ELONGATED.sub(r"\1", bare), 0.0)
             self._valence.append(valence)
-            self._negator.append(text.replace("'", "").replace("\u2019", "") in NEGATORS)
-            self._contrast.append(text in CONTRASTS)
-        hashes = np.fromiter(map(hash_string, grams), dtype=np.uint64, count=len(grams))
-        row_keys = np.repeat(np.arange(len(lengths), dtype=np.int64) * N_HASHED, lengths)
-        ordered = np.sort(row_keys + _hashed_index(hashes, _GRAM_SALT)) - row_keys
-        bounds = [0, *accumulate(lengths)]
-        self._grams.extend([ordered[a:b] for a, b in pairwise(bounds)])
+        self._negator.extend([t.replace("'", "").replace("\u2019", "") in NEGATORS for t in texts])
+        self._contrast.extend([t in CONTRASTS for t in texts])
+        grams = gram_indices(bares)
+        self.n_grams += sum(map(len, grams))
+        self._grams.extend(grams)
 
     def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(unigram, negated unigram, valence, negator, contrast) as arrays over all rows.
@@ -260,6 +263,96 @@ class NormTable:
         owners = np.repeat(np.arange(start, stop, dtype=np.int64), lengths)
         flat = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
         return flat, owners
+
+
+_MURMUR = np.uint64(0xC6A4A7935BD1E995)
+_MURMUR_SHIFT = np.uint64(47)
+_GRAM_SIZES = (3, 4, 5)
+
+
+def gram_indices(bares: list[str]) -> list[np.ndarray]:
+    """Feature indices of the character 3-, 4- and 5-grams of ``<bare>`` for each bare norm, sorted, each gram once.
+
+    A norm of two characters or fewer has none. ASCII norms, nearly all of
+    them, are done for the whole list at once in numpy (``_ascii_grams``);
+    others gram by gram with ``hash_string``.
+    """
+    out: list[np.ndarray | None] = [None] * len(bares)
+    ascii_at = [i for i, bare in enumerate(bares) if bare.isascii()]
+    if ascii_at:
+        for i, grams in zip(ascii_at, _ascii_grams([bares[i] for i in ascii_at]), strict=True):
+            out[i] = grams
+    others = [i for i, grams in enumerate(out) if grams is None]
+    if others:
+        for i, grams in zip(others, _unicode_grams([bares[i] for i in others]), strict=True):
+            out[i] = grams
+    return out  # type: ignore[return-value]
+
+
+def _unicode_grams(bares: list[str]) -> list[np.ndarray]:
+    """``gram_indices`` gram by gram: a set of gram strings per norm, hashed with ``hash_string``."""
+    grams: list[str] = []
+    lengths: list[int] = []
+    for bare in bares:
+        padded = f"<{bare}>"
+        mine = set(map(padded.__getitem__, _gram_slices(len(padded)))) if len(padded) > 4 else ()
+        grams.extend(mine)
+        lengths.append(len(mine))
+    hashes = np.fromiter(map(hash_string, grams), dtype=np.uint64, count=len(grams))
+    return _sorted_rows(hashes, np.repeat(np.arange(len(bares), dtype=np.int64), lengths), len(bares))
+
+
+def _ascii_grams(bares: list[str]) -> list[np.ndarray]:
+    """``gram_indices`` of ASCII norms without a Python step per gram.
+
+    Each gram (3 to 5 bytes of 7 bits) is read as one integer, which with
+    its length and its row is one sortable key: equal grams of a norm are
+    dropped exactly after one sort. The gram's ``hash_string``
+    (MurmurHash64A of its bytes, seed 1: for fewer than 8 bytes one mixing
+    step and the finaliser) is computed from the integer;
+    ``tests/nlp/test_sentiment.py`` checks both paths give the same rows.
+    """
+    if len(bares) >= 1 << _ROW_BITS:
+        half = len(bares) // 2
+        return _ascii_grams(bares[:half]) + _ascii_grams(bares[half:])
+    padded = [f"<{bare}>" for bare in bares]
+    sizes = np.fromiter(map(len, padded), dtype=np.int64, count=len(padded))
+    sizes[sizes <= 4] = 0  # no grams at all for a norm of two characters or fewer
+    starts = np.zeros(len(padded), dtype=np.int64)
+    np.cumsum(sizes[:-1], out=starts[1:])
+    text = np.frombuffer("".join(p for p in padded if len(p) > 4).encode("ascii"), dtype=np.uint8)
+    text = text.astype(np.uint64)
+    keys = []
+    for n in _GRAM_SIZES:
+        counts = np.maximum(sizes - n + 1, 0)
+        owner = np.repeat(np.arange(len(padded), dtype=np.uint64), counts)
+        at = np.arange(len(owner), dtype=np.int64) + np.repeat(starts - (np.cumsum(counts) - counts), counts)
+        key = (owner << np.uint64(_GRAM_BITS)) | np.uint64((n - 3) << 40)
+        for k in range(n):
+            key |= text[at + k] << np.uint64(8 * k)
+        keys.append(key)
+    key = np.sort(np.concatenate(keys))
+    key = key[np.concatenate([[True], key[1:] != key[:-1]])] if len(key) else key
+    owner = (key >> np.uint64(_GRAM_BITS)).astype(np.int64)
+    length = ((key >> np.uint64(40)) & np.uint64(7)) + np.uint64(3)
+    h = (np.uint64(1) ^ (length * _MURMUR)) ^ (key & np.uint64((1 << 40) - 1))
+    h *= _MURMUR
+    h ^= h >> _MURMUR_SHIFT
+    h *= _MURMUR
+    h ^= h >> _MURMUR_SHIFT
+    return _sorted_rows(h, owner, len(bares))
+
+
+_GRAM_BITS = 43  # 5 bytes of gram and 3 bits of length below the row number
+_ROW_BITS = 64 - _GRAM_BITS
+
+
+def _sorted_rows(hashes: np.ndarray, owner: np.ndarray, n_rows: int) -> list[np.ndarray]:
+    """The feature index of each gram hash, sorted within its row (``owner``, in order), split by row."""
+    row_keys = owner * N_HASHED
+    ordered = np.sort(row_keys + _hashed_index(hashes, _GRAM_SALT)) - row_keys
+    bounds = [0, *accumulate(np.bincount(owner, minlength=n_rows).tolist())]
+    return [ordered[a:b] for a, b in pairwise(bounds)]
 
 
 @dataclass

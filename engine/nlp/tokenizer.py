@@ -14,12 +14,19 @@ from collections.abc import Callable
 from typing import Any
 
 from spacy.attrs import IDS, NORM
+from spacy.lang import lex_attrs
 from spacy.language import Language
 from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 from spacy.util import compile_prefix_regex, compile_suffix_regex
 
 from engine.nlp.resources import compile_guarded, regex_branches
+
+try:  # CPython's own regex parser, as in ``resources``
+    from re import _constants as sre
+    from re import _parser
+except ImportError:  # pragma: no cover - other Pythons
+    sre = _parser = None
 
 _URL = re.compile(r"^(?:https?://|www\.)\S+$", re.IGNORECASE)
 _ELONGATION = re.compile(r"([^\W\d_])\1{2,}")
@@ -77,6 +84,17 @@ _LONG_CHUNK = re.compile(rf"(?<!\S)\S{{{MAX_CHUNK + 1},}}")  # tried only where 
 # URLs whole, then words (with a leading # or @), then any other character alone.
 _LONG_CHUNK_PARTS = re.compile(r"(?:https?://|www\.)\S+|[#@]?[^\W_]+|\S", re.IGNORECASE)
 
+# A chunk of symbols only (no letter, digit or "_") costs spaCy one pass of its affix loop per
+# character or two, and each pass calls Python: 20,000 characters of such chunks took 55-75 ms.
+# The first SYMBOL_BUDGET characters of chunks of at least MIN_SYMBOL_RUN symbols in a text
+# are tokenized by spaCy's rules; later ones are split by ``_LONG_CHUNK_PARTS`` (each symbol
+# alone), as a chunk over MAX_CHUNK is. Repeating symbols adds no meaning to a mention, and
+# only a text longer than the budget can reach it: the 28,618 tweets of /work/shared/data hold
+# 75 such chunks, the longest of 23 characters, the most in one tweet well under the budget.
+SYMBOL_BUDGET = 1_000
+MIN_SYMBOL_RUN = 8
+_SYMBOL_RUN = re.compile(rf"(?<!\S)[^\s\w]{{{MIN_SYMBOL_RUN},}}+(?!\S)")
+
 
 class SocialTokenizer(Tokenizer):
     """spaCy's tokenizer that also keeps the text it was given in ``doc.user_data[TEXT_KEY]``.
@@ -85,18 +103,20 @@ class SocialTokenizer(Tokenizer):
     access, which costs more than tokenizing a tweet; components read this.
     Chunks longer than ``MAX_CHUNK`` characters are split by ``_LONG_CHUNK_PARTS``
     rather than by spaCy's affix rules, so the cost of a text stays linear in its length.
+    ``long_chars`` counts the characters of the tokens longer than ``MAX_CHUNK`` made that
+    way: each stays in the string store, and ``engine.nlp.current_pipeline`` bounds them.
     """
 
+    long_chars = 0
+
     def __call__(self, text: str) -> Doc:
-        if len(text) > MAX_CHUNK and _LONG_CHUNK.search(text):
-            doc = self._split_long(text)
-        else:
-            doc = super().__call__(text)
+        spans = _regex_split_spans(text) if len(text) > MAX_CHUNK else None
+        doc = self._split_long(text, spans) if spans else super().__call__(text)
         doc.user_data[TEXT_KEY] = text
         return doc
 
-    def _split_long(self, text: str) -> Doc:
-        """The doc of ``text``: spaCy's tokens between the long chunks, ``_LONG_CHUNK_PARTS`` within them.
+    def _split_long(self, text: str, spans: list[tuple[int, int]]) -> Doc:
+        """The doc of ``text``: spaCy's tokens between ``spans``, ``_LONG_CHUNK_PARTS`` within them.
 
         The text between long chunks is tokenized by spaCy as it would be
         in the whole text (every cut is at whitespace; the one space after a
@@ -108,11 +128,11 @@ class SocialTokenizer(Tokenizer):
         norms: list[tuple[int, Any]] = []  # (first token, NORM column) of each stretch spaCy tokenized
         tokenize = super().__call__
         at = 0
-        for chunk in _LONG_CHUNK.finditer(text):
-            start, end = chunk.span()
+        for start, end in spans:
             if start > at:
                 self._append(tokenize(text[at:start]), words, spaces, norms)
             parts = _LONG_CHUNK_PARTS.findall(text, start, end)
+            self.long_chars += sum([len(part) for part in parts if len(part) > MAX_CHUNK])
             words.extend(parts)
             spaces.extend([False] * len(parts))
             if text[end : end + 1] == " ":
@@ -136,6 +156,22 @@ class SocialTokenizer(Tokenizer):
         spaces.extend(bool(t.whitespace_) for t in doc)
 
 
+def _regex_split_spans(text: str) -> list[tuple[int, int]]:
+    """The chunks of ``text`` that ``_LONG_CHUNK_PARTS`` splits, in order: those over ``MAX_CHUNK``
+    characters, and the symbol runs after the first ``SYMBOL_BUDGET`` characters of them."""
+    spans = [m.span() for m in _LONG_CHUNK.finditer(text)]
+    if len(text) <= SYMBOL_BUDGET:
+        return spans
+    spent = 0
+    over = []
+    for run in _SYMBOL_RUN.finditer(text):
+        start, end = run.span()
+        spent += end - start
+        if spent > SYMBOL_BUDGET and end - start <= MAX_CHUNK:  # longer ones are in ``spans`` already
+            over.append((start, end))
+    return sorted(spans + over) if over else spans
+
+
 def doc_text(doc: Doc) -> str:
     """The doc's text, without rebuilding it when the social tokenizer kept it."""
     text = doc.user_data.get(TEXT_KEY)
@@ -151,13 +187,17 @@ def build_tokenizer(nlp: Language) -> Tokenizer:
     """
     defaults = nlp.Defaults
     prefixes = [p for p in (defaults.prefixes or []) if p not in ("#", "@", r"\#", r"\@")]
-    suffixes = compile_suffix_regex(list(defaults.suffixes or []))
+    suffix_rules = list(defaults.suffixes or [])
+    suffixes = compile_suffix_regex(suffix_rules)
+    full_search = _guarded(suffixes.search)
     base = nlp.tokenizer
     tokenizer = SocialTokenizer(
         nlp.vocab,
         rules=base.rules,
         prefix_search=_anchored_match(compile_prefix_regex(prefixes)),
-        suffix_search=_letter_end_fast_path(_tail_search(_guarded(suffixes.search), suffixes.pattern)),
+        suffix_search=_letter_end_fast_path(
+            _split_suffix_search(suffix_rules, full_search) or _tail_search(full_search, suffixes.pattern)
+        ),
         infix_finditer=_alnum_fast_path(_guarded(base.infix_finditer)),
         token_match=_TOKEN_MATCH.match,
         url_match=_linear_url_match(base.url_match),
@@ -213,6 +253,66 @@ def _tail_search(search: Callable[..., Any], pattern: str) -> Callable[[str], An
 
 
 _MAX_SUFFIX_WINDOW = 64  # a suffix rule longer than 32 characters: the regex is searched as written
+
+
+def _split_suffix_search(rules: list[str], full_search: Callable[[str], Any]) -> Callable[[str], Any] | None:
+    """A search for spaCy's suffix regex (``rule1$|rule2$|...``) that tries each rule only where it can start.
+
+    Every match of that regex ends at the end of the text, so the leftmost
+    one starts at the smallest position where any one rule matches to the
+    end. A rule of bounded width w..W can only start at ``len - W`` ..
+    ``len - w``: rules are grouped by each width they can have, and the
+    groups are matched at their one position, widest first (lookbehinds
+    still see the text before it). Unbounded rules (a run of dots) keep the
+    search over the tail (``_tail_search``). The result has the span the
+    full search finds; a text ending in a newline, where ``$`` also matches
+    before it, gets the full search. The full regex tried every rule at
+    every position of the tail: 3-4 us a call, and spaCy calls it once per
+    affix it strips. None when a rule cannot be read this way (the callers
+    then search as written).
+    """
+    if _parser is None:
+        return None
+    plain: dict[int, list[str]] = {}
+    guarded: dict[int, list[str]] = {}
+    unbounded: list[str] = []
+    try:
+        for rule in filter(str.strip, rules):
+            parsed = _parser.parse(rule + "$")
+            if parsed.data[-1] != (sre.AT, sre.AT_END) or parsed.data[0][0] is sre.BRANCH:
+                return None
+            low, high = parsed.getwidth()
+            if high > _MAX_SUFFIX_WINDOW:
+                unbounded.append(rule)
+                continue
+            asserted = any(op in (sre.ASSERT, sre.ASSERT_NOT) for op, _ in parsed.data)
+            for width in range(max(low, 1), high + 1):
+                (guarded if asserted else plain).setdefault(width, []).append(rule)
+        groups = [
+            (width, re.compile("|".join(f"(?:{rule})$" for rule in group[width])).match)
+            for width in sorted({*plain, *guarded}, reverse=True)
+            for group in (plain, guarded)
+            if width in group
+        ]
+        rest = "|".join(f"(?:{rule})$" for rule in unbounded)
+        rest_search = _tail_search(re.compile(rest).search, rest) if rest else None
+    except (re.error, TypeError, ValueError, AttributeError, IndexError):
+        return None
+
+    def split_suffix_search(text: str) -> Any:
+        if text[-1:] == "\n":
+            return full_search(text)
+        end = len(text)
+        found = rest_search(text) if rest_search is not None else None
+        for width, match in groups:
+            if width > end or (found is not None and found.start() <= end - width):
+                continue
+            hit = match(text, end - width)
+            if hit is not None:
+                return hit
+        return found
+
+    return split_suffix_search
 
 
 def _linear_url_match(url_match: Callable[[str], Any] | None) -> Callable[[str], Any] | None:
@@ -301,8 +401,18 @@ def lean_lexemes(nlp: Language) -> None:
     this for ``spacy.blank`` only. Token patterns that need a dropped
     attribute are refused when the data files are loaded.
     """
+    getters = nlp.vocab.lex_attr_getters
     for name in UNUSED_LEXICAL:
-        nlp.vocab.lex_attr_getters.pop(IDS[name], None)
+        getters.pop(IDS[name], None)
+    for name, method, spacy_getter in _STR_METHODS:
+        if getattr(getters.get(IDS[name]), "__code__", None) is spacy_getter.__code__:
+            getters[IDS[name]] = method
+
+
+# spaCy's getters that only call one str method: the method itself gives the same value without
+# a Python frame per new word.
+_STR_METHODS = (("LOWER", str.lower, lex_attrs.lower), ("IS_ALPHA", str.isalpha, lex_attrs.is_alpha))
+_STR_METHODS += (("IS_UPPER", str.isupper, lex_attrs.is_upper),)
 
 
 def install(nlp: Language) -> None:

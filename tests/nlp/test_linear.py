@@ -12,6 +12,7 @@ import random
 import re
 import time
 
+import numpy as np
 import pytest
 
 from bench.adversarial import SHAPES
@@ -118,25 +119,100 @@ def test_pattern_entities_drop_overlaps_with_an_earlier_kind() -> None:
 
 def test_english_affix_rules_get_the_linear_searches() -> None:
     """A spaCy upgrade that changes the rules' shape shows up here, not as a slow tokenizer."""
+    import spacy
+
+    from engine.nlp.tokenizer import _split_suffix_search
+
     tokenizer = get_pipeline().tokenizer
     assert tokenizer.prefix_search.__name__ == "match"
     assert tokenizer.url_match.__self__.pattern.count(r"(?:\S+@)?") == 1
+    assert _split_suffix_search(list(spacy.blank("en").Defaults.suffixes), str) is not None
 
 
 def test_suffix_search_over_the_tail_finds_what_the_full_search_finds() -> None:
     import spacy
     from spacy.util import compile_suffix_regex
 
-    from engine.nlp.tokenizer import _tail_search
+    from engine.nlp.tokenizer import _split_suffix_search, _tail_search
 
     regex = compile_suffix_regex(spacy.blank("en").Defaults.suffixes)
     tail = _tail_search(regex.search, regex.pattern)
+    split = _split_suffix_search(list(spacy.blank("en").Defaults.suffixes), regex.search)
     assert tail is not regex.search
     rng = random.Random(3)
     pieces = ["a", "1", ".", "..", ")", ":", "km", "°", "C", "'s", "%", "$", "!", "…", "x"]
-    for _ in range(5000):
+    pieces += ["A", "B", "\n", "m²", "£", "—", "+", '"', "\U0001f600", "©"]
+    pieces += ["……", "ё", "Я", "mph", "gb", "'S", "٪"]
+    for _ in range(20000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 40)))
         if rng.random() < 0.1:
             text += "." * rng.randint(5, 300)
         full = regex.search(text)
         assert (tail(text) and tail(text).span()) == (full and full.span()), text
+        assert (split(text) and split(text).span()) == (full and full.span()), text
+
+
+def test_symbol_runs_past_the_budget_are_split_and_those_before_it_keep_spacys_tokens() -> None:
+    from engine.nlp.tokenizer import MIN_SYMBOL_RUN, SYMBOL_BUDGET
+
+    nlp = get_pipeline()
+    run = "(:)!;)" + "." * (MIN_SYMBOL_RUN - 6)  # spaCy: "(", ":)", "!", ";)", ".."
+    assert len(run) == MIN_SYMBOL_RUN
+    spacy_tokens = [t.text for t in nlp(run)]
+    count = SYMBOL_BUDGET // len(run)
+    text = " ".join([run] * count + ["I don't", run, "know"])
+    tokens = [t.text for t in nlp(text)]
+    assert tokens[: len(spacy_tokens) * count] == spacy_tokens * count  # within the budget: spaCy's tokens
+    assert tokens[len(spacy_tokens) * count :] == ["I", "do", "n't", *run, "know"]  # past it: one symbol each
+    assert nlp(text).text == text
+
+
+def test_a_text_within_the_symbol_budget_is_tokenized_by_spacy_rules_alone() -> None:
+    from engine.nlp.tokenizer import SYMBOL_BUDGET
+
+    nlp = get_pipeline()
+    rng = random.Random(4)
+    chunks = ["".join(rng.choice(":;()!?.'\"$%[]") for _ in range(rng.randint(8, 20))) for _ in range(300)]
+    text = " ".join(chunks)
+    assert len(text) > SYMBOL_BUDGET
+    cut = text[: text.rindex(" ", 0, SYMBOL_BUDGET)]
+    expected = [t.text for c in cut.split(" ") for t in nlp(c)]
+    assert [t.text for t in nlp(text)][: len(expected)] == expected
+
+
+def test_distinct_long_words_renew_the_pipeline_once_their_characters_pass_the_bound(monkeypatch) -> None:
+    import engine.nlp as nlp_package
+
+    get_pipeline.cache_clear()
+    first = get_pipeline()
+    monkeypatch.setattr(nlp_package, "MAX_LONG_TOKEN_CHARS", 3 * 5_000 - 1)
+    rng = random.Random(8)
+    words = ["".join(rng.choice("abcdefghij") for _ in range(5_000)) for _ in range(5)]
+    for word in words[:3]:
+        enrich(word)
+    assert get_pipeline() is first and first.tokenizer.long_chars == 15_000
+    enrich(words[3])  # the store now holds more than the bound: this call builds a new pipeline
+    renewed = get_pipeline()
+    assert renewed is not first and renewed.tokenizer.long_chars == 5_000
+    assert enrich(words[4]) == enrich(words[4])
+    get_pipeline.cache_clear()
+
+
+def test_norm_table_starts_over_past_its_n_gram_bound_and_scores_the_same() -> None:
+    from spacy.strings import hash_string
+
+    from engine.nlp.features import NormTable
+
+    rng = random.Random(9)
+    long_norms = [
+        "".join(rng.choice("abcdefghij") for _ in range(100)) for _ in range(20)
+    ]  # ~290 n-grams each
+    table = NormTable(max_grams=1_000)
+    strings = {hash_string(n): n for n in long_norms}
+    fresh = NormTable()
+    for norm in long_norms:
+        row = table.lookup(np.array([hash_string(norm)], dtype=np.uint64), strings)[0]
+        assert table.n_grams <= 1_000 + 300
+        expected = fresh.lookup(np.array([hash_string(norm)], dtype=np.uint64), strings)[0]
+        assert table._grams[row].tolist() == fresh._grams[expected].tolist()
+    assert table.generation > 1
