@@ -283,9 +283,11 @@ def _read_forms(process: etree._Element) -> tuple[dict[str, dict], list[Problem]
             problems.append(_problem(task, 'The form must be a JSON Schema object, e.g. {"type": "object"}.'))
             continue
         errors = sorted(_META.iter_errors(schema), key=lambda e: [str(p) for p in e.path])
-        for err in errors:
-            where = "/".join(str(p) for p in err.path) or "(root)"
-            problems.append(_problem(task, f"The form is not a valid JSON Schema at {where}: {err.message}."))
+        for error in errors:
+            where = "/".join(str(p) for p in error.path) or "(root)"
+            problems.append(
+                _problem(task, f"The form is not a valid JSON Schema at {where}: {error.message}.")
+            )
         if not errors:
             forms[task.get("id")] = schema
     return forms, problems
