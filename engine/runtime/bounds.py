@@ -9,6 +9,7 @@ stops as soon as it passes the limit, so estimating is itself bounded.
 from __future__ import annotations
 
 import re
+from collections.abc import ItemsView, KeysView, ValuesView
 from typing import Any
 
 from engine.runtime.budget import MAX_SEQUENCE, Refusal
@@ -16,7 +17,8 @@ from engine.runtime.budget import MAX_SEQUENCE, Refusal
 MAX_HASHED = 1_000  # items of a set or dict an expression builds (colliding hashes cost n**2)
 _SCALAR_TEXT = 64  # str() of a float, bool or None is at most this long
 _CHARS_PER_STEP = 64  # comparing strings: one step of work per this many characters
-VIEWS = (type({}.keys()), type({}.values()), type({}.items()))
+_Views = tuple[type[KeysView[Any]], type[ValuesView[Any]], type[ItemsView[Any, Any]]]
+VIEWS: _Views = (type({}.keys()), type({}.values()), type({}.items()))  # dict_keys, dict_values, dict_items
 
 
 def weight(value: Any, limit: int) -> int:

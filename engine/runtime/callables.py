@@ -266,7 +266,7 @@ _STR_SCALAR = [
     "partition",
     "rpartition",
 ]
-_CHANGING = {
+_CHANGING: dict[type, list[str]] = {
     dict: ["pop", "setdefault", "update", "clear", "popitem"],
     list: ["append", "extend", "insert", "pop", "remove", "sort", "reverse", "clear"],
     set: ["add", "discard", "remove", "pop"],

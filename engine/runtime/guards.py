@@ -7,7 +7,7 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-from engine.runtime.bounds import check_formatting, check_rendered
+from engine.runtime.bounds import VIEWS, check_formatting, check_rendered
 from engine.runtime.budget import MAX_INT_BITS, MAX_SEQUENCE, Refusal, _counted_iter
 
 # --- run-time guards ----------------------------------------------------------------------------
@@ -16,7 +16,6 @@ from engine.runtime.budget import MAX_INT_BITS, MAX_SEQUENCE, Refusal, _counted_
 MAX_WALK = 100_000  # nested items a value may hold when C code walks it
 _FLAT = frozenset({str, int, float, bool, type(None), range})
 _WALKABLE = (list, tuple, set, frozenset)
-_VIEWS = (type({}.keys()), type({}.values()), type({}.items()))
 
 
 def _walk_size(value: Any) -> None:
@@ -30,13 +29,13 @@ def _walk_size(value: Any) -> None:
         if isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
-        elif isinstance(item, (*_WALKABLE, *_VIEWS)):
+        elif isinstance(item, (*_WALKABLE, *VIEWS)):
             stack.extend(item)
 
 
 def _bound(value: Any) -> Any:
     """``value`` itself, once it is known to be cheap for C code to compare, hash or print."""
-    if type(value) not in _FLAT and isinstance(value, (dict, *_WALKABLE, *_VIEWS)):
+    if type(value) not in _FLAT and isinstance(value, (dict, *_WALKABLE, *VIEWS)):
         _walk_size(value)
     return value
 
@@ -45,7 +44,7 @@ def _items(value: Any) -> Any:
     """Like :func:`_bound`; lazy iterables (generators, zip...) are materialized first."""
     if type(value) in _FLAT:
         return value
-    if isinstance(value, (dict, *_WALKABLE, *_VIEWS)):
+    if isinstance(value, (dict, *_WALKABLE, *VIEWS)):
         _walk_size(value)
         return value
     if callable(value):
@@ -93,8 +92,8 @@ def _check_int(value: Any, what: str) -> None:
 
 def _binop(symbol: str, left: Any, right: Any) -> Any:
     if symbol == "+":
-        sizes = (_size(left), _size(right))
-        if None not in sizes and sizes[0] + sizes[1] > MAX_SEQUENCE:  # type: ignore[operator]
+        left_size, right_size = _size(left), _size(right)
+        if left_size is not None and right_size is not None and left_size + right_size > MAX_SEQUENCE:
             raise Refusal(f"'+' would build a value longer than {MAX_SEQUENCE}")
         return left + right
     if symbol == "*":

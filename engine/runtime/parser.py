@@ -279,13 +279,15 @@ def _read_forms(process: etree._Element) -> tuple[dict[str, dict], list[Problem]
         except (ValueError, RecursionError):
             problems.append(_problem(task, "The form is nested too deeply or holds a non-finite number."))
             continue
-        if not isinstance(schema, dict | bool):
+        if not isinstance(schema, dict):  # true/false are JSON Schemas too; a form is served as an object
             problems.append(_problem(task, 'The form must be a JSON Schema object, e.g. {"type": "object"}.'))
             continue
         errors = sorted(_META.iter_errors(schema), key=lambda e: [str(p) for p in e.path])
-        for err in errors:
-            where = "/".join(str(p) for p in err.path) or "(root)"
-            problems.append(_problem(task, f"The form is not a valid JSON Schema at {where}: {err.message}."))
+        for error in errors:
+            where = "/".join(str(p) for p in error.path) or "(root)"
+            problems.append(
+                _problem(task, f"The form is not a valid JSON Schema at {where}: {error.message}.")
+            )
         if not errors:
             forms[task.get("id")] = schema
     return forms, problems

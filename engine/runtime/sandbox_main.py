@@ -103,7 +103,7 @@ def main(argv: list[str]) -> None:
             answer["cpu"] = _cpu_used() - before
             _send(writer, answer)
         except MemoryError:
-            request = answer = None  # type: ignore[assignment]
+            request = answer = None
             _send(writer, {"bound": "memory", "cpu": _cpu_used() - before})
             return  # the heap may be fragmented: the pool starts a fresh process
 

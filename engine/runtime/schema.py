@@ -10,9 +10,10 @@ import re
 import threading
 from pathlib import Path
 
+import SpiffWorkflow
 from lxml import etree
 
-_SPIFF = Path(__import__("SpiffWorkflow").__file__).parent
+_SPIFF = Path(SpiffWorkflow.__file__).parent  # a regular package (it has __init__.py): a file path
 BPMN_XSD = _SPIFF / "bpmn" / "parser" / "schema" / "BPMN20.xsd"
 DMN_XSDS = {
     "http://www.omg.org/spec/DMN/20151101/dmn.xsd": _SPIFF / "dmn" / "parser" / "schema" / "DMN.xsd",

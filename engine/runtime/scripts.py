@@ -17,8 +17,8 @@ from __future__ import annotations
 import ast
 import functools
 import traceback
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from RestrictedPython import (
     RestrictingNodeTransformer,
@@ -132,12 +132,12 @@ class SiftPolicy(RestrictingNodeTransformer):
         return node
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
-        node = super().visit_FunctionDef(node)
+        node = _one(super().visit_FunctionDef(node), ast.FunctionDef)
         node.body.insert(0, _tick_statement(node))
         return node
 
     def visit_Lambda(self, node: ast.Lambda) -> ast.AST:
-        node = super().visit_Lambda(node)
+        node = _one(super().visit_Lambda(node), ast.Lambda)
         node.body = _tick_call(_bound_call(node.body))
         return node
 
@@ -156,7 +156,7 @@ class SiftPolicy(RestrictingNodeTransformer):
     def visit_Name(self, node: ast.Name) -> ast.AST:
         if isinstance(node.ctx, ast.Load) and node.id in FORBIDDEN_NAMES:
             self.error(node, f'"{node.id}" is not available in scripts.')
-        return super().visit_Name(node)
+        return _one(super().visit_Name(node), ast.expr)  # the name, or _print's call or attribute
 
     def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
         self.error(node, "Class definitions are not allowed.")
@@ -181,7 +181,7 @@ class SiftPolicy(RestrictingNodeTransformer):
     def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:
         if node.format_spec is not None:
             self.error(node, "Format specs in f-strings are not allowed.")
-        node = super().visit_FormattedValue(node)
+        node = _one(super().visit_FormattedValue(node), ast.FormattedValue)
         node.value = _bound_call(node.value, "_sift_rendered_")
         return node
 
@@ -206,12 +206,12 @@ class SiftPolicy(RestrictingNodeTransformer):
         return node
 
     def visit_SetComp(self, node: ast.SetComp) -> ast.AST:
-        node = super().visit_SetComp(node)
+        node = _one(super().visit_SetComp(node), ast.SetComp)
         node.elt = _bound_call(node.elt)
         return node
 
     def visit_DictComp(self, node: ast.DictComp) -> ast.AST:
-        node = super().visit_DictComp(node)
+        node = _one(super().visit_DictComp(node), ast.DictComp)
         node.key = _bound_call(node.key)
         return node
 
@@ -222,11 +222,26 @@ class SiftPolicy(RestrictingNodeTransformer):
         return node
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
-        node = super().visit_Call(node)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _CONSUMERS:
+        node = _one(super().visit_Call(node), ast.Call)
+        if isinstance(node.func, ast.Name) and node.func.id in _CONSUMERS:
             helper = "_sift_str_" if node.func.id == "str" else "_sift_items_"
             node.args = [_bound_call(a, helper) for a in node.args]
         return node
+
+
+_Node = TypeVar("_Node", bound=ast.AST)
+
+
+def _one(result: ast.AST | Iterable[ast.AST] | None, kind: type[_Node]) -> _Node:
+    """The node a RestrictedPython visitor returned, known to be a ``kind``.
+
+    RestrictedPython annotates every visitor with NodeTransformer's return type (a node, a list of
+    nodes, or None to drop it); the visitors Sift extends return one node, of the kind they were
+    given (visit_Name: an expression). Checked rather than cast: a RestrictedPython that changed this would stop compiling
+    scripts instead of handing Sift's policy a tree it does not expect."""
+    if isinstance(result, kind):
+        return result
+    raise TypeError(f"RestrictedPython returned {type(result).__name__} where Sift expects {kind.__name__}")
 
 
 def _tick_call(value: ast.expr | None = None) -> ast.expr:

@@ -79,6 +79,20 @@ def test_bad_form_schema_reports_every_schema_error():
     assert all("JSON Schema" in p.message for p in found)
 
 
+@pytest.mark.parametrize("form", ["true", "false", "[]", '"object"'])
+def test_a_form_that_is_not_a_schema_object_is_reported(form):
+    # a boolean schema used to pass: `false` then let any data complete the task (an empty form
+    # means no form), and GET /tasks failed serving a form that is not an object
+    xml = data_file("bad_form.bpmn").replace(
+        b'{"type": "objekt", "properties": {"a": {"type": 5}}}', form.encode()
+    )
+    with pytest.raises(DefinitionInvalid) as caught:
+        parse_definition(xml, "form.bpmn")
+    [problem] = caught.value.problems
+    assert problem.element_id == "triage"
+    assert "must be a JSON Schema object" in problem.message
+
+
 def test_bare_iso_timer_is_reported():
     [problem] = problems_of("bare_timer.bpmn")
     assert problem.element_id == "sla_timer"

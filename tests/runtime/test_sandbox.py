@@ -103,6 +103,21 @@ def test_hostile_expression_is_refused_before_it_runs_away(source, what):
         faulthandler.cancel_dump_traceback_later()
 
 
+def test_isinstance_in_an_expression_takes_a_value_and_a_type_or_a_tuple_of_types():
+    assert compile_expression("isinstance(x, str)").evaluate({"x": "a"}) is True
+    assert compile_expression("isinstance(x, (int, float))").evaluate({"x": "a"}) is False
+    # the list literal needs a budget: evaluate makes one though isinstance() itself needs none
+    assert compile_expression("isinstance([x], list)").evaluate({"x": 1}) is True
+    for source in (
+        "isinstance(x)",
+        "isinstance(x, bytes)",
+        "isinstance(x, (str, 1))",
+        "isinstance(x, str, int)",
+    ):
+        with pytest.raises(Refusal, match=r"isinstance\(\) takes a value and one of str"):
+            compile_expression(source)
+
+
 def rss_bytes() -> int:
     return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
