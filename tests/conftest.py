@@ -119,3 +119,12 @@ def client(app):  # type: ignore[no-untyped-def]
 
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _operations_registered() -> None:
+    """Sift's case operations and timer handlers are registered, as at every start-up: the
+    shipped process calls case.escalate, so parsing it needs them whatever test runs first."""
+    from engine import bootstrap
+
+    bootstrap.register_operations()
