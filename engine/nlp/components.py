@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import py3langid
 from spacy.attrs import IDS, IS_ALPHA, IS_STOP, LOWER
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
-from spacy.strings import hash_string
 from spacy.tokens import Doc
 from spacy.util import filter_spans, minibatch
 
@@ -18,7 +18,7 @@ from engine.nlp import entities as pattern_entities
 from engine.nlp import intent as intent_rules
 from engine.nlp.analysis import Analysis
 from engine.nlp.errors import NlpDataError
-from engine.nlp.features import TOKEN_ATTRS, Featurizer, vader_lexicon
+from engine.nlp.features import TOKEN_ATTRS, Featurizer, hash_string, vader_lexicon
 from engine.nlp.resources import (
     CATALOGUE_FILE,
     CUES_FILE,
@@ -30,7 +30,7 @@ from engine.nlp.resources import (
     load_groups,
 )
 from engine.nlp.sentiment import LABELS, NormLogits, SentimentModel, softmax
-from engine.nlp.tokenizer import UNUSED_LEXICAL, doc_text
+from engine.nlp.tokenizer import UNUSED_LEXICAL, doc_text, lex_attr_getters
 
 if not Doc.has_extension("sift"):
     Doc.set_extension("sift", default=None)
@@ -48,10 +48,12 @@ def analysis(doc: Doc) -> Analysis:
     uses (the same object ``doc._.sift`` returns), which skips building an
     accessor object on each of the several calls per doc.
     """
-    found = doc.user_data.get(_SIFT_KEY)
+    # spaCy's doc.pyi says Dict[str, Any]; extensions keep their values under tuple keys
+    user_data: dict[Any, Any] = doc.user_data
+    found = user_data.get(_SIFT_KEY)
     if found is None:
         text = doc_text(doc)
-        found = doc.user_data[_SIFT_KEY] = Analysis(text=text, lower=text.lower())
+        found = user_data[_SIFT_KEY] = Analysis(text=text, lower=text.lower())
     return found
 
 
@@ -71,8 +73,8 @@ class RuleMatcher:
         self._kinds: dict[int, tuple[str, str]] = {}
         self._regex_kinds: list[tuple[str, str]] = []
         regexes: list[str] = []
-        for kind, path, key in ((_TOPIC, topics_file, "topics"), (_CUE, cues_file, "cues")):
-            for group in load_groups(path, key):
+        for kind, path, section in ((_TOPIC, topics_file, "topics"), (_CUE, cues_file, "cues")):
+            for group in load_groups(path, section):
                 self._add(nlp, kind, group, str(path))
                 for text in group.regex:
                     regexes.append(f"(?P<g{len(self._regex_kinds)}>{text})")
@@ -88,7 +90,7 @@ class RuleMatcher:
 
     def _add(self, nlp: Language, kind: str, group: PhraseGroup, path: str) -> None:
         key = f"{kind}:{group.name}"
-        computed = {name for name in UNUSED_LEXICAL if IDS[name] in nlp.vocab.lex_attr_getters}
+        computed = {name for name in UNUSED_LEXICAL if IDS[name] in lex_attr_getters(nlp.vocab)}
         self._kinds[nlp.vocab.strings.add(key)] = (kind, group.name)
         docs = [nlp.make_doc(p) for p in (*group.phrases, *group.hashtags)]
         if docs:
@@ -119,6 +121,8 @@ class RuleMatcher:
             found.append((span.start_char, kind, name, span.text.lower()))
         if self.regex is not None:
             for m in self.regex.finditer(analysis(doc).text):
+                # each alternative is a group gN and data files may add no named group, so gN closed last
+                assert m.lastgroup is not None
                 kind, name = self._regex_kinds[int(m.lastgroup[1:])]
                 found.append((m.start(), kind, name, m.group().lower()))
         found.sort(key=lambda m: (m[0], -len(m[3])))

@@ -72,6 +72,7 @@ _EMAIL_HINT = re.compile(r"@[\w-]+\.[\w-]")
 _ORDER_WORDS = ("order", "ord", "ref", "booking", "confirmation", "case", "ticket", "invoice")
 _MONEY_SIGNS = ("$", "\u20ac", "\u00a3", "\u00a5")
 _MONEY_WORDS = ("dollar", "usd", "eur", "pound", "gbp", "quid", "buck")
+_AIRLINES: tuple[str, ...]
 _AIRLINES = ("AA", "UA", "DL", "BA", "LH", "AF", "KL", "EK", "QF", "WN", "B6", "AS", "NK", "F9", "FR", "U2")
 _AIRLINES += ("VS", "AC", "QR", "SQ", "CX", "TK", "EI", "IB", "EY")
 

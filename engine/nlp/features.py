@@ -26,18 +26,23 @@ which is the same linear function computed faster.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate, pairwise
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import vaderSentiment
+from spacy import strings as spacy_strings
 from spacy.attrs import IS_PUNCT, IS_UPPER, NORM
-from spacy.strings import hash_string
 from spacy.tokens import Doc
 
 from engine.nlp.tokenizer import is_elongated
+
+# spaCy's 64-bit MurmurHash of a string, the IDs of its StringStore (a cpdef in strings.pyx)
+hash_string: Callable[[str], int] = spacy_strings.hash_string  # type: ignore[attr-defined]  # missing from strings.pyi
 
 N_HASHED = 1 << 18
 TOKEN_ATTRS = [NORM, IS_PUNCT, IS_UPPER]  # the columns ``Featurizer.batch`` reads, in this order
@@ -138,6 +143,10 @@ def vader_lexicon() -> dict[str, float]:
 MAX_TABLE_GRAMS = 10_000_000
 
 
+# (unigram, negated unigram, valence, negator, contrast) of every row: ``NormTable.columns``
+_Columns = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
 class NormTable:
     """Per-norm facts, one row per distinct norm seen, as growing numpy columns.
 
@@ -163,6 +172,13 @@ class NormTable:
         self._negator: list[bool] = []
         self._contrast: list[bool] = []
         self._frozen = 0
+        self._cols: _Columns = (
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=np.float64),
+            np.zeros(0, dtype=bool),
+            np.zeros(0, dtype=bool),
+        )
         self._sorted_norms = np.zeros(0, dtype=np.uint64)
         self._sorted_rows = np.zeros(0, dtype=np.int64)
         self._unsorted: list[np.ndarray] = []  # norm hashes of the rows added since
@@ -236,7 +252,7 @@ class NormTable:
         self.n_grams += sum(map(len, grams))
         self._grams.extend(grams)
 
-    def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def columns(self) -> _Columns:
         """(unigram, negated unigram, valence, negator, contrast) as arrays over all rows.
 
         Only rows added since the last call are converted from the lists.
@@ -251,7 +267,10 @@ class NormTable:
                 np.asarray(self._contrast[done:], dtype=bool),
             )
             if done:
-                tails = tuple(np.concatenate(pair) for pair in zip(self._cols, tails, strict=True))
+                unigram, negated, valence, negator, contrast = (
+                    np.concatenate(pair) for pair in zip(self._cols, tails, strict=True)
+                )
+                tails = (unigram, negated, valence, negator, contrast)
             self._cols = tails
             self._frozen = now
         return self._cols
@@ -286,7 +305,7 @@ def gram_indices(bares: list[str]) -> list[np.ndarray]:
     if others:
         for i, grams in zip(others, _unicode_grams([bares[i] for i in others]), strict=True):
             out[i] = grams
-    return out  # type: ignore[return-value]
+    return cast(list[np.ndarray], out)  # every None was filled by the second pass
 
 
 def _unicode_grams(bares: list[str]) -> list[np.ndarray]:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import cast
 
 import spacy
 from spacy.language import Language
 
 from engine.config import get_settings
-from engine.nlp import components  # noqa: F401  (registers the factories)
+from engine.nlp import components  # registers the factories
 from engine.nlp.errors import NlpModelError
 from engine.nlp.resources import VOCAB_FILE
 from engine.nlp.tokenizer import install, lean_lexemes
@@ -55,7 +56,9 @@ def warm_vocab(nlp: Language, path: Path = VOCAB_FILE) -> None:
     for word in words:
         tokenize(word)
     if "sift_sentiment" in nlp.pipe_names:
-        nlp.get_pipe("sift_sentiment").featurizer.table.add([(lex.norm, lex.norm_) for lex in nlp.vocab])
+        # get_pipe is typed as any component; build_pipeline adds this one from the factory of its name
+        scorer = cast(components.SentimentScorer, nlp.get_pipe("sift_sentiment"))
+        scorer.featurizer.table.add([(lex.norm, lex.norm_) for lex in nlp.vocab])
     list(nlp.pipe(_WARM_UP))
 
 

@@ -151,8 +151,8 @@ def _regexes(path: str, where: str, value: Any) -> tuple[str, ...]:
 
 
 try:  # CPython's own regex parser (3.11+); private, so without it patterns are simply used as written
-    from re import _constants as sre
-    from re import _parser
+    from re import _constants as sre  # type: ignore[attr-defined]  # typeshed has no re._constants
+    from re import _parser  # type: ignore[attr-defined]  # nor re._parser (only the old sre_parse)
 except ImportError:  # pragma: no cover - other Pythons
     sre = _parser = None
 
@@ -237,11 +237,12 @@ def _starts(items: list) -> tuple[list, bool] | None:
             parts = [body if body is None or av[0] else (body[0], True)]
         else:
             return None
-        if any(part is None for part in parts):
+        known = [part for part in parts if part is not None]
+        if len(known) < len(parts):
             return None
-        for part_items, _ in parts:
+        for part_items, _ in known:
             found += part_items
-        if not any(empty for _, empty in parts):
+        if not any(empty for _, empty in known):
             return found, False
     return found, True
 

@@ -10,8 +10,8 @@ with runs of three or more letters cut to two ("soo"), so "sooo" and
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 from spacy.attrs import IDS, NORM
 from spacy.lang import lex_attrs
@@ -19,12 +19,14 @@ from spacy.language import Language
 from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 from spacy.util import compile_prefix_regex, compile_suffix_regex
+from spacy.vocab import Vocab
+from thinc.types import Ints2d
 
 from engine.nlp.resources import compile_guarded, regex_branches
 
 try:  # CPython's own regex parser, as in ``resources``
-    from re import _constants as sre
-    from re import _parser
+    from re import _constants as sre  # type: ignore[attr-defined]  # typeshed has no re._constants
+    from re import _parser  # type: ignore[attr-defined]  # nor re._parser (only the old sre_parse)
 except ImportError:  # pragma: no cover - other Pythons
     sre = _parser = None
 
@@ -146,7 +148,8 @@ class SocialTokenizer(Tokenizer):
             column = doc.to_array([NORM])
             for first, stretch in norms:
                 column[first : first + len(stretch)] = stretch
-            doc.from_array([NORM], column)
+            # spaCy's doc.pyi types to_array as float64; it returns the uint64 attribute values from_array takes
+            doc.from_array([NORM], cast(Ints2d, column))
         return doc
 
     @staticmethod
@@ -191,6 +194,8 @@ def build_tokenizer(nlp: Language) -> Tokenizer:
     suffixes = compile_suffix_regex(suffix_rules)
     full_search = _guarded(suffixes.search)
     base = nlp.tokenizer
+    if not isinstance(base, Tokenizer):  # Language types it as any callable; its rules are read here
+        raise TypeError(f"the social tokenizer is built from a spaCy Tokenizer, not {type(base).__name__}")
     tokenizer = SocialTokenizer(
         nlp.vocab,
         rules=base.rules,
@@ -255,7 +260,9 @@ def _tail_search(search: Callable[..., Any], pattern: str) -> Callable[[str], An
 _MAX_SUFFIX_WINDOW = 64  # a suffix rule longer than 32 characters: the regex is searched as written
 
 
-def _split_suffix_search(rules: list[str], full_search: Callable[[str], Any]) -> Callable[[str], Any] | None:
+def _split_suffix_search(
+    rules: Sequence[str | re.Pattern[str]], full_search: Callable[[str], Any]
+) -> Callable[[str], Any] | None:
     """A search for spaCy's suffix regex (``rule1$|rule2$|...``) that tries each rule only where it can start.
 
     Every match of that regex ends at the end of the text, so the leftmost
@@ -277,7 +284,11 @@ def _split_suffix_search(rules: list[str], full_search: Callable[[str], Any]) ->
     guarded: dict[int, list[str]] = {}
     unbounded: list[str] = []
     try:
-        for rule in filter(str.strip, rules):
+        for rule in rules:
+            if not isinstance(rule, str):  # a compiled rule: spaCy's own suffix regex cannot join it either
+                return None
+            if not rule.strip():
+                continue
             parsed = _parser.parse(rule + "$")
             if parsed.data[-1] != (sre.AT, sre.AT_END) or parsed.data[0][0] is sre.BRANCH:
                 return None
@@ -391,6 +402,11 @@ UNUSED_LEXICAL = (
 )
 
 
+def lex_attr_getters(vocab: Vocab) -> dict[int, Callable[[str], Any]]:
+    """The vocab's functions computing each lexical attribute of a new word, by attribute ID."""
+    return vocab.lex_attr_getters  # type: ignore[attr-defined]  # public in vocab.pxd, missing from vocab.pyi
+
+
 def lean_lexemes(nlp: Language) -> None:
     """Stop computing, for each new word, lexical attributes nothing in a blank Sift pipeline reads.
 
@@ -401,7 +417,7 @@ def lean_lexemes(nlp: Language) -> None:
     this for ``spacy.blank`` only. Token patterns that need a dropped
     attribute are refused when the data files are loaded.
     """
-    getters = nlp.vocab.lex_attr_getters
+    getters = lex_attr_getters(nlp.vocab)
     for name in UNUSED_LEXICAL:
         getters.pop(IDS[name], None)
     for name, method, spacy_getter in _STR_METHODS:
@@ -411,6 +427,7 @@ def lean_lexemes(nlp: Language) -> None:
 
 # spaCy's getters that only call one str method: the method itself gives the same value without
 # a Python frame per new word.
+_STR_METHODS: tuple[tuple[str, Callable[[str], Any], Callable[[str], Any]], ...]
 _STR_METHODS = (("LOWER", str.lower, lex_attrs.lower), ("IS_ALPHA", str.isalpha, lex_attrs.is_alpha))
 _STR_METHODS += (("IS_UPPER", str.isupper, lex_attrs.is_upper),)
 
@@ -418,7 +435,7 @@ _STR_METHODS += (("IS_UPPER", str.isupper, lex_attrs.is_upper),)
 def install(nlp: Language) -> None:
     """Use the social tokenizer and norm on ``nlp`` (lexemes already in the vocab are renormed)."""
     nlp.tokenizer = build_tokenizer(nlp)
-    nlp.vocab.lex_attr_getters[NORM] = social_norm
+    lex_attr_getters(nlp.vocab)[NORM] = social_norm
     for lex in nlp.vocab:
         norm = social_norm(lex.orth_)
         if lex.norm_ != norm and not _is_exception_norm(lex.orth_, lex.norm_):

@@ -94,7 +94,8 @@ def fit(
     for t in range(1, epochs + 1):
         probs = softmax(coo_logits(w, docs, idx, val, n))
         delta = (probs - onehot) * weight[:, None]
-        grad = np.stack(
+        # annotated: numpy's stubs type bincount as integers even when it sums float weights
+        grad: np.ndarray = np.stack(
             [np.bincount(idx, weights=val * delta[docs, c], minlength=N_FEATURES) for c in range(3)], axis=1
         )
         grad += l2 * w

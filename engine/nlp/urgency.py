@@ -16,6 +16,7 @@ sentiment and influence:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 HIGH_REACH = 0.7
@@ -33,7 +34,7 @@ def influence(author: dict[str, Any] | None) -> float:
     return round(min(1.0, score), 3)
 
 
-def urgency(cues: list[str], intent: str, sentiment: str, score: float, reach: float) -> str:
+def urgency(cues: Sequence[str], intent: str, sentiment: str, score: float, reach: float) -> str:
     negative = sentiment == "negative"
     risky = {"safety", "legal_threat"}.intersection(cues)
     public = "public_escalation" in cues or reach >= HIGH_REACH

@@ -7,7 +7,7 @@ import pytest
 
 from engine.nlp import enrich, get_pipeline
 from engine.nlp.components import analysis
-from engine.nlp.features import Featurizer
+from engine.nlp.features import N_DENSE, Featurizer
 from engine.nlp.sentiment import NormLogits, coo_logits
 from engine.nlp.train import featurize
 
@@ -67,6 +67,16 @@ def test_negation_scope_stops_at_punctuation() -> None:
     docs = list(get_pipeline().pipe(["not good. great day"]))
     features = Featurizer().batch(docs, [0])
     assert features.negated.tolist() == [False, True, False, False, False]
+
+
+def test_a_fresh_featurizer_takes_docs_without_tokens() -> None:
+    """A new table met no norm yet: its columns are empty, not missing (this raised AttributeError)."""
+    docs = [get_pipeline().make_doc(""), get_pipeline().make_doc("")]
+    features = Featurizer().batch(docs, [0, 1])
+    assert len(features.rows) == 0
+    doc_of, _, values = features.coo()
+    assert doc_of.tolist() == [0] * N_DENSE + [1] * N_DENSE  # the dense cues alone
+    assert values[doc_of == 0].tolist() != values[doc_of == 1].tolist()  # the second has an unresolved cue
 
 
 def test_ascii_norms_get_the_grams_the_string_by_string_path_gives() -> None:
