@@ -50,6 +50,7 @@ class CaseSummary(BaseModel):
     kind: str
     status: str
     priority: str
+    urgency: int
     queue: str
     assignee: str | None
     topic: str | None

@@ -30,6 +30,7 @@ def summary(case: Case) -> CaseSummary:
         kind=case.kind,
         status=case.status,
         priority=case.priority,
+        urgency=case.urgency,
         queue=case.queue,
         assignee=case.assignee,
         topic=case.topic,

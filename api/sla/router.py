@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api/v1/sla", tags=["sla"])
 class PolicyOut(BaseModel):
     name: str
     calendar: str
-    targets: dict[str, dict[str, str]]
+    targets: dict[str, dict[str, Any]]  # a duration string or a target object
     warning_at: float
 
 

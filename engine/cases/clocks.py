@@ -1,6 +1,7 @@
 """A case's SLA clocks, and the timers that make them fire.
 
-Three targets can run, each with a warning and a breach timer:
+Three targets can run, each with a warning and a breach timer, and after the breach the
+target's passed deadlines (``sla.passed``, one per repetition, their keys carrying the count):
 - ``first_response`` from the opening until the first reply;
 - ``next_response`` from a customer message that follows one of our replies, until the next
   reply (each owed reply is its own cycle);
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,7 +33,8 @@ from engine.sla.calendar import add_working_time, working_time_between
 from engine.timers import service as timers
 from engine.timers.models import FIRED, Timer
 
-WARNING, BREACH = "sla.warning", "sla.breach"
+WARNING, BREACH, PASSED = "sla.warning", "sla.breach", "sla.passed"
+KINDS = (WARNING, BREACH, PASSED)
 FIRST_RESPONSE, NEXT_RESPONSE, RESOLUTION = "first_response", "next_response", "resolution"
 
 
@@ -60,16 +63,23 @@ def key(case_id: str, target: str, kind: str, due: datetime) -> str:
     return f"{kind}:{case_id}:{target}:{due.isoformat()}"
 
 
+def passed_key(case_id: str, target: str, due: datetime, count: int) -> str:
+    """The ``count``-th passed deadline of the target that fell due at ``due``."""
+    return f"{key(case_id, target, PASSED, due)}:{count}"
+
+
 def arm(session: Session, case: Case, *, new: bool = False, firing: str | None = None) -> None:
-    """Schedules the next warning or breach of the running clocks that has not fired yet and
-    drops the case's other pending SLA timers; sets the case's nearest due time. ``new``: the
-    case was just opened, so it has no timers yet; ``firing``: the key of the timer firing now,
-    which counts as fired."""
+    """Schedules the next warning, breach or passed deadline of the running clocks that has not
+    fired yet and drops the case's other pending SLA timers; sets the case's nearest due time.
+    ``new``: the case was just opened, so it has no timers yet; ``firing``: the key of the timer
+    firing now, which counts as fired. A target's passed deadlines are counted only once its
+    breach has fired, so a case that is not late pays nothing for them."""
     policy = policies.get(session, case.sla_policy)
-    events: list[tuple[datetime, str, str, dict[str, str]]] = []
+    events: list[tuple[datetime, str, str, dict[str, Any]]] = []
     clocks = running(case)
     for run in clocks:
-        warning = clock.warning_time(run.since, run.due, policy.warning_at, policy.resolved_calendar)
+        share = clock.goal_share(policy, policy.target(case.priority, run.target))
+        warning = clock.warning_time(run.since, run.due, share, policy.resolved_calendar)
         data = {"target": run.target, "due": run.due.isoformat()}
         events.append((warning, WARNING, key(case.id, run.target, WARNING, run.due), data))
         events.append((run.due, BREACH, key(case.id, run.target, BREACH, run.due), data))
@@ -80,8 +90,16 @@ def arm(session: Session, case: Case, *, new: bool = False, firing: str | None =
         case.sla_target = None
     done = {firing} if firing else set()
     if events and not new:
-        keys = [k for _, _, k, _ in events]
-        done |= set(session.scalars(select(Timer.key).where(Timer.key.in_(keys), Timer.status == FIRED)))
+        done |= _fired(session, [k for _, _, k, _ in events])
+        passed = [
+            e
+            for run in clocks
+            if key(case.id, run.target, BREACH, run.due) in done
+            for e in _passed(policy, case, run)
+        ]
+        if passed:
+            done |= _fired(session, [k for _, _, k, _ in passed])
+            events += passed
     upcoming = sorted((e for e in events if e[2] not in done), key=lambda e: e[0])[:1]
     if new:
         timers.add_new(
@@ -93,9 +111,29 @@ def arm(session: Session, case: Case, *, new: bool = False, firing: str | None =
         )
         return
     keep = {e[2] for e in upcoming} | ({firing} if firing else set())  # the firing one settles itself
-    timers.cancel(session, case_id=case.id, kinds=(WARNING, BREACH), keep=keep)
+    timers.cancel(session, case_id=case.id, kinds=KINDS, keep=keep)
     for at, kind, key_, data in upcoming:
         timers.schedule(session, kind, key_, at, case_id=case.id, data=data)
+
+
+def _fired(session: Session, keys: list[str]) -> set[str]:
+    return set(session.scalars(select(Timer.key).where(Timer.key.in_(keys), Timer.status == FIRED)))
+
+
+def _passed(
+    policy: policies.Policy, case: Case, run: Running
+) -> list[tuple[datetime, str, str, dict[str, Any]]]:
+    """The passed deadlines of a breached target, each with its count."""
+    target = policy.target(case.priority, run.target)
+    return [
+        (
+            at,
+            PASSED,
+            passed_key(case.id, run.target, run.due, n),
+            {"target": run.target, "due": run.due.isoformat(), "count": n},
+        )
+        for n, at in enumerate(clock.passed_deadlines(policy, target, run.due), start=1)
+    ]
 
 
 def is_running(case: Case, target: str, due: datetime) -> bool:
@@ -179,7 +217,7 @@ def _resume(session: Session, case: Case, at: datetime) -> None:
 
 def stop(session: Session, case: Case) -> None:
     """The case is done: every clock stops; the final state is breached if any target breached."""
-    timers.cancel(session, case_id=case.id, kinds=(WARNING, BREACH))
+    timers.cancel(session, case_id=case.id, kinds=KINDS)
     breached = session.scalar(
         select(Timer.id).where(Timer.case_id == case.id, Timer.kind == BREACH, Timer.status == FIRED).limit(1)
     )

@@ -1,4 +1,5 @@
-"""What happens when a case's timers come due: BPMN timer events, SLA warnings and breaches.
+"""What happens when a case's timers come due: BPMN timer events, SLA warnings, breaches and
+passed deadlines, each applying its level of the target (urgency, then actions).
 
 ``engine.bootstrap`` registers these handlers with the timer service. Each runs in the firing's
 own transaction; one whose case or task has moved on raises ``timers.Drop``.
@@ -7,16 +8,26 @@ own transaction; one whose case or task has moved on raises ``timers.Drop``.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from engine.cases import clocks, flows, transitions
+from engine.cases import service as cases
 from engine.cases.models import Case
+from engine.db import utcnow
 from engine.events import service as events
+from engine.sla import policies
 from engine.timers import service as timers
 from engine.timers.models import Timer
 
 BREACH_MESSAGE = "sla_breached"
+# the message each level's "message" action sends into the case's process
+MESSAGES = {
+    policies.GOAL: "sla_warning",
+    policies.DEADLINE: BREACH_MESSAGE,
+    policies.PASSED_DEADLINE: "sla_passed_deadline",
+}
 _DONE = (transitions.RESOLVED, transitions.CLOSED)
 
 
@@ -45,6 +56,7 @@ def _running_target(session: Session, timer: Timer) -> tuple[Case, str]:
 
 
 def on_sla_warning(session: Session, timer: Timer) -> None:
+    """The goal passed: the state turns at risk, one ``sla.warning`` event, the goal's level."""
     case, target = _running_target(session, timer)
     if case.sla_state == "on_track":
         case.sla_state = "at_risk"
@@ -56,11 +68,12 @@ def on_sla_warning(session: Session, timer: Timer) -> None:
         actor="sla",
         data={"target": target, "due_at": timer.data["due"]},
     )
+    _apply(session, case, target, policies.GOAL)
 
 
 def on_sla_breach(session: Session, timer: Timer) -> None:
-    """One ``sla.breached`` event, the state stored, and a message into the case's process,
-    where the process models the escalation."""
+    """One ``sla.breached`` event, the state stored, and the deadline's level: by default a
+    message into the case's process, where the process models the escalation."""
     case, target = _running_target(session, timer)
     case.sla_state = "breached"
     clocks.arm(session, case, firing=timer.key)
@@ -71,12 +84,57 @@ def on_sla_breach(session: Session, timer: Timer) -> None:
         actor="sla",
         data={"target": target, "due_at": timer.due_at.isoformat()},
     )
-    if case.process_instance_id is not None:
-        flows.advance(session, case, flows.Message(BREACH_MESSAGE, {"target": target}, actor="sla"))
+    _apply(session, case, target, policies.DEADLINE)
+
+
+def on_sla_passed(session: Session, timer: Timer) -> None:
+    """One more ``every`` after the deadline: one ``sla.passed_deadline`` event with its count,
+    and the passed deadline's level; the next one is armed until ``times`` have fired."""
+    case, target = _running_target(session, timer)
+    count = int(timer.data.get("count", 0))
+    clocks.arm(session, case, firing=timer.key)
+    events.record(
+        session,
+        "sla.passed_deadline",
+        case_id=case.id,
+        actor="sla",
+        data={"target": target, "due_at": timer.data["due"], "count": count},
+    )
+    _apply(session, case, target, policies.PASSED_DEADLINE, count=count)
+
+
+def _apply(session: Session, case: Case, target: str, name: str, *, count: int | None = None) -> None:
+    """The level ``name`` of the case's ``target``: its urgency added, then its actions in order."""
+    found = policies.get(session, case.sla_policy).target(case.priority, target)
+    level = {policies.GOAL: found.goal, policies.DEADLINE: found.deadline}.get(name, found.passed)
+    if level is None:
+        return
+    if level.urgency:
+        case.urgency = (case.urgency or 0) + level.urgency
+        case.updated_at = utcnow()
+    for action in level.actions:
+        if action.name == policies.NOTIFY:
+            data: dict[str, Any] = {
+                "level": name,
+                "target": target,
+                "urgency": case.urgency,
+                "notify": "supervisor",
+            }
+            if count is not None:
+                data["count"] = count
+            events.record(session, "sla.notified", case_id=case.id, actor="sla", data=data)
+        elif action.name == policies.RAISE_PRIORITY:
+            rank = max(0, transitions.PRIORITY_RANK[case.priority] - 1)
+            cases.update_fields(session, case, {"priority": transitions.PRIORITIES[rank]}, actor="sla")
+        elif action.name == policies.REASSIGN:
+            cases.update_fields(session, case, {"queue": action.queue}, actor="sla")
+        elif action.name == policies.MESSAGE and case.process_instance_id is not None:
+            flows.advance(session, case, flows.Message(MESSAGES[name], {"target": target}, actor="sla"))
 
 
 HANDLERS = {
     flows.BPMN_TIMER: on_bpmn_timer,
     clocks.WARNING: on_sla_warning,
     clocks.BREACH: on_sla_breach,
+    clocks.PASSED: on_sla_passed,
 }

@@ -22,6 +22,7 @@ class Case(Base):
         Index("ix_cases_assignee_status", "assignee", "status"),
         Index("ix_cases_queue_status", "queue", "status"),
         Index("ix_cases_created_at", "created_at"),
+        Index("ix_cases_urgency_created_at", "urgency", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -29,6 +30,7 @@ class Case(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | waiting | resolved | closed
     priority: Mapped[str] = mapped_column(String(8), default="normal")
     priority_rank: Mapped[int] = mapped_column(default=2)  # urgent 0 .. low 3, for sorting
+    urgency: Mapped[int] = mapped_column(default=0, server_default="0")  # raised by the SLA levels
     queue: Mapped[str] = mapped_column(String(64), default="care")
     assignee: Mapped[str | None] = mapped_column(String(80), default=None)
     topic: Mapped[str | None] = mapped_column(String(100), default=None, index=True)

@@ -244,6 +244,11 @@ SORTS: dict[str, list[tuple[Any, bool]]] = {
     "-created_at": [(Case.created_at, True), (Case.id, True)],
     "created_at": [(Case.created_at, False), (Case.id, False)],
     "priority": [(Case.priority_rank, False), (Case.created_at, False), (Case.id, False)],
+    "-urgency": [
+        (Case.urgency, True),
+        (Case.created_at, False),
+        (Case.id, False),
+    ],  # most urgent, oldest first
 }
 
 

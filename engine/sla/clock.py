@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from engine.sla.calendar import Calendar, add_working_time, working_time_between
 from engine.sla.durations import parse_parts
-from engine.sla.policies import TARGET_KINDS, Policy
+from engine.sla.policies import TARGET_KINDS, Policy, Target
 
 
 @dataclass(frozen=True)
@@ -45,10 +45,26 @@ def start(policy: Policy, priority: str, opened_at: datetime) -> Clock:
 def due_for(policy: Policy, priority: str, kind: str, since: datetime) -> Due:
     """The ``kind`` target of ``priority`` counted in the policy's calendar from ``since``."""
     calendar = policy.resolved_calendar
-    text = policy.targets_for(priority)[kind]
-    working = calendar.target(*parse_parts(text))
+    target = policy.target(priority, kind)
+    working = calendar.target(*parse_parts(target.duration))
     at = add_working_time(calendar, since, working)
-    return Due(text, working, at, add_working_time(calendar, since, working * policy.warning_at))
+    share = goal_share(policy, target)
+    return Due(target.duration, working, at, add_working_time(calendar, since, working * share))
+
+
+def goal_share(policy: Policy, target: Target) -> float:
+    """The share of the target's working time after which its goal (the warning) is passed."""
+    return target.goal_at if target.goal_at is not None else policy.warning_at
+
+
+def passed_deadlines(policy: Policy, target: Target, due: datetime) -> list[datetime]:
+    """When each passed deadline of a target that fell due at ``due`` comes: every ``every``
+    of working time after the deadline, ``times`` times (none when the target has none)."""
+    if target.passed is None:
+        return []
+    calendar = policy.resolved_calendar
+    every = calendar.target(*parse_parts(target.every))
+    return [add_working_time(calendar, due, every * n) for n in range(1, target.times + 1)]
 
 
 def targets(policy: Policy, priority: str, since: datetime) -> dict[str, Due]:

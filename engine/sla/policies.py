@@ -2,11 +2,19 @@
 
 A case takes its due times from the policy routing named when it opens; a
 changed policy applies to cases opened after the change.
+
+A target is a duration string, or an object with the duration and its levels (Pega's goal,
+deadline and passed deadline): ``{"target": "PT1H", "goal": level, "deadline": level,
+"passed_deadline": {"every": "PT30M", "times": 3, **level}}``, a level being ``{"urgency":
+0-100, "actions": [...]}``. A plain string keeps the defaults: the goal (the warning) and
+the passed deadline do nothing more than their timeline event; the deadline sends
+``sla_breached`` into the case's process.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -25,7 +33,76 @@ _MEMO = calendars.POLICY_MEMO
 PRIORITIES = ("urgent", "high", "normal", "low")
 TARGET_KINDS = ("first_response", "next_response", "resolution")
 
-DEFAULT_TARGETS: dict[str, dict[str, str]] = {
+GOAL, DEADLINE, PASSED_DEADLINE = "goal", "deadline", "passed_deadline"
+LEVELS = (GOAL, DEADLINE, PASSED_DEADLINE)
+NOTIFY, RAISE_PRIORITY, MESSAGE, REASSIGN = "notify", "raise_priority", "message", "reassign"
+PLAIN_ACTIONS = (NOTIFY, RAISE_PRIORITY, MESSAGE)
+MAX_URGENCY = 100
+MAX_PASSES = 50  # a passed deadline repeats at most this often: more is a typo, and each is a timer
+_LEVEL_KEYS = {GOAL: {"urgency", "actions", "at"}, DEADLINE: {"urgency", "actions"}}
+_LEVEL_KEYS[PASSED_DEADLINE] = {"urgency", "actions", "every", "times"}
+_TARGET_KEYS = {"target", *LEVELS}
+
+
+@dataclass(frozen=True)
+class Action:
+    """``notify``, ``raise_priority``, ``message``, or ``reassign`` to ``queue``."""
+
+    name: str
+    queue: str | None = None
+
+
+@dataclass(frozen=True)
+class Level:
+    urgency: int = 0
+    actions: tuple[Action, ...] = ()
+
+
+@dataclass(frozen=True)
+class Target:
+    """One target kind of one priority: its duration and what each of its levels does."""
+
+    duration: str
+    goal: Level = Level()
+    deadline: Level = Level(actions=(Action(MESSAGE),))
+    passed: Level | None = None  # None: nothing happens after the deadline
+    goal_at: float | None = None  # the goal's share of the target; None: the policy's warning_at
+    every: str = "PT0S"
+    times: int = 0
+
+
+_DEFAULT_ACTIONS = {GOAL: (), DEADLINE: (Action(MESSAGE),), PASSED_DEADLINE: ()}
+
+
+def _level(name: str, raw: Any) -> Level:
+    if not isinstance(raw, dict):
+        return Level(actions=_DEFAULT_ACTIONS[name])
+    actions = _DEFAULT_ACTIONS[name]
+    if "actions" in raw:
+        actions = tuple(
+            Action(REASSIGN, a[REASSIGN]) if isinstance(a, dict) else Action(str(a)) for a in raw["actions"]
+        )
+    return Level(int(raw.get("urgency", 0)), actions)
+
+
+def target_of(raw: Any) -> Target:
+    """The stored (validated) form of a target: a duration string or a target object."""
+    if isinstance(raw, str):
+        return Target(raw)
+    passed = raw.get(PASSED_DEADLINE)
+    goal = raw.get(GOAL)
+    return Target(
+        raw["target"],
+        _level(GOAL, goal),
+        _level(DEADLINE, raw.get(DEADLINE)),
+        _level(PASSED_DEADLINE, passed) if isinstance(passed, dict) else None,
+        float(goal["at"]) if isinstance(goal, dict) and "at" in goal else None,
+        passed["every"] if isinstance(passed, dict) else "PT0S",
+        int(passed["times"]) if isinstance(passed, dict) else 0,
+    )
+
+
+DEFAULT_TARGETS: dict[str, dict[str, Any]] = {
     "urgent": {"first_response": "PT15M", "next_response": "PT30M", "resolution": "PT4H"},
     "high": {"first_response": "PT1H", "next_response": "PT2H", "resolution": "PT8H"},
     "normal": {"first_response": "PT4H", "next_response": "PT8H", "resolution": "P1D"},
@@ -39,13 +116,17 @@ class Policy:
 
     name: str
     calendar: str
-    targets: dict[str, dict[str, str]]
+    targets: dict[str, dict[str, Any]]
     warning_at: float
     resolved_calendar: Calendar = field(default=TWENTY_FOUR_SEVEN, compare=False)
 
-    def targets_for(self, priority: str) -> dict[str, str]:
+    def targets_for(self, priority: str) -> dict[str, Any]:
         """The targets of ``priority``, falling back to normal's (a policy may leave one out)."""
         return self.targets.get(priority) or self.targets.get("normal") or DEFAULT_TARGETS["normal"]
+
+    def target(self, priority: str, kind: str) -> Target:
+        """The ``kind`` target of ``priority`` with its levels."""
+        return target_of(self.targets_for(priority)[kind])
 
 
 DEFAULT = Policy(DEFAULT_POLICY, "24x7", DEFAULT_TARGETS, 0.75)
@@ -109,15 +190,29 @@ def put(session: Session, name: str, body: dict[str, Any], *, actor: str) -> Pol
     return _loaded(session, row)
 
 
-def _unreachable(calendar: Calendar, targets: dict[str, dict[str, str]]) -> list[dict[str, str]]:
-    """Targets that would not come due within the calendar's horizon from now."""
+def _unreachable(calendar: Calendar, targets: dict[str, dict[str, Any]]) -> list[dict[str, str]]:
+    """Targets (and their last passed deadline) that would not come due within the calendar's
+    horizon from now."""
     problems = []
+    now = utcnow()
     for priority, kinds in targets.items():
         for kind in TARGET_KINDS:
+            target = target_of(kinds[kind])
+            field_ = f"targets.{priority}.{kind}" + (".target" if isinstance(kinds[kind], dict) else "")
             try:
-                add_working_time(calendar, utcnow(), calendar.target(*parse_parts(kinds[kind])))
+                due = add_working_time(calendar, now, calendar.target(*parse_parts(target.duration)))
             except OutOfReach as err:
-                problems.append({"field": f"targets.{priority}.{kind}", "message": err.detail})
+                problems.append({"field": field_, "message": err.detail})
+                continue
+            if target.passed is not None:
+                try:
+                    add_working_time(
+                        calendar, due, calendar.target(*parse_parts(target.every)) * target.times
+                    )
+                except OutOfReach as err:
+                    problems.append(
+                        {"field": f"targets.{priority}.{kind}.passed_deadline.every", "message": err.detail}
+                    )
     return problems
 
 
@@ -145,11 +240,91 @@ def validate(body: dict[str, Any]) -> list[dict[str, str]]:
             problems.append({"field": f"targets.{priority}", "message": "must be an object of durations"})
             continue
         for kind in TARGET_KINDS:
-            try:
-                parse_duration(kinds.get(kind))  # type: ignore[arg-type]
-            except ValueError as err:
-                problems.append({"field": f"targets.{priority}.{kind}", "message": str(err)})
+            _check_target(f"targets.{priority}.{kind}", kinds.get(kind), problems)
     return problems
+
+
+def _check_duration(path: str, value: Any, problems: list[dict[str, str]], *, positive: bool = False) -> None:
+    try:
+        length = parse_duration(value)
+    except ValueError as err:
+        problems.append({"field": path, "message": str(err)})
+        return
+    if positive and length <= timedelta(0):
+        problems.append({"field": path, "message": "must be a duration longer than zero, such as PT30M"})
+
+
+def _check_target(path: str, value: Any, problems: list[dict[str, str]]) -> None:
+    """A duration string, or a target object whose every field is checked."""
+    if not isinstance(value, dict):
+        _check_duration(path, value, problems)
+        return
+    for unknown in sorted(set(value) - _TARGET_KEYS, key=str):
+        problems.append(
+            {
+                "field": f"{path}.{unknown}",
+                "message": f"is not a target field; use {', '.join(sorted(_TARGET_KEYS))}",
+            }
+        )
+    _check_duration(f"{path}.target", value.get("target"), problems)
+    for name in LEVELS:
+        if name in value:
+            _check_level(f"{path}.{name}", name, value[name], problems)
+
+
+def _check_level(path: str, name: str, level: Any, problems: list[dict[str, str]]) -> None:
+    if not isinstance(level, dict):
+        problems.append(
+            {"field": path, "message": 'must be an object such as {"urgency": 10, "actions": ["notify"]}'}
+        )
+        return
+    allowed = _LEVEL_KEYS[name]
+    for unknown in sorted(set(level) - allowed, key=str):
+        problems.append(
+            {
+                "field": f"{path}.{unknown}",
+                "message": f"is not a field of {name}; use {', '.join(sorted(allowed))}",
+            }
+        )
+    urgency = level.get("urgency", 0)
+    if isinstance(urgency, bool) or not isinstance(urgency, int) or not 0 <= urgency <= MAX_URGENCY:
+        problems.append(
+            {"field": f"{path}.urgency", "message": f"must be a whole number from 0 to {MAX_URGENCY}"}
+        )
+    actions = level.get("actions", [])
+    if not isinstance(actions, list):
+        problems.append({"field": f"{path}.actions", "message": "must be a list of actions"})
+    else:
+        for i, action in enumerate(actions):
+            if not _valid_action(action):
+                problems.append(
+                    {
+                        "field": f"{path}.actions.{i}",
+                        "message": 'must be "notify", "raise_priority", "message" or {"reassign": "<queue>"}',
+                    }
+                )
+    if "at" in level:
+        at = level["at"]
+        if isinstance(at, bool) or not isinstance(at, int | float) or not 0 < at < 1:
+            problems.append(
+                {"field": f"{path}.at", "message": "must be a share of the target between 0 and 1 (e.g. 0.5)"}
+            )
+    if name == PASSED_DEADLINE:
+        _check_duration(f"{path}.every", level.get("every"), problems, positive=True)
+        times = level.get("times")
+        if isinstance(times, bool) or not isinstance(times, int) or not 1 <= times <= MAX_PASSES:
+            problems.append(
+                {"field": f"{path}.times", "message": f"must be a whole number from 1 to {MAX_PASSES}"}
+            )
+
+
+def _valid_action(action: Any) -> bool:
+    if isinstance(action, str):
+        return action in PLAIN_ACTIONS
+    if isinstance(action, dict) and set(action) == {REASSIGN}:
+        queue = action[REASSIGN]
+        return isinstance(queue, str) and 0 < len(queue.strip()) <= 64 and queue == queue.strip()
+    return False
 
 
 def require(session: Session, name: str) -> Policy:
