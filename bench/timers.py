@@ -277,9 +277,9 @@ def start_up(dbs: Databases, data_dir: Path, runs: int) -> dict[str, Any]:
 # --- 1. lateness under load ------------------------------------------------------------------
 
 
-def add_cases(engine: Engine, count: int) -> list[str]:
-    """Open case rows with the first-response target running, as routing leaves them."""
-    far, now = utcnow() + timedelta(days=2), utcnow()
+def add_cases(engine: Engine, count: int, far: datetime) -> list[str]:
+    """Open case rows with the first-response target running (due at ``far``), as routing leaves them."""
+    now = utcnow()
     ids = [new_id() for _ in range(count)]
     for lo in range(0, count, CHUNK):
         rows = [
@@ -302,18 +302,21 @@ def add_cases(engine: Engine, count: int) -> list[str]:
     return ids
 
 
-def add_warnings(engine: Engine, case_ids: list[str], first_due: datetime, rate: float) -> None:
+def add_warnings(
+    engine: Engine, case_ids: list[str], first_due: datetime, rate: float, far: datetime
+) -> None:
     """One SLA warning per case, due one after another at ``rate`` per second from ``first_due``
-    (the rows ``engine.cases.clocks.arm`` writes), in one transaction."""
+    (the row ``engine.cases.clocks.arm`` writes for a case whose first response is due at
+    ``far``: its next SLA event; firing it arms the breach), in one transaction."""
     now = utcnow()
     rows = [
         {
             "id": new_id(),
             "kind": clocks.WARNING,
-            "key": clocks.key(case_id, clocks.FIRST_RESPONSE, clocks.WARNING),
+            "key": clocks.key(case_id, clocks.FIRST_RESPONSE, clocks.WARNING, far),
             "due_at": first_due + timedelta(seconds=i / rate),
             "case_id": case_id,
-            "data": {"target": clocks.FIRST_RESPONSE},
+            "data": {"target": clocks.FIRST_RESPONSE, "due": far.isoformat()},
             "status": PENDING,
             "attempts": 0,
             "created_at": now,
@@ -418,7 +421,8 @@ def lateness_under_load(dbs: Databases, data_dir: Path, args: argparse.Namespace
     use(dbs.large, data_dir)
     engine = get_engine()
     due_count = int(args.rate * args.seconds)
-    case_ids = add_cases(engine, due_count)
+    far = utcnow() + timedelta(days=2)
+    case_ids = add_cases(engine, due_count, far)
     log_path = data_dir / f"worker-{dbs.backend}.log"
     worker = start_worker(dbs.large, data_dir, log_path)
     feeder = Feeder(args.signal_rate)
@@ -426,7 +430,7 @@ def lateness_under_load(dbs: Databases, data_dir: Path, args: argparse.Namespace
         feeder.start()
         lead = 2.0 + due_count / 5000  # room to insert the rows and for one poll to see them
         first_due = utcnow() + timedelta(seconds=lead)
-        add_warnings(engine, case_ids, first_due, args.rate)
+        add_warnings(engine, case_ids, first_due, args.rate, far)
         inserted_before_due = (first_due - utcnow()).total_seconds()
         wait_until(first_due)
         cpu_start, settled_start = cpu_seconds(worker.pid), signals_settled(engine)[0]

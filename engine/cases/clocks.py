@@ -88,6 +88,8 @@ def arm(session: Session, case: Case, *, new: bool = False, firing: str | None =
         case.sla_warning_at = next(at for at, kind, _, data in events if data["target"] == clocks[0].target)
     else:
         case.sla_target = None
+    if firing is not None and _arm_next_after(session, case, policy, clocks, events, firing):
+        return
     done = {firing} if firing else set()
     if events and not new:
         done |= _fired(session, [k for _, _, k, _ in events])
@@ -134,6 +136,29 @@ def _passed(
         )
         for n, at in enumerate(clock.passed_deadlines(policy, target, run.due), start=1)
     ]
+
+
+def _arm_next_after(
+    session: Session,
+    case: Case,
+    policy: policies.Policy,
+    clocks: list[Running],
+    events: list[tuple[datetime, str, str, dict[str, Any]]],
+    firing: str,
+) -> bool:
+    """The firing path, without queries: SLA events fire in time order and only one is pending
+    at a time, so every event up to the firing one has fired and the next in order is the one
+    to schedule (a passed deadline comes after its own breach by construction). False when the
+    firing key is not among this case's events (its clock moved): the caller looks it up."""
+    candidates = events + [e for run in clocks for e in _passed(policy, case, run)]
+    order = sorted(candidates, key=lambda e: (e[0], e[2]))
+    keys = [e[2] for e in order]
+    if firing not in keys:
+        return False
+    after = order[keys.index(firing) + 1 :]
+    for at, kind, key_, data in after[:1]:
+        timers.upsert(session, kind, key_, at, case_id=case.id, data=data)
+    return True
 
 
 def is_running(case: Case, target: str, due: datetime) -> bool:

@@ -21,9 +21,10 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import Table, event, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from engine.config import get_settings
@@ -82,6 +83,42 @@ def schedule(
         timer.status, timer.due_at = PENDING, due_at
     _note_due(session, due_at)
     return timer
+
+
+def upsert(
+    session: Session,
+    kind: str,
+    key: str,
+    due_at: datetime,
+    *,
+    case_id: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """:func:`schedule` in one statement and without loading the row, for the firing path: an
+    INSERT that, when the key exists, makes a pending or dropped row pending at ``due_at`` and
+    leaves a fired or failed one as it is."""
+    table = cast(Table, Timer.__table__)
+    dialect = session.get_bind().dialect.name
+    insert_ = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    row = {
+        "id": new_id(),
+        "kind": kind,
+        "key": key,
+        "due_at": due_at,
+        "case_id": case_id,
+        "data": data or {},
+        "status": PENDING,
+        "attempts": 0,
+        "created_at": utcnow(),
+    }
+    stmt = insert_.values(**row)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["key"],
+        set_={"status": PENDING, "due_at": due_at},
+        where=table.c.status.in_((PENDING, DROPPED)),
+    )
+    session.execute(stmt)
+    _note_due(session, due_at)
 
 
 def add_new(session: Session, rows: Iterable[dict[str, Any]]) -> None:
