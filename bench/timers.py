@@ -306,8 +306,9 @@ def add_warnings(
     engine: Engine, case_ids: list[str], first_due: datetime, rate: float, far: datetime
 ) -> None:
     """One SLA warning per case, due one after another at ``rate`` per second from ``first_due``
-    (the row ``engine.cases.clocks.arm`` writes for a case whose first response is due at
-    ``far``: its next SLA event; firing it arms the breach), in one transaction."""
+    (the rows ``engine.cases.clocks.arm`` writes for a case whose first response is due at
+    ``far``: that warning and its breach, which the warning's firing leaves pending), in one
+    transaction."""
     now = utcnow()
     rows = [
         {
@@ -322,6 +323,16 @@ def add_warnings(
             "created_at": now,
         }
         for i, case_id in enumerate(case_ids)
+    ]
+    rows += [
+        {
+            **row,
+            "id": new_id(),
+            "kind": clocks.BREACH,
+            "key": clocks.key(row["case_id"], clocks.FIRST_RESPONSE, clocks.BREACH, far),
+            "due_at": far,
+        }
+        for row in rows
     ]
     with engine.begin() as conn:
         for lo in range(0, len(rows), CHUNK):

@@ -11,9 +11,11 @@ target's passed deadlines (``sla.passed``, one per repetition, their keys carryi
 The case's columns say when each target falls due; the timers fire at those times and store
 the outcome in ``sla_state`` (``engine/cases/escalation.py``), which is never re-derived on
 read. ``sla_due_at``, ``sla_warning_at`` and ``sla_target`` name the nearest running target.
-Every change to the clocks goes through :func:`arm`, which keeps one pending SLA timer per
-case: the next warning or breach of the running clocks that has not fired yet. Its firing arms
-the one after it (one row per case instead of two per clock: less to write for every new case).
+Every change to the clocks goes through :func:`arm`, which keeps at most two pending SLA timers
+per case: the next warning (or breach, or passed deadline) of the running clocks that has not
+fired yet, and with a warning its clock's breach. A breach's firing arms what comes after it; a
+warning's has nothing to do (fewer rows for every new case than a pair per clock, and no work in
+the most frequent firing).
 """
 
 from __future__ import annotations
@@ -102,7 +104,7 @@ def arm(session: Session, case: Case, *, new: bool = False, firing: str | None =
         if passed:
             done |= _fired(session, [k for _, _, k, _ in passed])
             events += passed
-    upcoming = sorted((e for e in events if e[2] not in done), key=lambda e: e[0])[:1]
+    upcoming = _next_group(sorted((e for e in events if e[2] not in done), key=lambda e: (e[0], e[2])))
     if new:
         timers.add_new(
             session,
@@ -155,10 +157,25 @@ def _arm_next_after(
     keys = [e[2] for e in order]
     if firing not in keys:
         return False
-    after = order[keys.index(firing) + 1 :]
-    for at, kind, key_, data in after[:1]:
+    fired = order[keys.index(firing)]
+    for at, kind, key_, data in _next_group(order[keys.index(firing) + 1 :]):
+        if fired[1] == WARNING and kind == BREACH and data == fired[3]:
+            continue  # armed with its warning, so pending already
         timers.upsert(session, kind, key_, at, case_id=case.id, data=data)
     return True
+
+
+def _next_group(
+    upcoming: list[tuple[datetime, str, str, dict[str, Any]]],
+) -> list[tuple[datetime, str, str, dict[str, Any]]]:
+    """What to keep pending from the case's upcoming SLA events (in time order): the next one,
+    and with a warning its clock's breach, so a warning's firing has nothing to arm."""
+    if not upcoming:
+        return []
+    first = upcoming[0]
+    if first[1] != WARNING:
+        return [first]
+    return [first, *[e for e in upcoming[1:] if e[1] == BREACH and e[3] == first[3]][:1]]
 
 
 def is_running(case: Case, target: str, due: datetime) -> bool:

@@ -42,8 +42,9 @@ def test_waiting_pauses_the_resolution_clock_and_the_paused_time_is_excluded(cli
             ("first_response", case.first_response_due_at.isoformat()),
             ("resolution", new_due),
         ]
-    # one pending SLA timer per case, the next event: here the first response's warning
-    assert list(_pending(case_id).values()) == ["sla.warning"]
+    # the next SLA event, the first response's warning, with its breach
+    assert sorted(_pending(case_id).values()) == ["sla.breach", "sla.warning"]
+    assert all(":first_response:" in k for k in _pending(case_id))
 
 
 def test_a_case_waiting_on_the_customer_through_its_status_shows_paused(client, keys):
