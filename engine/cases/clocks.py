@@ -6,7 +6,11 @@ target's passed deadlines (``sla.passed``, one per repetition, their keys carryi
 - ``next_response`` from a customer message that follows one of our replies, until the next
   reply (each owed reply is its own cycle);
 - ``resolution`` from the opening until the case is resolved, paused while the case waits on
-  the customer: the paused working time is added to its due time when the clock resumes.
+  the customer: the paused working time is added to its due time when the clock resumes;
+- ``stage:<task name>`` for each stage the policy names for the case's priority, from when a
+  user task of that name opens for the case until it ends (completed or cancelled). Its start
+  and due time sit in the case's ``sla_stages`` (set by :func:`track_stages`, which the case's
+  one ``advance`` path calls), so reading the clocks needs no query.
 
 The case's columns say when each target falls due; the timers fire at those times and store
 the outcome in ``sla_state`` (``engine/cases/escalation.py``), which is never re-derived on
@@ -20,6 +24,7 @@ the most frequent firing).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -38,6 +43,7 @@ from engine.timers.models import FIRED, Timer
 WARNING, BREACH, PASSED = "sla.warning", "sla.breach", "sla.passed"
 KINDS = (WARNING, BREACH, PASSED)
 FIRST_RESPONSE, NEXT_RESPONSE, RESOLUTION = "first_response", "next_response", "resolution"
+STAGE = policies.STAGE
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,10 @@ def running(case: Case) -> list[Running]:
         found.append(Running(NEXT_RESPONSE, case.next_response_since, case.next_response_due_at))
     if not case.sla_paused and case.resolution_due_at is not None:
         found.append(Running(RESOLUTION, case.created_at, case.resolution_due_at))
+    for target, stage in (case.sla_stages or {}).items():
+        found.append(
+            Running(target, datetime.fromisoformat(stage["since"]), datetime.fromisoformat(stage["due"]))
+        )
     return sorted(found, key=lambda r: r.due)
 
 
@@ -193,6 +203,40 @@ def refresh_state(session: Session, case: Case) -> None:
         else set()
     )
     case.sla_state = "breached" if BREACH in fired else "at_risk" if WARNING in fired else "on_track"
+
+
+def track_stages(
+    session: Session, case: Case, open_tasks: Callable[[], dict[str, str]], at: datetime | None = None
+) -> None:
+    """Starts the clock of each stage whose task opened and stops the clock of each stage whose
+    task ended; ``open_tasks`` gives the case's open user tasks (id to name) after the change.
+    A case whose policy names no stage and has no stage clock running pays nothing."""
+    policy = policies.get(session, case.sla_policy)
+    targets = policy.stages(case.priority)
+    current: dict[str, Any] = case.sla_stages or {}
+    if not targets and not current:
+        return
+    at = at or utcnow()
+    tasks = open_tasks()
+    kept: dict[str, Any] = {}
+    for target, stage in current.items():  # a running stage runs until its own task ends
+        if stage["task"] in tasks:
+            kept[target] = stage
+    for target in targets:
+        if target in kept:
+            continue
+        name = target[len(STAGE) :]
+        opened = sorted(task_id for task_id, task_name in tasks.items() if task_name == name)
+        if opened:
+            due = clock.due_for(policy, case.priority, target, at).due
+            kept[target] = {"task": opened[0], "since": at.isoformat(), "due": due.isoformat()}
+    if kept == current:
+        return
+    ended = any(target not in kept for target in current)
+    case.sla_stages = kept or None  # a new dict, so the JSON column is written
+    arm(session, case)
+    if ended:
+        refresh_state(session, case)
 
 
 def replied(session: Session, case: Case, at: datetime | None = None) -> None:

@@ -133,6 +133,7 @@ def advance(session: Session, case: Case, action: Action) -> Outcome:
                 return Outcome([], instance.is_completed, caught=False)
     instances.save(session, record, instance)
     created = tasks.sync(session, case, record, instance, new=new)
+    clocks.track_stages(session, case, lambda: {v.id: v.name for v in instance.open_user_tasks()})
     timers.sync_waiting(
         session,
         BPMN_TIMER,

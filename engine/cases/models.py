@@ -42,7 +42,9 @@ class Case(Base):
 
     sla_policy: Mapped[str | None] = mapped_column(String(64), default=None)
     sla_state: Mapped[str] = mapped_column(String(16), default="on_track")  # set by the SLA timers
-    sla_target: Mapped[str | None] = mapped_column(String(16), default=None)  # first_response | resolution
+    sla_target: Mapped[str | None] = mapped_column(
+        String(80), default=None
+    )  # first_response | stage:triage | …
     first_response_due_at: Mapped[datetime | None] = mapped_column(default=None)
     resolution_due_at: Mapped[datetime | None] = mapped_column(default=None)
     sla_due_at: Mapped[datetime | None] = mapped_column(default=None)  # the nearest open due time
@@ -54,6 +56,8 @@ class Case(Base):
         default=None
     )  # the customer message owed a reply
     next_response_due_at: Mapped[datetime | None] = mapped_column(default=None)
+    # the open stages' clocks: {"stage:<task name>": {"task": id, "since": iso, "due": iso}}
+    sla_stages: Mapped[dict[str, Any] | None] = mapped_column(default=None)
 
     resolution: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

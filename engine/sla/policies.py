@@ -9,10 +9,16 @@ deadline and passed deadline): ``{"target": "PT1H", "goal": level, "deadline": l
 0-100, "actions": [...]}``. A plain string keeps the defaults: the goal (the warning) and
 the passed deadline do nothing more than their timeline event; the deadline sends
 ``sla_breached`` into the case's process.
+
+A priority's targets may also name stages: ``"stage:<task name>": target`` runs a clock from
+when a user task of that name (its BPMN element id) opens for the case until it ends. A stage
+sits beside the three kinds in each priority, so it is looked up, stored and checked exactly as
+they are, and may differ by priority like them.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -32,6 +38,8 @@ DEFAULT_POLICY = "default"
 _MEMO = calendars.POLICY_MEMO
 PRIORITIES = ("urgent", "high", "normal", "low")
 TARGET_KINDS = ("first_response", "next_response", "resolution")
+STAGE = "stage:"  # a stage target's key: "stage:triage"
+_STAGE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")  # a BPMN element id, as tasks name it
 
 GOAL, DEADLINE, PASSED_DEADLINE = "goal", "deadline", "passed_deadline"
 LEVELS = (GOAL, DEADLINE, PASSED_DEADLINE)
@@ -125,8 +133,17 @@ class Policy:
         return self.targets.get(priority) or self.targets.get("normal") or DEFAULT_TARGETS["normal"]
 
     def target(self, priority: str, kind: str) -> Target:
-        """The ``kind`` target of ``priority`` with its levels."""
+        """The ``kind`` target of ``priority`` with its levels. A stage the priority does not
+        name (the case's priority changed, or the policy, after its task opened) keeps its due
+        time and takes the default levels."""
+        found = self.targets_for(priority).get(kind)
+        if found is None and kind.startswith(STAGE):
+            return Target("PT0S")
         return target_of(self.targets_for(priority)[kind])
+
+    def stages(self, priority: str) -> list[str]:
+        """The stage targets (``stage:<task name>``) of ``priority``."""
+        return [kind for kind in self.targets_for(priority) if kind.startswith(STAGE)]
 
 
 DEFAULT = Policy(DEFAULT_POLICY, "24x7", DEFAULT_TARGETS, 0.75)
@@ -196,7 +213,7 @@ def _unreachable(calendar: Calendar, targets: dict[str, dict[str, Any]]) -> list
     problems = []
     now = utcnow()
     for priority, kinds in targets.items():
-        for kind in TARGET_KINDS:
+        for kind in [*TARGET_KINDS, *(k for k in kinds if k.startswith(STAGE))]:
             target = target_of(kinds[kind])
             field_ = f"targets.{priority}.{kind}" + (".target" if isinstance(kinds[kind], dict) else "")
             try:
@@ -241,6 +258,25 @@ def validate(body: dict[str, Any]) -> list[dict[str, str]]:
             continue
         for kind in TARGET_KINDS:
             _check_target(f"targets.{priority}.{kind}", kinds.get(kind), problems)
+        for kind in sorted(set(kinds) - set(TARGET_KINDS), key=str):
+            path = f"targets.{priority}.{kind}"
+            if not isinstance(kind, str) or not kind.startswith(STAGE):
+                problems.append(
+                    {
+                        "field": path,
+                        "message": f"is not a target; use {', '.join(TARGET_KINDS)} or stage:<task name>",
+                    }
+                )
+            elif not _STAGE_NAME.fullmatch(kind[len(STAGE) :]):
+                problems.append(
+                    {
+                        "field": path,
+                        "message": "must name a user task by its BPMN id after stage: "
+                        "(a letter or _, then letters, digits, _ . -; at most 64), such as stage:triage",
+                    }
+                )
+            else:
+                _check_target(path, kinds[kind], problems)
     return problems
 
 
