@@ -26,6 +26,8 @@ class PolicyOut(BaseModel):
 
 
 class PolicyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misplaced "stages" is refused, not ignored
+
     calendar: Any = None
     targets: Any = None
     warning_at: Any = None

@@ -66,3 +66,14 @@ def test_durations():
         except ValueError:
             continue
         raise AssertionError(bad)
+
+
+def test_an_unknown_top_level_field_is_refused_not_ignored(client, keys):
+    r = client.put(
+        "/api/v1/sla/policies/default",
+        json={**FAST, "stages": {"triage": "PT30M"}},
+        headers=auth(keys["supervisor"]),
+    )
+    assert r.status_code == 422
+    assert [f["field"] for f in r.json()["fields"]] == ["stages"]
+    assert client.get("/api/v1/sla/policies/default", headers=auth(keys["csr"])).json()["warning_at"] == 0.75
