@@ -248,3 +248,17 @@ def test_a_cycle_timer_repeats_its_count_then_stops(client, keys):
     with unit_of_work() as s:
         rows = list(s.scalars(select(Timer).where(Timer.case_id == case_id, Timer.kind == "bpmn")))
     assert sorted(t.status for t in rows) == ["fired", "fired", "pending"]  # two cycles; the 1 h timer waits
+
+
+def test_an_intermediate_timer_holds_the_process_until_it_fires(client, keys):
+    _deploy("intermediate_timer.bpmn")
+    case_id = _open_case(client, keys)
+    with unit_of_work() as s:
+        triage = s.scalar(select(Task).where(Task.case_id == case_id, Task.name == "triage"))
+    with unit_of_work() as s:
+        flows.complete_task(s, triage.id, {}, CSR)
+    assert _open_tasks(case_id) == set()  # waiting on the timer, no task open
+    _fire_until(lambda: _open_tasks(case_id) == {"follow_up"})
+    with unit_of_work() as s:
+        statuses = list(s.scalars(select(Timer.status).where(Timer.case_id == case_id, Timer.kind == "bpmn")))
+    assert statuses == ["fired"]
