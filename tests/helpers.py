@@ -43,3 +43,28 @@ def count(model: Any) -> int:
 
     with unit_of_work() as s:
         return int(s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def put_default_policy(targets: dict[str, Any], warning_at: float = 0.5) -> None:
+    """The default SLA policy with the same ``targets`` for every priority, on the 24x7 calendar."""
+    from engine.db import unit_of_work
+    from engine.sla import policies
+
+    body = {
+        "calendar": "24x7",
+        "targets": dict.fromkeys(policies.PRIORITIES, targets),
+        "warning_at": warning_at,
+    }
+    with unit_of_work() as s:
+        policies.put(s, "default", body, actor="test")
+
+
+def detached_case(case_id: str) -> Any:
+    """The case as stored now, detached from its session."""
+    from engine.cases.models import Case
+    from engine.db import unit_of_work
+
+    with unit_of_work() as s:
+        case = s.get(Case, case_id)
+        s.expunge(case)
+        return case

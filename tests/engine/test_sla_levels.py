@@ -16,29 +16,17 @@ from engine.timers import service as timers
 from engine.timers.models import Timer
 from tests.api.test_case_list import _seed
 from tests.engine.test_timers import _events, _fire_until, _open_case
-from tests.helpers import auth
+from tests.helpers import auth, detached_case, put_default_policy
 
 
 def _levels_sla(first_response: Any, resolution: Any = "PT1H", warning_at: float = 0.5) -> None:
-    targets = {"first_response": first_response, "next_response": "PT1H", "resolution": resolution}
-    with unit_of_work() as s:
-        policies.put(
-            s,
-            "default",
-            {
-                "calendar": "24x7",
-                "targets": dict.fromkeys(policies.PRIORITIES, targets),
-                "warning_at": warning_at,
-            },
-            actor="t",
-        )
+    put_default_policy(
+        {"first_response": first_response, "next_response": "PT1H", "resolution": resolution}, warning_at
+    )
 
 
 def _case(case_id: str) -> Case:
-    with unit_of_work() as s:
-        case = s.get(Case, case_id)
-        s.expunge(case)
-        return case
+    return detached_case(case_id)
 
 
 def _pending_kinds(case_id: str) -> list[str]:

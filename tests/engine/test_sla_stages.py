@@ -15,30 +15,18 @@ from engine.tasks.models import Task
 from engine.timers import service as timers
 from engine.timers.models import Timer
 from tests.engine.test_timers import _events, _fire_until, _open_case
-from tests.helpers import auth
+from tests.helpers import auth, detached_case, put_default_policy
 
 
 def _stage_sla(stages: dict[str, Any], warning_at: float = 0.5) -> None:
     """Slow case clocks, so only the stages fire within a test."""
-    targets = {"first_response": "PT1H", "next_response": "PT1H", "resolution": "P1D", **stages}
-    with unit_of_work() as s:
-        policies.put(
-            s,
-            "default",
-            {
-                "calendar": "24x7",
-                "targets": dict.fromkeys(policies.PRIORITIES, targets),
-                "warning_at": warning_at,
-            },
-            actor="t",
-        )
+    put_default_policy(
+        {"first_response": "PT1H", "next_response": "PT1H", "resolution": "P1D", **stages}, warning_at
+    )
 
 
 def _case(case_id: str) -> Case:
-    with unit_of_work() as s:
-        case = s.get(Case, case_id)
-        s.expunge(case)
-        return case
+    return detached_case(case_id)
 
 
 def _stage_timers(case_id: str) -> list[Timer]:

@@ -13,11 +13,10 @@ from engine.cases.models import Case
 from engine.db import unit_of_work, utcnow
 from engine.events.models import ActivityEvent
 from engine.processes import service as definitions
-from engine.sla import policies
 from engine.tasks.models import Task
 from engine.timers import service as timers
 from engine.timers.models import Timer
-from tests.helpers import DATA, auth, drain, signal_body
+from tests.helpers import DATA, auth, drain, put_default_policy, signal_body
 
 CSR = Principal(name="csr", role="csr")
 
@@ -31,18 +30,10 @@ def _deploy(name: str) -> None:
 
 
 def _fast_sla(first_response: str = "PT1S", resolution: str = "PT30S", warning_at: float = 0.5) -> None:
-    targets = {"first_response": first_response, "next_response": first_response, "resolution": resolution}
-    with unit_of_work() as s:
-        policies.put(
-            s,
-            "default",
-            {
-                "calendar": "24x7",
-                "targets": dict.fromkeys(policies.PRIORITIES, targets),
-                "warning_at": warning_at,
-            },
-            actor="t",
-        )
+    put_default_policy(
+        {"first_response": first_response, "next_response": first_response, "resolution": resolution},
+        warning_at,
+    )
 
 
 def _open_case(client, keys) -> str:
