@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.runtime.bounds import MAX_HASHED, check_rendered, weight
 from engine.runtime.budget import MAX_SEQUENCE, Refusal
-from engine.runtime.guards import MAX_WALK, _sized_join, _sized_replace
+from engine.runtime.guards import MAX_WALK, STR_SCALAR_METHODS, _sized_join, _sized_replace
 from engine.runtime.helpers import HELPERS, _safe_range
 
 if TYPE_CHECKING:
@@ -237,35 +237,6 @@ def _view(name: str) -> Callable[..., Any]:
     return call
 
 
-_STR_SCALAR = [
-    "lower",
-    "upper",
-    "title",
-    "capitalize",
-    "casefold",
-    "strip",
-    "lstrip",
-    "rstrip",
-    "removeprefix",
-    "removesuffix",
-    "startswith",
-    "endswith",
-    "find",
-    "rfind",
-    "index",
-    "rindex",
-    "count",
-    "isdigit",
-    "isalpha",
-    "isalnum",
-    "isspace",
-    "islower",
-    "isupper",
-    "isnumeric",
-    "isdecimal",
-    "partition",
-    "rpartition",
-]
 _CHANGING: dict[type, list[str]] = {
     dict: ["pop", "setdefault", "update", "clear", "popitem"],
     list: ["append", "extend", "insert", "pop", "remove", "sort", "reverse", "clear"],
@@ -273,7 +244,7 @@ _CHANGING: dict[type, list[str]] = {
 }
 
 METHODS: dict[tuple[type, str], Callable[..., Any]] = {
-    **{(str, name): _scalar_method(name) for name in _STR_SCALAR},
+    **{(str, name): _scalar_method(name) for name in sorted(STR_SCALAR_METHODS)},
     (str, "split"): _split("split"),
     (str, "rsplit"): _split("rsplit"),
     (str, "splitlines"): _splitlines,

@@ -188,16 +188,20 @@ def _sized_extend(items: list[Any]) -> Callable[[Any], None]:
     return extend
 
 
-_STR_METHODS = frozenset(
+# str methods that return a scalar (or a tuple of at most three strings): both the scripts'
+# guard and the expression evaluator (callables.py) allow exactly these; scripts also split
+STR_SCALAR_METHODS = frozenset(
     [
         "lower",
         "upper",
+        "title",
+        "capitalize",
+        "casefold",
         "strip",
         "lstrip",
         "rstrip",
-        "split",
-        "rsplit",
-        "splitlines",
+        "removeprefix",
+        "removesuffix",
         "startswith",
         "endswith",
         "find",
@@ -213,15 +217,11 @@ _STR_METHODS = frozenset(
         "isupper",
         "isnumeric",
         "isdecimal",
-        "title",
-        "capitalize",
-        "casefold",
         "partition",
         "rpartition",
-        "removeprefix",
-        "removesuffix",
     ]
 )
+_STR_METHODS = STR_SCALAR_METHODS | {"split", "rsplit", "splitlines"}
 _ALLOWED_ATTRS: dict[type, frozenset[str]] = {
     str: _STR_METHODS | {"join", "replace"},
     dict: frozenset(
