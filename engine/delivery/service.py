@@ -74,6 +74,9 @@ class DeliveryService:
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(max(1, settings.delivery_threads), thread_name_prefix="sift-deliver")
         self._client = http.client(settings.delivery_timeout_seconds)
+        # httpx logs every request at INFO with its full URL, which may carry a subscriber's
+        # token in its query; the delivery log already keeps each attempt
+        logging.getLogger("httpx").setLevel(logging.WARNING)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="sift-delivery", daemon=True)

@@ -247,3 +247,25 @@ def test_each_outbox_event_fans_out_once_and_only_to_subscriptions_that_existed(
     with unit_of_work() as s:
         assert webhooks.fan_out(s) == 1  # webhook.created itself
         assert [d.event_type for d in s.query(WebhookDelivery)] == ["webhook.created"]
+
+
+def test_workers_claiming_at_once_never_take_the_same_delivery(client, keys):
+    """Two claimers side by side (on PostgreSQL: two connections, SKIP LOCKED) split the due
+    deliveries between them; on SQLite the claims take turns."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    for _ in range(3):
+        _subscribe(client, keys, "http://127.0.0.1:9/x", ["case.opened"])
+    for _ in range(4):
+        _open_case(client, keys)
+    with unit_of_work() as s:
+        webhooks.fan_out(s)
+
+    def take(owner: str) -> list[str]:
+        with unit_of_work() as s:
+            return [j.delivery_id for j in webhooks.claim_due(s, owner=owner, limit=7, lease_seconds=60)]
+
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(take, ["one", "two"])
+    assert len(first) + len(second) == 12
+    assert not set(first) & set(second)
