@@ -160,3 +160,18 @@ def test_unknown_ids_are_404(client, keys):
     r = client.post("/api/v1/tasks/nope/complete", json={"data": {}}, headers=csr)
     assert r.status_code == 404 and r.json()["error"] == "NotFound"
     assert client.post("/api/v1/cases/nope/claim", headers=csr).status_code == 404
+
+
+def test_the_complaint_score_reaches_the_api_and_decides_the_route(client, keys):
+    likely = _open_case(client, keys, text="@AcmeCare my order never arrived and nobody answers the phone")
+    assert likely["enrichment"]["complaint_score"] >= 0.6
+    assert likely["routing"]["rule_id"] == "rule_complaint"
+    r = client.post(
+        "/api/v1/signals",
+        json=signal_body(text="lovely walk by the river with my sister today", external_id="calm-1"),
+        headers=auth(keys["integration"]),
+    )
+    drain()
+    calm = client.get(f"/api/v1/signals/{r.json()['id']}", headers=auth(keys["csr"])).json()
+    assert calm["enrichment"]["complaint_score"] < 0.6
+    assert calm["routing"]["rule_id"] not in ("rule_complaint", "rule_possible_complaint")
