@@ -31,7 +31,7 @@ from engine.db import unit_of_work, utcnow
 from engine.errors import EngineError
 from engine.events import service as events
 from engine.signals import service as signals
-from engine.signals.models import PENDING, Signal
+from engine.signals.models import BUFFERED, PENDING, Signal
 from engine.worker import pipeline
 
 log = logging.getLogger("sift.worker")
@@ -40,7 +40,7 @@ log = logging.getLogger("sift.worker")
 def claim(session: Session, limit: int) -> list[Signal]:
     stmt = (
         select(Signal)
-        .where(Signal.status == PENDING, Signal.next_attempt_at <= utcnow())
+        .where(Signal.status.in_((PENDING, BUFFERED)), Signal.next_attempt_at <= utcnow())
         .order_by(Signal.next_attempt_at, Signal.received_at)
         .limit(limit)
     )

@@ -23,7 +23,7 @@ from engine.runtime.engine import ENGINE
 from engine.runtime.serializer import full_dict
 from engine.runtime.services import unregister
 
-from .conftest import data_file
+from .conftest import REACTIVE_SEED, data_file
 
 
 def only_task(instance):
@@ -36,7 +36,7 @@ def test_reactive_case_starts_at_triage_with_its_form(reactive):
     task = only_task(instance)
     assert (task.name, task.title) == ("triage", "Triage")
     assert task.form["required"] == ["action"]
-    assert task.data == {"signal_id": "s1", "priority": "normal"}
+    assert task.data == {**REACTIVE_SEED, "signal_id": "s1", "priority": "normal"}
     assert not instance.is_completed
 
 
@@ -46,7 +46,7 @@ def test_reactive_case_respond_path_completes(reactive):
         only_task(instance).id, {"action": "respond", "priority": "high"}, actor="csr-1"
     )
     assert only_task(instance).name == "respond"
-    instance.complete_user_task(only_task(instance).id, {"reply": "We are on it"})
+    instance.complete_user_task(only_task(instance).id, {"reply": "We are on it", "then": "resolve"})
     assert only_task(instance).name == "resolve"
     instance.complete_user_task(only_task(instance).id, {"resolution_code": "answered"})
     assert instance.is_completed
@@ -57,7 +57,9 @@ def test_reactive_case_respond_path_completes(reactive):
 
 def test_reactive_case_dismiss_path_ends_at_dismissed(reactive):
     instance = reactive.start()
-    instance.complete_user_task(only_task(instance).id, {"action": "dismiss", "reason": "spam"})
+    instance.complete_user_task(
+        only_task(instance).id, {"action": "dismiss", "dismiss_as": "spam", "reason": "a bot"}
+    )
     assert instance.is_completed
     done = {t.task_spec.bpmn_id for t in instance.workflow.get_tasks(state=TaskState.COMPLETED)}
     assert "dismissed" in done and "respond" not in done
@@ -241,7 +243,7 @@ def test_bare_spiff_baseline_rate_is_measured():
 
     from .conftest import process_file
 
-    rate = bare_spiff_rate(process_file("reactive_case.bpmn"), 50)
+    rate = bare_spiff_rate(process_file("reactive_case.bpmn"), 50, REACTIVE_SEED)
     assert rate > 10
 
 

@@ -21,6 +21,8 @@ def signal(**overrides):
         "influence": 0.1,
         "source": "twitter",
         "value_tier": "standard",
+        "language": "en",
+        "topics": ["general"],
     }
     return {**base, **overrides}
 
@@ -44,6 +46,22 @@ CASES = [
         "rule_complaint",
         "open_case",
         "normal",
+        "care",
+    ),
+    (signal(intent="complaint", language="de"), "rule_other_language", "open_case", "normal", "multilingual"),
+    (signal(intent="question", language="fr"), "rule_other_language", "open_case", "normal", "multilingual"),
+    (
+        signal(intent="question", language="fr", urgency="high"),
+        "rule_high_urgency",
+        "open_case",
+        "high",
+        "care",
+    ),
+    (
+        signal(intent="complaint", language="de", value_tier="gold"),
+        "rule_valued_complaint",
+        "open_case",
+        "high",
         "care",
     ),
     (signal(intent="purchase_intent"), "rule_purchase", "open_case", "normal", "sales"),
