@@ -26,6 +26,7 @@ from api.limits import BodyLimit
 from api.processes.router import router as processes_router
 from api.signals.router import router as signals_router
 from api.sla.router import router as sla_router
+from api.suppressions.router import router as suppressions_router
 from api.tasks.router import router as tasks_router
 from api.timers.router import router as timers_router
 from engine import bootstrap
@@ -108,6 +109,7 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
         keys_router,
         processes_router,
         timers_router,
+        suppressions_router,
     ):
         app.include_router(router)
     return app

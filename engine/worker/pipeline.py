@@ -130,6 +130,8 @@ def _act(
 
 
 def _attach(session: Session, signal: Signal, case: Case, *, via: str, rule: str) -> None:
+    if case in session.new:  # opened earlier in this batch: its process is loaded from its row
+        session.flush()
     flows.customer_message(session, case, signal.id, via=via, rule=rule)
     signals.settle(signal, PROCESSED, case_id=case.id)
 

@@ -49,7 +49,9 @@ CASES = [
         "care",
     ),
     (signal(intent="complaint", language="de"), "rule_other_language", "open_case", "normal", "multilingual"),
-    (signal(intent="question", language="fr"), "rule_other_language", "open_case", "normal", "multilingual"),
+    (signal(intent="other", language="fr"), "rule_other_language", "open_case", "normal", "multilingual"),
+    (signal(intent="other", language="und"), "rule_default", "log_only", "low", "social"),
+    (signal(intent="praise", language="de"), "rule_praise", "log_only", "low", "social"),
     (
         signal(intent="question", language="fr", urgency="high"),
         "rule_high_urgency",
