@@ -46,18 +46,20 @@ class NewSignal:
             "posted_at": self.posted_at,
             "in_reply_to": self.in_reply_to,
             "metadata": self.metadata,
-            "dedup_key": dedup_key(self.source, self.author, self.text),
+            "dedup_key": dedup_key(self.source, self.author, self.text, self.in_reply_to),
         }
 
 
-def dedup_key(source: str, author: dict[str, Any], text: str) -> str | None:
+def dedup_key(source: str, author: dict[str, Any], text: str, in_reply_to: str | None = None) -> str | None:
     """What makes two signals "the same text from the same author": the source, the author's
-    handle (or id) and the text with case and whitespace folded. None without an author."""
+    handle (or id), the post they reply to (a "yes" to two questions is two answers) and the
+    text with case and whitespace folded. None without an author."""
     who = author.get("handle") or author.get("id")
     if not who:
         return None
     folded = " ".join(text.casefold().split())
-    return hashlib.sha256(f"{source}\x1f{str(who).casefold()}\x1f{folded}".encode()).hexdigest()
+    key = f"{source}\x1f{str(who).casefold()}\x1f{in_reply_to or ''}\x1f{folded}"
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

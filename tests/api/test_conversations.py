@@ -199,6 +199,22 @@ def test_a_duplicate_burst_is_recorded_once_with_pointers(client, keys):
     assert 1 <= len(dups) <= 5  # those handled after the first had its case
 
 
+def test_the_same_reply_to_two_different_posts_is_two_messages(client, keys):
+    author = {"handle": "@yes"}
+    first = _opened(client, keys, author, "y-0")
+    _to_waiting(client, keys, first["case_id"])
+    one = _post(client, keys, author=author, external_id="y-1", in_reply_to="y-0", text="yes")
+    drain()
+    _complete(client, keys, first["case_id"], "respond", {"reply": "Is it order A12345?"})
+    two = _post(client, keys, author=author, external_id="y-2", in_reply_to="y-1", text="yes")
+    three = _post(client, keys, author=author, external_id="y-3", in_reply_to="y-1", text="YES")
+    drain()
+    a, b, c = (_signal(client, keys, i) for i in (one, two, three))
+    assert a["duplicate_of"] is None and b["duplicate_of"] is None
+    assert c["status"] == "ignored" and c["duplicate_of"] == b["id"]
+    assert a["case_id"] == b["case_id"] == first["case_id"]
+
+
 def test_the_same_text_after_the_window_or_from_someone_else_is_not_a_duplicate(client, keys):
     first = _opened(client, keys, {"handle": "@late"}, "w-0")
     with unit_of_work() as s:
