@@ -214,7 +214,8 @@ def main() -> None:
                     except httpx.HTTPError:
                         time.sleep(0.1)
                 client.post(
-                    "/api/v1/signals:batch", json={"signals": [dict(mentions[0], external_id="warm")]}
+                    "/api/v1/signals:batch",
+                    json={"signals": [dict(mentions[0], external_id="warm", author={"handle": "@warm_up"})]},
                 ).raise_for_status()
                 wait_processed(Path(tmp) / "sift.db", 1, 60)
                 start = time.perf_counter()

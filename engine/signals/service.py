@@ -163,13 +163,15 @@ def settle(
     signal.processed_at = utcnow()
 
 
-def buffer(signal: Signal, until: datetime) -> None:
+def buffer(session: Session, signal: Signal, until: datetime) -> None:
     """A reply arrived before its parent: it waits, ``buffered``, until the parent is handled or
     ``until`` passes (then the worker handles it on its own)."""
     if signal.status != PENDING:
         raise SignalNotPending(signal.id, signal.status)
     signal.status = BUFFERED
     signal.next_attempt_at = until
+    if signal.in_reply_to:
+        _awaited(session).add((signal.source, signal.in_reply_to))
 
 
 def record_failure(signal: Signal, error: str, *, max_attempts: int, retry_base_seconds: float) -> bool:
@@ -199,8 +201,24 @@ def parent_of(session: Session, signal: Signal) -> Signal | None:
     return session.scalar(stmt)
 
 
+_AWAITED = "sift.signals.awaited"  # session.info: (source, external id) of parents buffered replies wait for
+
+
+def _awaited(session: Session) -> set[tuple[str, str]]:
+    """The parents buffered replies wait for: read once per transaction (few signals are
+    buffered at a time), then kept up to date by :func:`buffer`."""
+    awaited = session.info.get(_AWAITED)
+    if awaited is None:
+        stmt = select(Signal.source, Signal.in_reply_to).where(Signal.status == BUFFERED)
+        awaited = {(src, ref) for src, ref in session.execute(stmt) if ref}
+        session.info[_AWAITED] = awaited
+    return awaited
+
+
 def buffered_replies(session: Session, parent: Signal) -> list[Signal]:
     """Replies to ``parent`` that wait for it (locked, skipping any another worker holds)."""
+    if (parent.source, parent.external_id) not in _awaited(session):
+        return []
     stmt = (
         select(Signal)
         .where(Signal.source == parent.source, Signal.in_reply_to == parent.external_id)
@@ -213,25 +231,53 @@ def buffered_replies(session: Session, parent: Signal) -> list[Signal]:
     return [s for s in session.scalars(stmt) if s.status == BUFFERED and s.id != parent.id]
 
 
+_BURSTS = "sift.signals.bursts"  # session.info: dedup key -> [(received_at, id)] of a worker batch
+
+
+def prefetch_bursts(session: Session, batch: list[Signal], window: timedelta) -> None:
+    """Reads, in one query, what :func:`first_of_burst` needs for every signal of a batch."""
+    keyed = [s for s in batch if s.dedup_key]
+    if not keyed:
+        session.info[_BURSTS] = {}
+        return
+    since = min(s.received_at for s in keyed) - window
+    stmt = select(Signal.dedup_key, Signal.received_at, Signal.id).where(
+        Signal.dedup_key.in_({s.dedup_key for s in keyed}),
+        Signal.received_at >= since,
+        Signal.status != FAILED,
+    )
+    bursts: dict[str, list[tuple[datetime, str]]] = {s.dedup_key: [] for s in keyed if s.dedup_key}
+    for key, received_at, sid in session.execute(stmt):
+        bursts[key].append((received_at, sid))
+    session.info[_BURSTS] = bursts
+
+
 def first_of_burst(session: Session, signal: Signal, window: timedelta) -> Signal | None:
     """The earliest other signal with the same text from the same author received within
     ``window`` before ``signal`` (ties by id), unless it failed; None if ``signal`` is the first."""
     if not signal.dedup_key:
         return None
     since = signal.received_at - window
-    stmt = (
-        select(Signal)
-        .where(
-            Signal.dedup_key == signal.dedup_key,
-            Signal.received_at >= since,
-            Signal.received_at <= signal.received_at,
-            Signal.id != signal.id,
-            Signal.status != FAILED,
+    burst = session.info.get(_BURSTS, {}).get(signal.dedup_key)
+    if burst is not None:
+        earlier = sorted(
+            (at, sid) for at, sid in burst if since <= at <= signal.received_at and sid != signal.id
         )
-        .order_by(Signal.received_at, Signal.id)
-        .limit(1)
-    )
-    first = session.scalar(stmt)
+        first = session.get(Signal, earlier[0][1]) if earlier else None
+    else:
+        stmt = (
+            select(Signal)
+            .where(
+                Signal.dedup_key == signal.dedup_key,
+                Signal.received_at >= since,
+                Signal.received_at <= signal.received_at,
+                Signal.id != signal.id,
+                Signal.status != FAILED,
+            )
+            .order_by(Signal.received_at, Signal.id)
+            .limit(1)
+        )
+        first = session.scalar(stmt)
     if first is None:
         return None
     if first.received_at == signal.received_at and first.id > signal.id:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from engine import nlp
@@ -64,7 +64,7 @@ def handle(session: Session, signal: Signal, enrichment: dict[str, Any]) -> None
     parent = signals.parent_of(session, signal)
     waited = signal.status == BUFFERED  # claimed again: its buffer window is over
     if signal.in_reply_to and not waited and (parent is None or parent.status in signals.HANDLING):
-        signals.buffer(signal, utcnow() + timedelta(seconds=settings.reply_buffer_seconds))
+        signals.buffer(session, signal, utcnow() + timedelta(seconds=settings.reply_buffer_seconds))
         return
     customer = customers.identify(session, signal.source, signal.author or {})
     signal.customer_id = customer.id if customer else None
@@ -78,12 +78,19 @@ def handle(session: Session, signal: Signal, enrichment: dict[str, Any]) -> None
     if waited and parent is None:
         decision["note"] = f"the parent {signal.in_reply_to!r} did not arrive within the buffer window"
     signal.routing = decision
-    _act(session, signal, decision, context, parent)
+    new_customer = customer is not None and inspect(customer).pending
+    _act(session, signal, decision, context, parent, new_customer=new_customer)
     _release_replies(session, signal)
 
 
 def _act(
-    session: Session, signal: Signal, decision: dict[str, Any], context: dict[str, Any], parent: Signal | None
+    session: Session,
+    signal: Signal,
+    decision: dict[str, Any],
+    context: dict[str, Any],
+    parent: Signal | None,
+    *,
+    new_customer: bool,
 ) -> None:
     action = decision["action"]
     if action == "ignore":
@@ -110,14 +117,17 @@ def _act(
         signals.settle(signal, PROCESSED, case_id=thread.id)
         return
     customer_id, topic = signal.customer_id, context["topic"]
-    live = _live_case_of(session, customer_id, topic) if customer_id else None
+    live, resolved = (
+        _cases_of(session, customer_id, topic, reopen_window, stored=not new_customer)
+        if customer_id
+        else (None, None)
+    )
     if live is not None:
         _attach(session, signal, live, via="topic", rule=rule)
         return
     if action == "log_only":
         signals.settle(signal, PROCESSED)
         return
-    resolved = _resolved_case_of(session, customer_id, topic, reopen_window) if customer_id else None
     if resolved is not None:
         flows.reopen(session, resolved, signal.id, via="topic", rule=rule)
         signals.settle(signal, PROCESSED, case_id=resolved.id)
@@ -195,36 +205,31 @@ def _case(session: Session, case_id: str) -> Case | None:
     return session.get(Case, case_id)
 
 
-def _live_case_of(session: Session, customer_id: str, topic: str) -> Case | None:
-    """The customer's newest open or waiting case on ``topic``."""
-    stmt = (
-        select(Case)
-        .where(Case.customer_id == customer_id, Case.topic == topic, Case.status.in_(LIVE))
-        .order_by(Case.created_at.desc())
-        .limit(5)
-    )
-    found = [c for c in session.scalars(stmt) if c.status in LIVE]
-    found += [
-        c for c in _opened(session) if c.customer_id == customer_id and c.topic == topic and c.status in LIVE
-    ]
-    return max(found, key=lambda c: c.created_at, default=None)
-
-
-def _resolved_case_of(session: Session, customer_id: str, topic: str, window: timedelta) -> Case | None:
-    """The customer's case on ``topic`` resolved most recently, if within ``window``."""
-    stmt = (
-        select(Case)
-        .where(
-            Case.customer_id == customer_id,
-            Case.topic == topic,
-            Case.status == transitions.RESOLVED,
-            Case.resolved_at >= utcnow() - window,
+def _cases_of(
+    session: Session, customer_id: str, topic: str, window: timedelta, *, stored: bool
+) -> tuple[Case | None, Case | None]:
+    """The customer's newest open or waiting case on ``topic``, and their case on it resolved
+    most recently if within ``window``. One query, none for a customer new in this transaction
+    (``stored`` false: their cases, if any, were opened in it too)."""
+    found: list[Case] = []
+    if stored:
+        stmt = (
+            select(Case)
+            .where(
+                Case.customer_id == customer_id,
+                Case.topic == topic,
+                Case.status.in_((*LIVE, transitions.RESOLVED)),
+            )
+            .order_by(Case.created_at.desc())
+            .limit(20)
         )
-        .order_by(Case.resolved_at.desc())
-        .limit(1)
-    )
-    found = session.scalar(stmt)
-    return found if found is not None and _within(found, window) else None
+        found = list(session.scalars(stmt))
+    found += [
+        c for c in _opened(session) if c.customer_id == customer_id and c.topic == topic and c not in found
+    ]
+    live = max((c for c in found if c.status in LIVE), key=lambda c: c.created_at, default=None)
+    resolved = [c for c in found if _within(c, window)]
+    return live, max(resolved, key=lambda c: c.resolved_at or c.created_at, default=None)
 
 
 def _within(case: Case, window: timedelta, now: datetime | None = None) -> bool:

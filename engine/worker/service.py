@@ -18,6 +18,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -62,6 +63,8 @@ def run_once(limit: int | None = None) -> int:
             return 0
         enrichments = _enrich_all(batch)
         customers.prefetch(session, [(s.source, s.author or {}) for s in batch])
+        window = timedelta(seconds=get_settings().duplicate_window_seconds)
+        signals.prefetch_bursts(session, batch, window)
         events_before = len(events.pending(session))
         try:
             with session.begin_nested():
