@@ -248,7 +248,8 @@ def prefetch_bursts(session: Session, batch: list[Signal], window: timedelta) ->
     )
     bursts: dict[str, list[tuple[datetime, str]]] = {s.dedup_key: [] for s in keyed if s.dedup_key}
     for key, received_at, sid in session.execute(stmt):
-        bursts[key].append((received_at, sid))
+        if key is not None:
+            bursts.setdefault(key, []).append((received_at, sid))
     session.info[_BURSTS] = bursts
 
 
