@@ -28,6 +28,7 @@ from api.processes.router import router as processes_router
 from api.replies.router import router as replies_router
 from api.signals.router import router as signals_router
 from api.sla.router import router as sla_router
+from api.suppressions.router import router as suppressions_router
 from api.tasks.router import router as tasks_router
 from api.timers.router import router as timers_router
 from api.webhooks.router import router as webhooks_router
@@ -119,6 +120,7 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
         timers_router,
         webhooks_router,
         replies_router,
+        suppressions_router,
     ):
         app.include_router(router)
     return app

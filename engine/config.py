@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -115,6 +116,28 @@ class Settings(BaseSettings):
     script_wall_seconds: float = Field(
         default=5.0,
         description="A script task that has not answered by then is killed (its process replaced).",
+    )
+
+    duplicate_window_seconds: float = Field(
+        default=3600.0,
+        ge=0,
+        description="The same text from the same author within this window is recorded once (as Dispatch: 1 h).",
+    )
+    reopen_window_seconds: float = Field(
+        default=7 * 24 * 3600.0,
+        ge=0,
+        description="A mention or reply this long after its case was resolved reopens the case; later, a new case.",
+    )
+    reply_buffer_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="How long a reply that came before its parent waits for it before it is handled alone.",
+    )
+    conversation_quiet_period: timedelta = Field(
+        default=timedelta(days=3),
+        gt=timedelta(0),
+        description="How long a case waits for the customer before it resolves itself (ISO 8601, e.g. P3D; "
+        "the BPMN timer quiet_period of the reactive case).",
     )
 
     nlp_model: str | None = Field(

@@ -7,7 +7,7 @@ from engine.db import Base
 from engine.delivery.models import OutboundReply, WebhookDelivery, WebhookSubscription
 from engine.events.models import ActivityEvent, OutboxEvent
 from engine.processes.models import ProcessDefinition, ProcessInstanceRecord, ProcessVersion
-from engine.signals.models import Signal
+from engine.signals.models import Signal, SuppressionRule
 from engine.sla.models import SlaCalendar, SlaPolicy
 from engine.tasks.models import Task
 from engine.timers.models import Timer
@@ -27,6 +27,7 @@ __all__ = [
     "Signal",
     "SlaCalendar",
     "SlaPolicy",
+    "SuppressionRule",
     "Task",
     "Timer",
     "WebhookDelivery",

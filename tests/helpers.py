@@ -15,11 +15,14 @@ def auth(key: str) -> dict[str, str]:
 
 
 def signal_body(**overrides: Any) -> dict[str, Any]:
+    n = next(_ids)
     body: dict[str, Any] = {
         "source": "twitter",
-        "external_id": f"t-{next(_ids)}",
+        "external_id": f"t-{n}",
         "text": "@acme my order A12345 never arrived, 3 weeks now 😡",
-        "author": {"handle": "@jane", "name": "Jane", "followers": 1200, "verified": False},
+        # an author of its own: the same author's same text within an hour is a duplicate, and
+        # their next mention on the topic joins their open case
+        "author": {"handle": f"@jane{n}", "name": "Jane", "followers": 1200, "verified": False},
         "created_at": "2026-11-22T10:00:00Z",
     }
     body.update(overrides)

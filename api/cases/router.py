@@ -25,6 +25,9 @@ def list_cases(
     priority: str | None = None,
     topic: str | None = None,
     sla: Annotated[str | None, Query(description="on_track | at_risk | breached | paused | met")] = None,
+    stage: Annotated[
+        str | None, Query(max_length=120, description="e.g. triage, respond, wait_for_customer")
+    ] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     sort: Annotated[str, Query(description="sla_due | -created_at | created_at | priority")] = "sla_due",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -40,6 +43,7 @@ def list_cases(
         topic=topic,
         sla=sla,
         q=q,
+        stage=stage,
     )
     rows, next_cursor = cases.list_cases(session, flt, sort=sort, limit=limit, cursor=cursor)
     return CasePage(items=[views.summary(c) for c in rows], next_cursor=next_cursor)

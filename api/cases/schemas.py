@@ -45,6 +45,14 @@ class ProcessRef(BaseModel):
     status: str
 
 
+class StageOut(BaseModel):
+    name: str = Field(
+        description="the user task's element id (or its lane), or the event the process waits at"
+    )
+    title: str | None
+    since: AwareDatetime | None
+
+
 class CaseSummary(BaseModel):
     id: str
     kind: str
@@ -56,6 +64,7 @@ class CaseSummary(BaseModel):
     topic: str | None
     title: str
     sla: SlaOut
+    stage: StageOut | None
     created_at: AwareDatetime
     updated_at: AwareDatetime
 

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from api.cases.schemas import CaseOut, CaseSummary, CustomerRef, ProcessRef, SignalRef, SlaOut, TaskRef
+from api.cases.schemas import (
+    CaseOut,
+    CaseSummary,
+    CustomerRef,
+    ProcessRef,
+    SignalRef,
+    SlaOut,
+    StageOut,
+    TaskRef,
+)
 from engine.cases import service as cases
 from engine.cases.models import Case
 from engine.customers import service as customers
@@ -36,6 +45,9 @@ def summary(case: Case) -> CaseSummary:
         topic=case.topic,
         title=case.title,
         sla=sla_of(case),
+        stage=StageOut(name=case.stage, title=case.stage_title, since=case.stage_since)
+        if case.stage
+        else None,
         created_at=case.created_at,
         updated_at=case.updated_at,
     )

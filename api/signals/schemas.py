@@ -125,4 +125,7 @@ class SignalOut(BaseModel):
     routing: dict[str, Any] | None
     customer_id: str | None
     case_id: str | None
+    duplicate_of: str | None = Field(
+        description="an ignored duplicate: the first signal with the same text from the same author"
+    )
     error: str | None

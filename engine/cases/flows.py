@@ -4,8 +4,12 @@ Every change to a case's process goes through :func:`advance`, in the caller's t
 lock the instance (its row on PostgreSQL; SQLite has one writer), restore it, act, run engine
 steps to the next wait state, save, derive the task rows and the timer rows, and apply what the
 process did to the case. Its actions: opening a case (the worker), completing a task (a CSR), a
-BPMN timer coming due (the timer service) and a message into the process (an SLA breach; next,
-customer messages). Nothing else calls the process runtime for a case.
+BPMN timer coming due (the timer service) and a message into the process (an SLA breach, a
+customer's message correlating in). Nothing else calls the process runtime for a case.
+
+After every action the case shows its stage (the user task it waits at, or its lane, or the
+event it waits on) with when it entered it; a process waiting for the customer's message makes
+the case ``waiting`` (its resolution clock pauses), and work for a CSR makes it ``open`` again.
 """
 
 from __future__ import annotations
@@ -20,11 +24,15 @@ from engine.auth.service import Principal
 from engine.cases import clocks, transitions
 from engine.cases import service as cases
 from engine.cases.models import Case
+from engine.config import get_settings
+from engine.db import utcnow
 from engine.delivery import replies
 from engine.errors import Conflict, NotFound
+from engine.events import service as events
 from engine.processes import instances
 from engine.processes.context import acting_for
 from engine.signals.models import Signal
+from engine.sla.durations import iso
 from engine.tasks import service as tasks
 from engine.tasks.models import COMPLETED, Task
 from engine.timers import service as timers
@@ -85,6 +93,8 @@ class Outcome:
 
 
 BPMN_TIMER = "bpmn"
+CUSTOMER_MESSAGE = "customer_message"  # the BPMN message a customer's reply or new mention sends
+COMPLETED_STAGE = ("resolved", "Resolved")
 
 
 class CaseHasNoProcess(Conflict):
@@ -104,8 +114,58 @@ def open(
     """Opens a case and starts its process to the first wait state; ``seed`` joins the case's
     own fields in the process data. Either both exist after the transaction, or neither."""
     case = cases.open_case(session, opening, actor=actor, rule=rule)
-    data = {"case_id": case.id, "priority": case.priority, "queue": case.queue, "topic": case.topic, **seed}
-    advance(session, case, Start(process_key, data, actor))
+    advance(session, case, Start(process_key, _seed(case, seed, reopened=False), actor))
+    return case
+
+
+def _seed(case: Case, seed: dict[str, Any], *, reopened: bool) -> dict[str, Any]:
+    return {
+        "case_id": case.id,
+        "priority": case.priority,
+        "queue": case.queue,
+        "topic": case.topic,
+        "reopened": reopened,
+        "quiet_period": iso(get_settings().conversation_quiet_period),
+        **seed,
+    }
+
+
+def customer_message(session: Session, case: Case, signal_id: str, *, via: str, rule: str | None) -> Outcome:
+    """A customer's reply or new mention joins the open ``case``: its clocks hear of it (a paused
+    resolution clock resumes, a next response falls due), the message goes into its process
+    (where a wait for the customer resumes), and the timeline says so."""
+    clocks.customer_message(session, case)
+    outcome = advance(session, case, Message(CUSTOMER_MESSAGE, {"signal_id": signal_id}, "customer"))
+    events.record(
+        session,
+        "signal.attached",
+        case_id=case.id,
+        actor="customer",
+        data={"signal_id": signal_id, "via": via, "resumed_process": outcome.caught, "rule": rule},
+    )
+    return outcome
+
+
+def reopen(session: Session, case: Case, signal_id: str, *, via: str, rule: str | None) -> Case:
+    """A resolved ``case`` reopens for a customer's new message within the reopen window: it is
+    ``open`` again and a new instance of its process starts straight into a conversation turn
+    (``reopened`` true); the earlier instance stays as it ended."""
+    if case.process_instance_id is None:
+        raise CaseHasNoProcess(case.id)
+    process_key = instances.process_key_of(session, case.process_instance_id)
+    cases.transition(
+        session, case, transitions.OPEN, actor="customer", data={"signal_id": signal_id, "via": via}
+    )
+    case.resolution = None
+    seed = {"reopened_by": signal_id}
+    advance(session, case, Start(process_key, _seed(case, seed, reopened=True), "customer"))
+    events.record(
+        session,
+        "signal.attached",
+        case_id=case.id,
+        actor="customer",
+        data={"signal_id": signal_id, "via": via, "reopened": True, "rule": rule},
+    )
     return case
 
 
@@ -149,7 +209,40 @@ def advance(session: Session, case: Case, action: Action) -> Outcome:
         resolution = _resolution(instance.data)
         cases.transition(session, case, transitions.RESOLVED, actor=action.actor, data=resolution)
         case.resolution = resolution
+    _follow_stage(session, case, instance, action.actor)
     return Outcome(created, instance.is_completed)
+
+
+def _follow_stage(session: Session, case: Case, instance: ProcessInstance, actor: str) -> None:
+    """Sets the case's stage from where its process is, and its status from whether the process
+    waits for the customer (``waiting``) or for a CSR (``open``)."""
+    open_tasks = instance.open_user_tasks()
+    waits = [] if open_tasks or instance.is_completed else instance.waiting_at()
+    if instance.is_completed:
+        stage, title = COMPLETED_STAGE
+    elif open_tasks:
+        first = open_tasks[0]
+        stage, title = (first.lane, first.lane) if first.lane else (first.name, first.title)
+    elif waits:
+        stage, title = waits[0].name, waits[0].title
+    else:
+        stage, title = None, None
+    if stage != case.stage:
+        previous = case.stage
+        case.stage, case.stage_title, case.stage_since = stage, title, utcnow()
+        events.record(
+            session,
+            "case.stage_changed",
+            case_id=case.id,
+            actor=actor,
+            data={"from": previous, "to": stage, "title": title},
+        )
+    if case.status in (transitions.RESOLVED, transitions.CLOSED):
+        return
+    if any(CUSTOMER_MESSAGE in w.messages for w in waits):
+        cases.transition(session, case, transitions.WAITING, actor=actor, data={"stage": stage})
+    elif open_tasks and case.status == transitions.WAITING:
+        cases.transition(session, case, transitions.OPEN, actor=actor, data={"stage": stage})
 
 
 def _act(session: Session, case: Case, instance: ProcessInstance, action: Action) -> bool:
@@ -210,5 +303,5 @@ def _queue_reply(session: Session, case: Case, text: str, *, actor: str) -> None
 
 def _resolution(data: dict[str, Any]) -> dict[str, Any]:
     if data.get("action") == "dismiss":
-        return {"code": "dismissed", "reason": data.get("reason")}
+        return {"code": "dismissed", "as": data.get("dismiss_as"), "reason": data.get("reason")}
     return {"code": data.get("resolution_code") or "completed", "note": data.get("note")}

@@ -23,6 +23,8 @@ class Case(Base):
         Index("ix_cases_queue_status", "queue", "status"),
         Index("ix_cases_created_at", "created_at"),
         Index("ix_cases_urgency_created_at", "urgency", "created_at"),
+        Index("ix_cases_stage_status", "stage", "status"),
+        Index("ix_cases_customer_topic_status", "customer_id", "topic", "status"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -58,6 +60,12 @@ class Case(Base):
     next_response_due_at: Mapped[datetime | None] = mapped_column(default=None)
     # the open stages' clocks: {"stage:<task name>": {"task": id, "since": iso, "due": iso}}
     sla_stages: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+
+    # where the case's process is: the element id of the user task it waits at (its lane when the
+    # task has one), or of the event it waits on; set by the case's one advance path
+    stage: Mapped[str | None] = mapped_column(String(120), default=None)
+    stage_title: Mapped[str | None] = mapped_column(String(200), default=None)
+    stage_since: Mapped[datetime | None] = mapped_column(default=None)
 
     resolution: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -262,6 +262,7 @@ class CaseFilter:
     topic: str | None = None
     sla: str | None = None
     q: str | None = None
+    stage: str | None = None
 
 
 class InvalidSort(EngineError):
@@ -277,7 +278,7 @@ def list_cases(
     if sort not in SORTS:
         raise InvalidSort(sort)
     stmt = select(Case)
-    for field in ("status", "kind", "queue", "assignee", "priority", "topic"):
+    for field in ("status", "kind", "queue", "assignee", "priority", "topic", "stage"):
         value = getattr(flt, field)
         if value is not None:
             stmt = stmt.where(getattr(Case, field) == value)

@@ -52,6 +52,15 @@ def load(session: Session, instance_id: str) -> tuple[ProcessInstanceRecord, Any
     return record, compiled.restore(record.state)
 
 
+def process_key_of(session: Session, instance_id: str) -> str:
+    key = session.scalar(
+        select(ProcessInstanceRecord.process_key).where(ProcessInstanceRecord.id == instance_id)
+    )
+    if key is None:
+        raise NotFound("process instance", instance_id)
+    return key
+
+
 def save(session: Session, record: ProcessInstanceRecord, instance: Any) -> None:
     """Stores the instance's state on its record (a new record joins the session)."""
     record.state = instance.dump()

@@ -40,6 +40,7 @@ def context_for(
         "influence": float(influence),
         "value_tier": value_tier or "standard",
         "source": source,
+        "language": enrichment.get("language") or "und",
     }
 
 

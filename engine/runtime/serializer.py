@@ -44,7 +44,7 @@ def restore_workflow(state: dict[str, Any], spec: Any, subprocess_specs: dict[st
     found = state.get(SERIALIZER.VERSION_KEY)
     if found != SERIALIZER.VERSION or state.get("sift_state") != SIFT_STATE:
         raise StateIncompatible(f"{found}/{state.get('sift_state')}", f"{SERIALIZER.VERSION}/{SIFT_STATE}")
-    dct = dict(state)
+    dct = _in_tree_order(state)
     workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=ENGINE, deserializing=True)
     workflow.tasks = _CONVERTER.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
     workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
@@ -53,6 +53,38 @@ def restore_workflow(state: dict[str, Any], spec: Any, subprocess_specs: dict[st
     workflow.bpmn_events = _REGISTRY.restore(dct.get("bpmn_events", []))
     workflow.script_engine = ENGINE
     return workflow
+
+
+def _in_tree_order(state: dict[str, Any]) -> dict[str, Any]:
+    """The state with each workflow's tasks listed parents first.
+
+    SpiffWorkflow 3.2.0 stores a task's data as a delta against its parent's and restores it by
+    looking the parent up among the tasks restored so far: a task restored before its parent
+    silently gets empty data. JSON keeps the insertion order (parents first), but PostgreSQL's
+    JSONB orders keys by length and bytes, i.e. at random for task ids; measured here, a
+    reactive case restored from such an order lost the data its scripts had set."""
+    dct = dict(state)
+    dct["tasks"] = _tasks_in_tree_order(dct["tasks"], dct["root"])
+    subprocesses = dict(dct.get("subprocesses", {}))
+    for key, sub in subprocesses.items():
+        subprocesses[key] = {**sub, "tasks": _tasks_in_tree_order(sub["tasks"], sub["root"])}
+    dct["subprocesses"] = subprocesses
+    return dct
+
+
+def _tasks_in_tree_order(tasks: dict[str, Any], root: str) -> dict[str, Any]:
+    ordered: dict[str, Any] = {}
+    queue = [root]
+    while queue:
+        task_id = queue.pop()
+        task = tasks.get(task_id)
+        if task is None or task_id in ordered:
+            continue
+        ordered[task_id] = task
+        queue.extend(reversed(task.get("children", [])))
+    for task_id, task in tasks.items():  # anything unreachable from the root keeps its place, last
+        ordered.setdefault(task_id, task)
+    return ordered
 
 
 def full_dict(workflow: BpmnWorkflow) -> dict[str, Any]:

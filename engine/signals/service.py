@@ -7,6 +7,7 @@ creates nothing, also when two posts race (the unique constraint decides).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from engine.db import new_id, utcnow
 from engine.errors import Conflict, NotFound
-from engine.signals.models import FAILED, IGNORED, PENDING, PROCESSED, Signal
+from engine.signals.models import BUFFERED, FAILED, IGNORED, PENDING, PROCESSED, Signal
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,20 @@ class NewSignal:
             "posted_at": self.posted_at,
             "in_reply_to": self.in_reply_to,
             "metadata": self.metadata,
+            "dedup_key": dedup_key(self.source, self.author, self.text, self.in_reply_to),
         }
+
+
+def dedup_key(source: str, author: dict[str, Any], text: str, in_reply_to: str | None = None) -> str | None:
+    """What makes two signals "the same text from the same author": the source, the author's
+    handle (or id), the post they reply to (a "yes" to two questions is two answers) and the
+    text with case and whitespace folded. None without an author."""
+    who = author.get("handle") or author.get("id")
+    if not who:
+        return None
+    folded = " ".join(text.casefold().split())
+    key = f"{source}\x1f{str(who).casefold()}\x1f{in_reply_to or ''}\x1f{folded}"
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -118,12 +132,14 @@ def for_case(session: Session, case_id: str) -> list[Signal]:
 # --- the status of a signal -----------------------------------------------------------------
 #
 # pending ──► processed | ignored     (handled: a case opened or attached, logged, or ignored)
-#    │
+#    │    └─► buffered (a reply whose parent has not arrived) ──► processed | ignored
+#    │          (when the parent is handled, or alone when the buffer window ends)
 #    └──► pending (attempt failed, retried after a backoff) ──► … ──► failed (after the last attempt)
 #
-# These three functions are the only writers of ``Signal.status``.
+# These four functions are the only writers of ``Signal.status``.
 
 SETTLED = (PROCESSED, IGNORED)
+HANDLING = (PENDING, BUFFERED)
 
 
 class SignalNotPending(Conflict):
@@ -131,28 +147,145 @@ class SignalNotPending(Conflict):
         super().__init__(f"Signal {signal_id} is {status}, not pending; it was handled already.")
 
 
-def settle(signal: Signal, status: str, *, case_id: str | None = None) -> None:
-    """A pending signal was handled: ``processed`` (with the case it opened or joined) or ``ignored``."""
+def settle(
+    signal: Signal, status: str, *, case_id: str | None = None, duplicate_of: str | None = None
+) -> None:
+    """A pending (or buffered) signal was handled: ``processed`` (with the case it opened or
+    joined) or ``ignored`` (with the case of the signal it duplicates, if any)."""
     if status not in SETTLED:
         raise ValueError(f"a signal settles as processed or ignored, not {status!r}")
-    if signal.status != PENDING:
+    if signal.status not in HANDLING:
         raise SignalNotPending(signal.id, signal.status)
     signal.status = status
     signal.case_id = case_id
+    signal.duplicate_of = duplicate_of
     signal.error = None
     signal.processed_at = utcnow()
 
 
-def record_failure(signal: Signal, error: str, *, max_attempts: int, retry_base_seconds: float) -> bool:
-    """Counts a failed attempt: the signal stays pending until a backoff passes, or becomes
-    ``failed`` with its error after ``max_attempts``. Returns whether it failed for good."""
+def buffer(session: Session, signal: Signal, until: datetime) -> None:
+    """A reply arrived before its parent: it waits, ``buffered``, until the parent is handled or
+    ``until`` passes (then the worker handles it on its own)."""
     if signal.status != PENDING:
+        raise SignalNotPending(signal.id, signal.status)
+    signal.status = BUFFERED
+    signal.next_attempt_at = until
+    if signal.in_reply_to:
+        _awaited(session).add((signal.source, signal.in_reply_to))
+
+
+def record_failure(signal: Signal, error: str, *, max_attempts: int, retry_base_seconds: float) -> bool:
+    """Counts a failed attempt: the signal is pending until a backoff passes, or becomes
+    ``failed`` with its error after ``max_attempts``. Returns whether it failed for good."""
+    if signal.status not in HANDLING:
         raise SignalNotPending(signal.id, signal.status)
     signal.attempts = (signal.attempts or 0) + 1
     signal.error = error[:2000]
     if signal.attempts >= max_attempts:
         signal.status = FAILED
         return True
+    signal.status = PENDING
     backoff = retry_base_seconds * (2 ** (signal.attempts - 1))
     signal.next_attempt_at = utcnow() + timedelta(seconds=backoff)
     return False
+
+
+# --- conversations: what a signal refers to ----------------------------------------------------
+
+
+def parent_of(session: Session, signal: Signal) -> Signal | None:
+    """The signal ``signal`` replies to (same source, its ``in_reply_to`` external id), if stored."""
+    if not signal.in_reply_to:
+        return None
+    stmt = select(Signal).where(Signal.source == signal.source, Signal.external_id == signal.in_reply_to)
+    return session.scalar(stmt)
+
+
+_AWAITED = "sift.signals.awaited"  # session.info: (source, external id) of parents buffered replies wait for
+
+
+def _awaited(session: Session) -> set[tuple[str, str]]:
+    """The parents buffered replies wait for: read once per transaction (few signals are
+    buffered at a time), then kept up to date by :func:`buffer`."""
+    awaited = session.info.get(_AWAITED)
+    if awaited is None:
+        stmt = select(Signal.source, Signal.in_reply_to).where(Signal.status == BUFFERED)
+        awaited = {(src, ref) for src, ref in session.execute(stmt) if ref}
+        session.info[_AWAITED] = awaited
+    return awaited
+
+
+def buffered_replies(session: Session, parent: Signal) -> list[Signal]:
+    """Replies to ``parent`` that wait for it (locked, skipping any another worker holds)."""
+    if (parent.source, parent.external_id) not in _awaited(session):
+        return []
+    stmt = (
+        select(Signal)
+        .where(Signal.source == parent.source, Signal.in_reply_to == parent.external_id)
+        .order_by(Signal.received_at, Signal.id)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    # the status is checked on the loaded objects: in a batch, a reply handled earlier in the same
+    # savepoint is buffered in memory before it is flushed
+    return [s for s in session.scalars(stmt) if s.status == BUFFERED and s.id != parent.id]
+
+
+_BURSTS = "sift.signals.bursts"  # session.info: dedup key -> [(received_at, id)] of a worker batch
+
+
+def prefetch_bursts(session: Session, batch: list[Signal], window: timedelta) -> None:
+    """Reads, in one query, what :func:`first_of_burst` needs for every signal of a batch."""
+    keyed = [s for s in batch if s.dedup_key]
+    if not keyed:
+        session.info[_BURSTS] = {}
+        return
+    since = min(s.received_at for s in keyed) - window
+    stmt = select(Signal.dedup_key, Signal.received_at, Signal.id).where(
+        Signal.dedup_key.in_({s.dedup_key for s in keyed}),
+        Signal.received_at >= since,
+        Signal.status != FAILED,
+    )
+    bursts: dict[str, list[tuple[datetime, str]]] = {s.dedup_key: [] for s in keyed if s.dedup_key}
+    for key, received_at, sid in session.execute(stmt):
+        if key is not None:
+            bursts.setdefault(key, []).append((received_at, sid))
+    session.info[_BURSTS] = bursts
+
+
+def first_of_burst(session: Session, signal: Signal, window: timedelta) -> Signal | None:
+    """The earliest other signal with the same text from the same author received within
+    ``window`` before ``signal`` (ties by id), unless it failed; None if ``signal`` is the first."""
+    if not signal.dedup_key:
+        return None
+    since = signal.received_at - window
+    burst = session.info.get(_BURSTS, {}).get(signal.dedup_key)
+    if burst is not None:
+        earlier = sorted(
+            (at, sid) for at, sid in burst if since <= at <= signal.received_at and sid != signal.id
+        )
+        first = session.get(Signal, earlier[0][1]) if earlier else None
+    else:
+        stmt = (
+            select(Signal)
+            .where(
+                Signal.dedup_key == signal.dedup_key,
+                Signal.received_at >= since,
+                Signal.received_at <= signal.received_at,
+                Signal.id != signal.id,
+                Signal.status != FAILED,
+            )
+            .order_by(Signal.received_at, Signal.id)
+            .limit(1)
+        )
+        first = session.scalar(stmt)
+    if first is None:
+        return None
+    if first.received_at == signal.received_at and first.id > signal.id:
+        return None  # accepted in the same instant: the lower id is the first
+    while first.duplicate_of is not None and first.duplicate_of != signal.id:
+        found = session.get(Signal, first.duplicate_of)
+        if found is None:
+            break
+        first = found
+    return first

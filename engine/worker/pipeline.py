@@ -1,29 +1,73 @@
-"""What happens to one signal: identify, route, act — in the caller's savepoint.
+"""What happens to one signal: dedupe, suppress, identify, route, act — in the caller's savepoint.
 
 Enrichment is computed beforehand (it touches no database); everything that
 writes happens here, so either all of it is there or none of it. A new case and
 its process are opened by the case's own flow (``engine/cases/flows.py``).
+
+In order:
+1. the same text from the same author within ``duplicate_window_seconds`` is recorded once:
+   later copies are ``ignored`` with ``duplicate_of`` naming the first;
+2. a signal an active suppression rule matches is ``ignored`` with the rule named;
+3. a reply (``in_reply_to``) whose parent is not handled yet is ``buffered``; it is handled
+   when the parent is, or alone when ``reply_buffer_seconds`` pass;
+4. the routing table decides (the rule that fired is kept on the signal and the timeline);
+5. a reply joins its parent's case, and a new mention by the same customer on the same topic
+   joins their open case, as a message into its process; a resolved case reopens within
+   ``reopen_window_seconds``; otherwise routing's ``open_case`` opens a new case.
+
+Queries here see rows flushed earlier; within a batch (handled without a flush) the cases this
+transaction opened are found through ``session.info`` (as ``customers.identify`` does).
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
+from engine import nlp
 from engine.cases import flows, transitions
 from engine.cases import service as cases
 from engine.cases.models import Case
+from engine.config import get_settings
 from engine.customers import service as customers
+from engine.db import utcnow
 from engine.events import service as events
 from engine.routing import service as routing
 from engine.signals import service as signals
-from engine.signals.models import IGNORED, PROCESSED, Signal
+from engine.signals import suppression
+from engine.signals.models import BUFFERED, IGNORED, PROCESSED, Signal
+
+_OPENED = "sift.pipeline.opened"  # session.info: cases opened in this transaction, by id
+LIVE = (transitions.OPEN, transitions.WAITING)
 
 
 def handle(session: Session, signal: Signal, enrichment: dict[str, Any]) -> None:
+    settings = get_settings()
+    signal.enrichment = enrichment
+    first = signals.first_of_burst(session, signal, timedelta(seconds=settings.duplicate_window_seconds))
+    if first is not None:
+        _record_duplicate(session, signal, first, settings.duplicate_window_seconds)
+        return
+    muted = suppression.matching(session, signal, enrichment)
+    if muted is not None:
+        signal.routing = {
+            "action": "ignore",
+            "rule": suppression.label(muted),
+            "rule_id": f"suppression:{muted.id}",
+        }
+        signals.settle(signal, IGNORED)
+        _release_replies(session, signal)
+        return
+    parent = signals.parent_of(session, signal)
+    waited = signal.status == BUFFERED  # claimed again: its buffer window is over
+    if signal.in_reply_to and not waited and (parent is None or parent.status in signals.HANDLING):
+        signals.buffer(session, signal, utcnow() + timedelta(seconds=settings.reply_buffer_seconds))
+        return
     customer = customers.identify(session, signal.source, signal.author or {})
+    signal.customer_id = customer.id if customer else None
     context = routing.context_for(
         enrichment,
         source=signal.source,
@@ -31,23 +75,98 @@ def handle(session: Session, signal: Signal, enrichment: dict[str, Any]) -> None
         value_tier=customer.value_tier if customer else None,
     )
     decision = routing.route(session, context)
-    signal.enrichment = enrichment
+    if waited and parent is None:
+        decision["note"] = f"the parent {signal.in_reply_to!r} did not arrive within the buffer window"
     signal.routing = decision
-    signal.customer_id = customer.id if customer else None
+    new_customer = customer is not None and inspect(customer).pending
+    _act(session, signal, decision, context, parent, new_customer=new_customer)
+    _release_replies(session, signal)
+
+
+def _act(
+    session: Session,
+    signal: Signal,
+    decision: dict[str, Any],
+    context: dict[str, Any],
+    parent: Signal | None,
+    *,
+    new_customer: bool,
+) -> None:
     action = decision["action"]
     if action == "ignore":
         signals.settle(signal, IGNORED)
         return
+    reopen_window = timedelta(seconds=get_settings().reopen_window_seconds)
+    rule = decision["rule"]
+    thread = _case(session, parent.case_id) if parent is not None and parent.case_id else None
+    if thread is not None and thread.status in LIVE:
+        _attach(session, signal, thread, via="reply", rule=rule)
+        return
+    if thread is not None and _within(thread, reopen_window):
+        if action == "log_only":  # a "thanks!" after the resolution joins the thread, reopens nothing
+            events.record(
+                session,
+                "signal.attached",
+                case_id=thread.id,
+                actor="customer",
+                data={"signal_id": signal.id, "via": "reply", "reopened": False, "rule": rule},
+            )
+            signals.settle(signal, PROCESSED, case_id=thread.id)
+            return
+        flows.reopen(session, thread, signal.id, via="reply", rule=rule)
+        signals.settle(signal, PROCESSED, case_id=thread.id)
+        return
+    customer_id, topic = signal.customer_id, context["topic"]
+    live, resolved = (
+        _cases_of(session, customer_id, topic, reopen_window, stored=not new_customer)
+        if customer_id
+        else (None, None)
+    )
+    if live is not None:
+        _attach(session, signal, live, via="topic", rule=rule)
+        return
     if action == "log_only":
         signals.settle(signal, PROCESSED)
         return
-    case = _open_case_of(session, customer.id, context["topic"]) if customer and action == "attach" else None
-    if case is None:
-        case = open_case(session, signal, decision, context)
+    if resolved is not None:
+        flows.reopen(session, resolved, signal.id, via="topic", rule=rule)
+        signals.settle(signal, PROCESSED, case_id=resolved.id)
+        return
+    case = open_case(session, signal, decision, context)
     events.record(
         session, "signal.attached", case_id=case.id, data={"signal_id": signal.id, "source": signal.source}
     )
     signals.settle(signal, PROCESSED, case_id=case.id)
+
+
+def _attach(session: Session, signal: Signal, case: Case, *, via: str, rule: str) -> None:
+    if case in session.new:  # opened earlier in this batch: its process is loaded from its row
+        session.flush()
+    flows.customer_message(session, case, signal.id, via=via, rule=rule)
+    signals.settle(signal, PROCESSED, case_id=case.id)
+
+
+def _record_duplicate(session: Session, signal: Signal, first: Signal, window_seconds: float) -> None:
+    window = f"{window_seconds / 3600:g} h" if window_seconds >= 3600 else f"{window_seconds:g} s"
+    signal.routing = {
+        "action": "ignore",
+        "rule": f"duplicate of signal {first.id}: the same text from the same author within {window}",
+        "rule_id": "duplicate",
+    }
+    signals.settle(signal, IGNORED, case_id=first.case_id, duplicate_of=first.id)
+    if first.case_id:
+        events.record(
+            session,
+            "signal.duplicate",
+            case_id=first.case_id,
+            data={"signal_id": signal.id, "duplicate_of": first.id},
+        )
+
+
+def _release_replies(session: Session, parent: Signal) -> None:
+    """Handles the replies that waited for ``parent``, now that it is handled."""
+    for reply in signals.buffered_replies(session, parent):
+        handle(session, reply, reply.enrichment or nlp.enrich(reply.text, reply.author or {}))
 
 
 def open_case(session: Session, signal: Signal, decision: dict[str, Any], context: dict[str, Any]) -> Case:
@@ -62,7 +181,7 @@ def open_case(session: Session, signal: Signal, decision: dict[str, Any], contex
         origin_signal_id=signal.id,
     )
     seed = {"intent": context["intent"], "sentiment": context["sentiment"], "source": signal.source}
-    return flows.open(
+    case = flows.open(
         session,
         opening,
         process_key=decision["process_key"],
@@ -70,17 +189,51 @@ def open_case(session: Session, signal: Signal, decision: dict[str, Any], contex
         actor="system",
         rule=decision["rule"],
     )
+    session.info.setdefault(_OPENED, {})[case.id] = case
+    return case
 
 
-def _open_case_of(session: Session, customer_id: str, topic: str) -> Case | None:
-    stmt = (
-        select(Case)
-        .where(
-            Case.customer_id == customer_id,
-            Case.topic == topic,
-            Case.status.in_((transitions.OPEN, transitions.WAITING)),
+def _opened(session: Session) -> list[Case]:
+    """Cases this transaction opened that are still in it (a rolled-back savepoint drops its own)."""
+    return [c for c in session.info.get(_OPENED, {}).values() if c in session]
+
+
+def _case(session: Session, case_id: str) -> Case | None:
+    found = session.info.get(_OPENED, {}).get(case_id)
+    if found is not None and found in session:
+        return found
+    return session.get(Case, case_id)
+
+
+def _cases_of(
+    session: Session, customer_id: str, topic: str, window: timedelta, *, stored: bool
+) -> tuple[Case | None, Case | None]:
+    """The customer's newest open or waiting case on ``topic``, and their case on it resolved
+    most recently if within ``window``. One query, none for a customer new in this transaction
+    (``stored`` false: their cases, if any, were opened in it too)."""
+    found: list[Case] = []
+    if stored:
+        stmt = (
+            select(Case)
+            .where(
+                Case.customer_id == customer_id,
+                Case.topic == topic,
+                Case.status.in_((*LIVE, transitions.RESOLVED)),
+            )
+            .order_by(Case.created_at.desc())
+            .limit(20)
         )
-        .order_by(Case.created_at.desc())
-        .limit(1)
-    )
-    return session.scalar(stmt)
+        found = list(session.scalars(stmt))
+    found += [
+        c for c in _opened(session) if c.customer_id == customer_id and c.topic == topic and c not in found
+    ]
+    live = max((c for c in found if c.status in LIVE), key=lambda c: c.created_at, default=None)
+    resolved = [c for c in found if _within(c, window)]
+    return live, max(resolved, key=lambda c: c.resolved_at or c.created_at, default=None)
+
+
+def _within(case: Case, window: timedelta, now: datetime | None = None) -> bool:
+    """Whether a resolved ``case`` may still reopen."""
+    if case.status != transitions.RESOLVED or case.resolved_at is None:
+        return False
+    return (now or utcnow()) - case.resolved_at <= window

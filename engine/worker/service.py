@@ -18,6 +18,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -31,7 +32,7 @@ from engine.db import unit_of_work, utcnow
 from engine.errors import EngineError
 from engine.events import service as events
 from engine.signals import service as signals
-from engine.signals.models import PENDING, Signal
+from engine.signals.models import BUFFERED, PENDING, Signal
 from engine.worker import pipeline
 
 log = logging.getLogger("sift.worker")
@@ -40,7 +41,7 @@ log = logging.getLogger("sift.worker")
 def claim(session: Session, limit: int) -> list[Signal]:
     stmt = (
         select(Signal)
-        .where(Signal.status == PENDING, Signal.next_attempt_at <= utcnow())
+        .where(Signal.status.in_((PENDING, BUFFERED)), Signal.next_attempt_at <= utcnow())
         .order_by(Signal.next_attempt_at, Signal.received_at)
         .limit(limit)
     )
@@ -62,6 +63,8 @@ def run_once(limit: int | None = None) -> int:
             return 0
         enrichments = _enrich_all(batch)
         customers.prefetch(session, [(s.source, s.author or {}) for s in batch])
+        window = timedelta(seconds=get_settings().duplicate_window_seconds)
+        signals.prefetch_bursts(session, batch, window)
         events_before = len(events.pending(session))
         try:
             with session.begin_nested():

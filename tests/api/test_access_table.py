@@ -57,6 +57,12 @@ TABLE: dict[tuple[str, str], tuple[set[str] | str, Callable[[str], Request]]] = 
     ("POST", "/api/v1/signals"): ({"integration"}, lambda role: {"json": signal_body()}),
     ("POST", "/api/v1/signals:batch"): ({"integration"}, lambda role: {"json": {"signals": [signal_body()]}}),
     ("GET", "/api/v1/signals/{signal_id}"): ({"integration", *READERS}, _nothing),
+    ("POST", "/api/v1/suppressions"): (
+        {"supervisor", "process_owner"},
+        _body({"kind": "phrase", "value": "free followers", "expires_at": "2999-01-01T00:00:00Z"}),
+    ),
+    ("GET", "/api/v1/suppressions"): (READERS, _nothing),
+    ("DELETE", "/api/v1/suppressions/{rule_id}"): ({"supervisor", "process_owner"}, _nothing),
     ("GET", "/api/v1/cases"): (WORKERS, _nothing),
     ("GET", "/api/v1/cases/{case_id}"): (WORKERS, _nothing),
     ("GET", "/api/v1/cases/{case_id}/timeline"): (WORKERS, _nothing),

@@ -25,7 +25,7 @@ def test_a_complaint_opens_a_case_at_triage_and_is_worked_to_resolution(client, 
     assert case["status"] == "open" and case["kind"] == "reactive"
     assert case["process"]["key"] == "reactive_case" and case["process"]["version"] == 1
     assert [t["name"] for t in case["tasks"]] == ["triage"]
-    assert case["customer"]["handles"] == ["twitter:@jane"]
+    assert case["customer"]["handles"] == [f"twitter:{sig['author']['handle']}"]
     assert case["signals"][0]["text"] == signal_body()["text"]
 
     assert client.post(f"/api/v1/cases/{case['id']}/claim", headers=csr).status_code == 200
@@ -57,7 +57,7 @@ def test_a_complaint_opens_a_case_at_triage_and_is_worked_to_resolution(client, 
     respond = case["tasks"][0]
     case = client.post(
         f"/api/v1/tasks/{respond['id']}/complete",
-        json={"data": {"reply": "Sorry! Refund sent."}},
+        json={"data": {"reply": "Sorry! Refund sent.", "then": "resolve"}},
         headers=csr,
     ).json()
     resolve = case["tasks"][0]
@@ -91,11 +91,20 @@ def test_triage_can_dismiss_as_noise(client, keys):
     case = client.get(f"/api/v1/cases/{sig['case_id']}", headers=csr).json()
     case = client.post(
         f"/api/v1/tasks/{case['tasks'][0]['id']}/complete",
-        json={"data": {"action": "dismiss", "reason": "spam"}},
+        json={"data": {"action": "dismiss", "dismiss_as": "noise", "reason": "a joke, not a complaint"}},
         headers=csr,
     ).json()
     assert case["status"] == "resolved"
-    assert case["resolution"] == {"code": "dismissed", "reason": "spam"}
+    assert case["resolution"] == {"code": "dismissed", "as": "noise", "reason": "a joke, not a complaint"}
+
+
+def test_triage_dismissal_needs_noise_or_spam_and_a_reason(client, keys):
+    sig = _open_case(client, keys)
+    csr = auth(keys["csr"])
+    task_id = client.get(f"/api/v1/cases/{sig['case_id']}", headers=csr).json()["tasks"][0]["id"]
+    for data in ({"action": "dismiss"}, {"action": "dismiss", "dismiss_as": "spam"}):
+        bad = client.post(f"/api/v1/tasks/{task_id}/complete", json={"data": data}, headers=csr)
+        assert bad.status_code == 422 and bad.json()["error"] == "FormInvalid", data
 
 
 def test_a_case_held_by_another_csr_cannot_be_claimed_or_worked(client, keys):

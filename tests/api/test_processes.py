@@ -262,7 +262,7 @@ def _work_to_resolution(client, keys, case) -> dict:
     client.post(f"/api/v1/cases/{case['id']}/claim", headers=csr)
     steps = [
         {"action": "respond", "priority": "high", "topic": "delivery"},
-        {"reply": "Sorry! Refund sent."},
+        {"reply": "Sorry! Refund sent.", "then": "resolve"},
         {"resolution_code": "refunded"},
     ]
     for data in steps:

@@ -133,7 +133,7 @@ def test_a_first_response_stops_its_clock_and_starts_the_resolution_clock(client
             select(Task).where(Task.case_id == case_id, Task.name == "respond", Task.status == "open")
         )
     with unit_of_work() as s:
-        flows.complete_task(s, respond.id, {"reply": "We are on it."}, CSR)
+        flows.complete_task(s, respond.id, {"reply": "We are on it.", "then": "resolve"}, CSR)
     time.sleep(1.1)
     timers.run_due(owner="test")
     assert _events(case_id, "sla.breached") == [] and _events(case_id, "sla.warning") == []

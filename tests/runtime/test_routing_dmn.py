@@ -22,6 +22,8 @@ def signal(**overrides):
         "source": "twitter",
         "value_tier": "standard",
         "complaint_score": 0.1,
+        "language": "en",
+        "topics": ["general"],
     }
     return {**base, **overrides}
 
@@ -51,6 +53,24 @@ CASES = [
         "rule_complaint",
         "open_case",
         "normal",
+        "care",
+    ),
+    (signal(intent="complaint", language="de"), "rule_other_language", "open_case", "normal", "multilingual"),
+    (signal(intent="other", language="fr"), "rule_other_language", "open_case", "normal", "multilingual"),
+    (signal(intent="other", language="und"), "rule_default", "log_only", "low", "social"),
+    (signal(intent="praise", language="de"), "rule_praise", "log_only", "low", "social"),
+    (
+        signal(intent="question", language="fr", urgency="high"),
+        "rule_high_urgency",
+        "open_case",
+        "high",
+        "care",
+    ),
+    (
+        signal(intent="complaint", complaint_score=0.9, language="de", value_tier="gold"),
+        "rule_valued_complaint",
+        "open_case",
+        "high",
         "care",
     ),
     (signal(intent="purchase_intent"), "rule_purchase", "open_case", "normal", "sales"),

@@ -263,6 +263,8 @@ def test_a_hostile_dmn_cell_names_its_rule_and_other_tables_carry_on():
         "source": "twitter",
         "value_tier": "standard",
         "complaint_score": 0.0,
+        "language": "en",
+        "topics": [],
     }
     assert routing.evaluate(context).rule_id == "rule_spam"
 
