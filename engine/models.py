@@ -6,6 +6,7 @@ from engine.customers.models import Customer, CustomerHandle
 from engine.db import Base
 from engine.events.models import ActivityEvent, OutboxEvent
 from engine.processes.models import ProcessDefinition, ProcessInstanceRecord, ProcessVersion
+from engine.queues.models import Queue
 from engine.signals.models import Signal
 from engine.sla.models import SlaCalendar, SlaPolicy
 from engine.tasks.models import Task
@@ -22,6 +23,7 @@ __all__ = [
     "ProcessDefinition",
     "ProcessInstanceRecord",
     "ProcessVersion",
+    "Queue",
     "Signal",
     "SlaCalendar",
     "SlaPolicy",

@@ -126,3 +126,8 @@ class SignalOut(BaseModel):
     customer_id: str | None
     case_id: str | None
     error: str | None
+
+
+class SignalPage(BaseModel):
+    items: list[SignalOut]
+    next_cursor: str | None = Field(description="pass as cursor for the next page; null on the last")
