@@ -115,14 +115,34 @@ def choose(session: Session, queue_name: str) -> Choice | None:
     if not candidates:
         return None
     names = sorted(k.name for k, _ in candidates)
-    turn = _turn_order(names, settings.last_assignee)
     if settings.strategy == ROUND_ROBIN:
-        chosen = turn[0]
-    else:  # least loaded relative to capacity; among equals, whose turn it is
-        ratio = {k.name: load / k.capacity if k.capacity else float(load) for k, load in candidates}
+        chosen = _weighted_turn(settings, {k.name: k.capacity or 1 for k, _ in candidates})
+    else:
+        turn = _turn_order(names, settings.last_assignee)
+        # the lowest (load + 1/2) / capacity; among equals, whose turn it is. The half is
+        # Sainte-Lague's (Webster's) divisor, fair to small and large capacities alike: by
+        # load / capacity a capacity of 2 at one case (0.5) beats a capacity of 8 at five (0.63)
+        # and small capacities are kept full.
+        ratio = {k.name: (load + 0.5) / k.capacity if k.capacity else float(load) for k, load in candidates}
         chosen = min(turn, key=lambda name: (ratio[name], turn.index(name)))
     settings.last_assignee = chosen
     return Choice(chosen, settings.strategy)
+
+
+def _weighted_turn(settings: Any, weights: dict[str, int]) -> str:
+    """Round robin weighted by capacity (stride scheduling): each member has a pass, the lowest
+    pass is given the case and moves on by 1 / weight, so over time each member's share follows
+    their capacity (equal turns when no capacity is set). A newcomer, or a member back from
+    away, starts at most one turn behind the others, so nobody gets a burst."""
+    passes = {name: float(value) for name, value in (settings.turns or {}).items()}
+    known = [passes[n] for n in weights if n in passes]
+    floor = max(known) - 1.0 if known else 0.0
+    for name in weights:
+        passes[name] = max(passes.get(name, floor), floor)
+    chosen = min(weights, key=lambda name: (passes[name], name))
+    passes[chosen] += 1.0 / weights[chosen]
+    settings.turns = passes  # a new dict: the JSON column is written
+    return chosen
 
 
 def _turn_order(names: list[str], last: str | None) -> list[str]:

@@ -15,7 +15,8 @@ STRATEGIES = (MANUAL, ROUND_ROBIN, LEAST_LOADED)
 class Queue(Base):
     """How a queue hands out its work. Its members are the keys that name it in ``queues``
     (membership lives on the key, beside the holder's role and skills); ``skills`` are what a
-    member needs to be given the queue's work; ``last_assignee`` is the round-robin turn."""
+    member needs to be given the queue's work; ``turns`` is the weighted round robin's pass of each
+    member (``engine/cases/assignment.py``), ``last_assignee`` who was given work last."""
 
     __tablename__ = "queues"
 
@@ -23,5 +24,6 @@ class Queue(Base):
     strategy: Mapped[str] = mapped_column(String(16), default=MANUAL)
     skills: Mapped[list[Any]] = mapped_column(default=list)
     last_assignee: Mapped[str | None] = mapped_column(String(80), default=None)
+    turns: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by: Mapped[str | None] = mapped_column(String(80), default=None)

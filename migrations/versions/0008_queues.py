@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("strategy", sa.String(length=16), nullable=False),
         sa.Column("skills", JSON, nullable=False),
         sa.Column("last_assignee", sa.String(length=80), nullable=True),
+        sa.Column("turns", JSON, nullable=False),
         sa.Column("updated_at", engine.db.UTCDateTime(), nullable=False),
         sa.Column("updated_by", sa.String(length=80), nullable=True),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_queues")),
