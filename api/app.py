@@ -25,6 +25,7 @@ from api.customers.router import router as customers_router
 from api.keys.router import router as keys_router
 from api.limits import BodyLimit
 from api.processes.router import router as processes_router
+from api.queues.router import router as queues_router
 from api.replies.router import router as replies_router
 from api.signals.router import router as signals_router
 from api.sla.router import router as sla_router
@@ -121,6 +122,7 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
         webhooks_router,
         replies_router,
         suppressions_router,
+        queues_router,
     ):
         app.include_router(router)
     return app

@@ -7,6 +7,7 @@ from engine.db import Base
 from engine.delivery.models import OutboundReply, WebhookDelivery, WebhookSubscription
 from engine.events.models import ActivityEvent, OutboxEvent
 from engine.processes.models import ProcessDefinition, ProcessInstanceRecord, ProcessVersion
+from engine.queues.models import Queue
 from engine.signals.models import Signal, SuppressionRule
 from engine.sla.models import SlaCalendar, SlaPolicy
 from engine.tasks.models import Task
@@ -24,6 +25,7 @@ __all__ = [
     "ProcessDefinition",
     "ProcessInstanceRecord",
     "ProcessVersion",
+    "Queue",
     "Signal",
     "SlaCalendar",
     "SlaPolicy",

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
-from pydantic import ValidationError
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import AwareDatetime, ValidationError
 
 from api import ratelimit
 from api.deps import Caller, DbSession, after_commit
-from api.signals.schemas import AcceptedOut, BatchIn, BatchOut, ItemError, SignalIn, SignalOut
+from api.signals.schemas import AcceptedOut, BatchIn, BatchOut, ItemError, SignalIn, SignalOut, SignalPage
 from engine.signals import service as signals
 
 router = APIRouter(prefix="/api/v1/signals", tags=["signals"])
@@ -62,6 +64,26 @@ def post_batch(body: BatchIn, caller: Caller, session: DbSession, request: Reque
             results.append(AcceptedOut(id=a.id, status=a.status, duplicate=a.duplicate))
     after_commit(session, lambda: _wake_worker(request))
     return BatchOut(results=results)
+
+
+@router.get("", response_model=SignalPage)
+def list_signals(
+    caller: Caller,
+    session: DbSession,
+    status: Annotated[str | None, Query(description="pending | processed | ignored | failed")] = None,
+    source: Annotated[str | None, Query(max_length=64)] = None,
+    since: Annotated[
+        AwareDatetime | None, Query(description="received at or after (ISO 8601 with a zone)")
+    ] = None,
+    case_id: Annotated[str | None, Query(max_length=32)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> SignalPage:
+    """Signals, newest first, one page at a time."""
+    caller.require("integration", "csr", "supervisor", "process_owner")
+    flt = signals.SignalFilter(status=status, source=source, since=since, case_id=case_id)
+    rows, next_cursor = signals.list_signals(session, flt, limit=limit, cursor=cursor)
+    return SignalPage(items=[SignalOut.model_validate(s) for s in rows], next_cursor=next_cursor)
 
 
 @router.get("/{signal_id}", response_model=SignalOut)

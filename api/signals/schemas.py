@@ -129,3 +129,8 @@ class SignalOut(BaseModel):
         description="an ignored duplicate: the first signal with the same text from the same author"
     )
     error: str | None
+
+
+class SignalPage(BaseModel):
+    items: list[SignalOut]
+    next_cursor: str | None = Field(description="pass as cursor for the next page; null on the last")

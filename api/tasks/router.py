@@ -2,14 +2,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from api.cases import views
 from api.cases.schemas import CaseOut
 from api.deps import Caller, DbSession
-from api.tasks.schemas import CompleteIn, TaskOut, TaskPage
+from api.tasks.schemas import AssignIn, CompleteIn, NextTaskOut, TaskOut, TaskPage
 from engine.cases import flows
+from engine.cases import service as cases
 from engine.tasks import service as tasks
+from engine.tasks.models import OPEN, Task
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 WORKERS = ("csr", "supervisor")
@@ -19,15 +21,38 @@ WORKERS = ("csr", "supervisor")
 def list_tasks(
     caller: Caller,
     session: DbSession,
-    assignee: Annotated[str | None, Query(description="a key name, or 'me'")] = None,
+    assignee: Annotated[str | None, Query(description="a key name, 'me', or 'none'")] = None,
     queue: str | None = None,
     case_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> TaskPage:
     caller.require(*WORKERS)
-    who = caller.name if assignee == "me" else assignee
-    rows = tasks.list_open(session, assignee=who, queue=queue, case_id=case_id, limit=limit)
-    return TaskPage(items=[TaskOut.model_validate(t) for t in rows])
+    who = caller.name if assignee == "me" else None if assignee == "none" else assignee
+    rows, next_cursor = tasks.list_open(
+        session,
+        assignee=who,
+        unassigned=assignee == "none",
+        queue=queue,
+        case_id=case_id,
+        limit=limit,
+        cursor=cursor,
+    )
+    return TaskPage(items=[TaskOut.model_validate(t) for t in rows], next_cursor=next_cursor)
+
+
+@router.post(
+    ":next",
+    response_model=NextTaskOut,
+    responses={204: {"description": "nothing matches; the Sift-Next-Reason header says why"}},
+)
+def next_task(caller: Caller, session: DbSession, response: Response) -> NextTaskOut | Response:
+    """Claims the most urgent open task in the caller's queues and skills (Get Next Work)."""
+    caller.require("csr")
+    found = cases.claim_next(session, caller)
+    if found.task is None:
+        return Response(status_code=204, headers={"Sift-Next-Reason": found.reason})
+    return NextTaskOut(**TaskOut.model_validate(found.task).model_dump(), urgency=found.urgency or 0)
 
 
 @router.get("/{task_id}", response_model=TaskOut)
@@ -36,9 +61,49 @@ def get_task(task_id: str, caller: Caller, session: DbSession) -> TaskOut:
     return TaskOut.model_validate(tasks.get(session, task_id))
 
 
+@router.post("/{task_id}/claim", response_model=TaskOut)
+def claim_task(task_id: str, caller: Caller, session: DbSession) -> TaskOut:
+    """Takes the task, with its case, for the caller; 409 when someone else holds it."""
+    caller.require(*WORKERS)
+    task = _open_task(session, task_id)
+    cases.claim(session, task.case_id, caller, task_id=task.id)
+    return _fresh(session, task_id)
+
+
+@router.post("/{task_id}/release", response_model=TaskOut)
+def release_task(task_id: str, caller: Caller, session: DbSession) -> TaskOut:
+    """Gives the task, with its case, back to its queue (the holder, or a supervisor)."""
+    caller.require(*WORKERS)
+    task = _open_task(session, task_id)
+    cases.release(session, task.case_id, caller, task_id=task.id)
+    return _fresh(session, task_id)
+
+
+@router.post("/{task_id}/assign", response_model=TaskOut)
+def assign_task(task_id: str, body: AssignIn, caller: Caller, session: DbSession) -> TaskOut:
+    """A supervisor hands the task, with its case, to someone else (or to nobody)."""
+    caller.require("supervisor")
+    task = _open_task(session, task_id)
+    cases.assign(session, task.case_id, body.assignee, caller, task_id=task.id)
+    return _fresh(session, task_id)
+
+
 @router.post("/{task_id}/complete", response_model=CaseOut)
 def complete_task(task_id: str, body: CompleteIn, caller: Caller, session: DbSession) -> CaseOut:
     """Completes the task with data that satisfies its form; answers with the case."""
     caller.require(*WORKERS)
     case = flows.complete_task(session, task_id, body.data, caller)
     return views.detail(session, case)
+
+
+def _open_task(session: DbSession, task_id: str) -> Task:
+    task = tasks.get(session, task_id)
+    if task.status != OPEN:
+        raise tasks.TaskNotOpen(task.id, task.status)
+    return task
+
+
+def _fresh(session: DbSession, task_id: str) -> TaskOut:
+    task = tasks.get(session, task_id)
+    session.refresh(task)
+    return TaskOut.model_validate(task)

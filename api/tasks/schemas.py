@@ -25,6 +25,15 @@ class TaskOut(BaseModel):
 
 class TaskPage(BaseModel):
     items: list[TaskOut]
+    next_cursor: str | None = Field(default=None, description="pass as cursor for the next page")
+
+
+class NextTaskOut(TaskOut):
+    urgency: int = Field(description="the task's urgency when it was claimed (docs/api.md: tasks:next)")
+
+
+class AssignIn(BaseModel):
+    assignee: str | None = Field(max_length=80)
 
 
 class CompleteIn(BaseModel):

@@ -15,7 +15,8 @@ class ApiKey(Base):
     """An API key; only its SHA-256 is stored, no part of the key itself.
 
     ``name`` is the holder, used as assignee; it stays reserved after the key is revoked, so
-    timelines and assignments keep meaning one holder. ``last_used_at`` is the last successful
+    timelines and assignments keep meaning one holder. ``skills`` and ``queues`` make the holder a
+    member of queues (``engine/queues``). ``last_used_at`` is the last successful
     authentication, to the minute (it is written at most once a minute per key).
     """
 
@@ -30,3 +31,8 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # how many open cases the holder may hold at once (None: no limit), and whether they are away
+    # (an away holder is given nothing new: no auto-assignment, tasks:next answers 204)
+    capacity: Mapped[int | None] = mapped_column(default=None)
+    away: Mapped[bool] = mapped_column(default=False, server_default="0")
+    away_since: Mapped[datetime | None] = mapped_column(default=None)

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -155,3 +156,58 @@ def ensure_bootstrap_admin(session: Session, raw: str) -> bool:
         name = f"admin-{secrets.token_hex(3)}"
     create_key(session, name, "admin", raw_key=raw, actor="bootstrap")
     return True
+
+
+class _Unset:
+    pass
+
+
+UNSET: Any = _Unset()
+MAX_CAPACITY = 1000
+
+
+def find_holder(session: Session, name: str, *, lock: bool = False) -> ApiKey:
+    """The active key held by ``name`` (``lock``: its row until the transaction ends, on
+    PostgreSQL, so one holder's requests that hand them work take turns)."""
+    stmt = select(ApiKey).where(ApiKey.name == name, ApiKey.revoked_at.is_(None))
+    if lock and session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    key = session.scalar(stmt)
+    if key is None:
+        raise NotFound("key holder", name)
+    return key
+
+
+def update_holder(
+    session: Session,
+    name: str,
+    *,
+    actor: str,
+    away: bool | None = None,
+    capacity: Any = UNSET,
+    skills: list[str] | None = None,
+    queues: list[str] | None = None,
+) -> ApiKey:
+    """Changes a holder's presence (away or available), capacity (open cases at once; None for
+    no limit), skills or queues; an ``agent.updated`` event records what changed."""
+    key = find_holder(session, name)
+    if capacity is not UNSET and capacity is not None and not 0 <= capacity <= MAX_CAPACITY:
+        raise InvalidInput(
+            f"capacity must be between 0 and {MAX_CAPACITY}, or null for no limit.",
+            fields=[{"field": "capacity", "message": f"must be 0..{MAX_CAPACITY} or null"}],
+        )
+    changed: dict[str, Any] = {}
+    if away is not None and away != key.away:
+        changed["away"] = {"from": key.away, "to": away}
+        key.away = away
+        key.away_since = utcnow() if away else None
+    if capacity is not UNSET and capacity != key.capacity:
+        changed["capacity"] = {"from": key.capacity, "to": capacity}
+        key.capacity = capacity
+    for field_name, value in (("skills", skills), ("queues", queues)):
+        if value is not None and sorted(set(value)) != sorted(getattr(key, field_name)):
+            changed[field_name] = {"from": list(getattr(key, field_name)), "to": sorted(set(value))}
+            setattr(key, field_name, sorted(set(value)))
+    if changed:
+        events.record(session, "agent.updated", actor=actor, data={"name": name, **changed})
+    return key

@@ -19,7 +19,9 @@ class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
         Index("ix_cases_status_sla_due", "status", "sla_due_at"),
-        Index("ix_cases_assignee_status", "assignee", "status"),
+        # the CSR's list (assignee=me|none, status, sort=sla_due) and a topic's, walked in order
+        Index("ix_cases_assignee_status_sla_due_at", "assignee", "status", "sla_due_at", "id"),
+        Index("ix_cases_topic_status_sla_due_at", "topic", "status", "sla_due_at", "id"),
         Index("ix_cases_queue_status", "queue", "status"),
         Index("ix_cases_created_at", "created_at"),
         Index("ix_cases_urgency_created_at", "urgency", "created_at"),
@@ -33,9 +35,11 @@ class Case(Base):
     priority: Mapped[str] = mapped_column(String(8), default="normal")
     priority_rank: Mapped[int] = mapped_column(default=2)  # urgent 0 .. low 3, for sorting
     urgency: Mapped[int] = mapped_column(default=0, server_default="0")  # raised by the SLA levels
+    # the customer's influence and value as urgency points, fixed at opening (engine/cases/assignment.py)
+    customer_points: Mapped[int] = mapped_column(default=0, server_default="0")
     queue: Mapped[str] = mapped_column(String(64), default="care")
     assignee: Mapped[str | None] = mapped_column(String(80), default=None)
-    topic: Mapped[str | None] = mapped_column(String(100), default=None, index=True)
+    topic: Mapped[str | None] = mapped_column(String(100), default=None)
     title: Mapped[str] = mapped_column(String(300), default="")
     customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"), default=None, index=True)
     parent_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), default=None)

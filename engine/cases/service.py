@@ -13,19 +13,31 @@ from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine import pagination
+from engine.auth import service as auth
+from engine.auth.models import ApiKey
 from engine.auth.service import Principal
-from engine.cases import clocks, transitions
+from engine.cases import assignment, clocks, transitions
 from engine.cases.models import Case
 from engine.db import new_id, utcnow
 from engine.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound
 from engine.events import service as events
 from engine.sla import clock, policies
+from engine.tasks.models import OPEN as TASK_OPEN
+from engine.tasks.models import Task
 
 
 class IllegalTransition(Conflict):
     def __init__(self, case_id: str, current: str, target: str) -> None:
         allowed = ", ".join(sorted(transitions.ALLOWED.get(current, ()))) or "none"
         super().__init__(f"Case {case_id} is {current}; it cannot become {target} (allowed: {allowed}).")
+
+
+class AtCapacity(Conflict):
+    def __init__(self, holder: str, capacity: int) -> None:
+        super().__init__(
+            f"{holder} holds {capacity} open cases, their capacity; resolve or release one first, "
+            "or a supervisor raises the capacity (PATCH /api/v1/agents/{name})."
+        )
 
 
 class CaseHeld(Conflict):
@@ -99,6 +111,8 @@ class Opening:
     sla_policy: str
     origin_signal_id: str | None = None
     kind: str = "reactive"
+    influence: float | None = None  # the customer's, for the urgency of the case's work
+    value_tier: str | None = None
 
 
 def open_case(session: Session, opening: Opening, *, actor: str | None, rule: str | None = None) -> Case:
@@ -125,6 +139,7 @@ def open_case(session: Session, opening: Opening, *, actor: str | None, rule: st
         sla_target=clocks.FIRST_RESPONSE,
         sla_due_at=started.due,
         sla_warning_at=started.warning,
+        customer_points=assignment.customer_points(opening.influence, opening.value_tier),
         created_at=now,
         updated_at=now,
     )
@@ -137,7 +152,30 @@ def open_case(session: Session, opening: Opening, *, actor: str | None, rule: st
         actor=actor,
         data={"priority": case.priority, "queue": case.queue, "topic": case.topic, "rule": rule},
     )
+    auto_assign(session, case)
     return case
+
+
+def auto_assign(session: Session, case: Case) -> str | None:
+    """Gives an unheld case to the member its queue's strategy picks (round robin or least
+    loaded, among eligible members: see ``assignment``); nothing for a manual queue or when
+    nobody is eligible. A ``case.assigned`` event names the queue and the strategy."""
+    if case.assignee is not None or case.status != transitions.OPEN:
+        return None
+    choice = assignment.choose(session, case.queue)
+    if choice is None:
+        return None
+    case.assignee = choice.assignee
+    case.updated_at = utcnow()
+    events.record(
+        session,
+        "case.assigned",
+        case_id=case.id,
+        actor=f"queue:{case.queue}",
+        data={"assignee": choice.assignee, "previous": None, "strategy": choice.strategy},
+    )
+    _sync_open_tasks(session, case)
+    return choice.assignee
 
 
 def update_fields(session: Session, case: Case, changes: dict[str, Any], *, actor: str | None) -> None:
@@ -157,26 +195,103 @@ def update_fields(session: Session, case: Case, changes: dict[str, Any], *, acto
         case.updated_at = utcnow()
         events.record(session, "case.updated", case_id=case.id, actor=actor, data=changed)
         _sync_open_tasks(session, case)
+        if "queue" in changed:
+            auto_assign(session, case)  # it landed in another queue: that queue's strategy applies
 
 
-def claim(session: Session, case_id: str, who: Principal) -> Case:
-    """Takes the case for ``who``; atomic, so of two racing claims exactly one wins."""
-    result = session.execute(
-        update(Case)
-        .where(Case.id == case_id, or_(Case.assignee.is_(None), Case.assignee == who.name))
-        .values(assignee=who.name, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
+def claim(session: Session, case_id: str, who: Principal, *, task_id: str | None = None) -> Case:
+    """Takes the case for ``who``; atomic, so of two racing claims exactly one wins. A CSR at
+    capacity cannot take another case (409)."""
     case = get(session, case_id)
-    session.refresh(case)
-    if cast(CursorResult[Any], result).rowcount == 0:
+    if case.assignee != who.name:
+        _check_room(session, who.name, enforce=not who.is_supervisor)
+    if not _take(session, case_id, who.name):
+        session.refresh(case)
         raise CaseHeld(case_id, case.assignee or "someone")
-    events.record(session, "case.claimed", case_id=case.id, actor=who.name, data={"assignee": who.name})
+    session.refresh(case)
+    data: dict[str, Any] = {"assignee": who.name}
+    if task_id is not None:
+        data["task_id"] = task_id
+    events.record(session, "case.claimed", case_id=case.id, actor=who.name, data=data)
     _sync_open_tasks(session, case)
     return case
 
 
-def release(session: Session, case_id: str, who: Principal) -> Case:
+def _take(session: Session, case_id: str, name: str) -> bool:
+    """The conditional UPDATE every claim is: it changes the row only while nobody else holds
+    it, and its row count says whether this claim won."""
+    result = session.execute(
+        update(Case)
+        .where(Case.id == case_id, or_(Case.assignee.is_(None), Case.assignee == name))
+        .values(assignee=name, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return cast(CursorResult[Any], result).rowcount == 1
+
+
+def _check_room(session: Session, name: str, *, enforce: bool = True) -> None:
+    stmt = select(ApiKey).where(ApiKey.name == name)
+    if _is_pg(session):
+        stmt = stmt.with_for_update()  # one holder's claims take turns, so capacity holds under races
+    key = session.scalar(stmt)
+    if key is None or not enforce or key.capacity is None:
+        return
+    if assignment.loads(session, [name])[name] >= key.capacity:
+        raise AtCapacity(name, key.capacity)
+
+
+@dataclass(frozen=True)
+class NextWork:
+    """What ``claim_next`` found: the claimed task, or why there is none (``away``,
+    ``at_capacity``, ``no_queues``, ``nothing``)."""
+
+    task: Task | None
+    reason: str
+    urgency: int | None = None
+
+
+MAX_CLAIM_TRIES = 20
+
+
+def claim_next(session: Session, who: Principal) -> NextWork:
+    """Claims the most urgent open task (and its case) the caller may work: in one of their
+    queues whose required skills they have, unheld, its case open. Two callers never get the
+    same one: the claim is the conditional UPDATE of :func:`_take`, and on PostgreSQL the
+    candidate row is taken ``FOR UPDATE SKIP LOCKED`` so racing callers pass each other by."""
+    key = auth.find_holder(session, who.name, lock=True)  # one holder's requests take turns
+    if key.away:
+        return NextWork(None, "away")
+    if not assignment.has_room(key, assignment.loads(session, [key.name])[key.name]):
+        return NextWork(None, "at_capacity")
+    queue_names = assignment.workable_queues(session, key)
+    if not queue_names:
+        return NextWork(None, "no_queues")
+    tried: set[str] = set()
+    for _ in range(MAX_CLAIM_TRIES):
+        row = assignment.next_candidates(session, queue_names, utcnow(), skip=tried, pg=_is_pg(session))
+        if row is None:
+            break
+        task_id, case_id, score = row
+        if _take(session, case_id, who.name):
+            case = get(session, case_id)
+            session.refresh(case)
+            events.record(
+                session,
+                "case.claimed",
+                case_id=case_id,
+                actor=who.name,
+                data={"assignee": who.name, "task_id": task_id, "via": "tasks:next", "urgency": int(score)},
+            )
+            _sync_open_tasks(session, case)
+            task = session.get(Task, task_id)
+            assert task is not None
+            session.refresh(task)
+            return NextWork(task, "claimed", int(score))
+        tried.add(task_id)  # someone claimed its case in between: the next one
+    return NextWork(None, "nothing")
+
+
+def release(session: Session, case_id: str, who: Principal, *, task_id: str | None = None) -> Case:
     case = get(session, case_id, lock=True)
     if case.assignee is None:
         return case
@@ -185,15 +300,19 @@ def release(session: Session, case_id: str, who: Principal) -> Case:
     previous = case.assignee
     case.assignee = None
     case.updated_at = utcnow()
-    events.record(session, "case.released", case_id=case.id, actor=who.name, data={"previous": previous})
+    data: dict[str, Any] = {"previous": previous}
+    if task_id is not None:
+        data["task_id"] = task_id
+    events.record(session, "case.released", case_id=case.id, actor=who.name, data=data)
     _sync_open_tasks(session, case)
     return case
 
 
-def assign(session: Session, case_id: str, assignee: str | None, who: Principal) -> Case:
-    """A supervisor (or admin) sets or clears the holder, overriding any claim."""
-    from engine.auth.models import ApiKey
-
+def assign(
+    session: Session, case_id: str, assignee: str | None, who: Principal, *, task_id: str | None = None
+) -> Case:
+    """A supervisor (or admin) sets or clears the holder, overriding any claim; not to a CSR at
+    capacity (409)."""
     if not who.is_supervisor:
         raise Forbidden("Only a supervisor or admin may assign a case to someone; a CSR claims it instead.")
     if assignee is not None and session.scalar(select(ApiKey.id).where(ApiKey.name == assignee)) is None:
@@ -203,26 +322,23 @@ def assign(session: Session, case_id: str, assignee: str | None, who: Principal)
         )
     case = get(session, case_id, lock=True)
     previous = case.assignee
+    if assignee is not None and assignee != previous:
+        _check_room(session, assignee)
     case.assignee = assignee
     case.updated_at = utcnow()
-    events.record(
-        session,
-        "case.assigned",
-        case_id=case.id,
-        actor=who.name,
-        data={"assignee": assignee, "previous": previous},
-    )
+    data: dict[str, Any] = {"assignee": assignee, "previous": previous}
+    if task_id is not None:
+        data["task_id"] = task_id
+    events.record(session, "case.assigned", case_id=case.id, actor=who.name, data=data)
     _sync_open_tasks(session, case)
     return case
 
 
 def _sync_open_tasks(session: Session, case: Case) -> None:
     """Open tasks carry the case's holder, queue and priority (task lists filter on them)."""
-    from engine.tasks.models import OPEN, Task
-
     session.execute(
         update(Task)
-        .where(Task.case_id == case.id, Task.status == OPEN)
+        .where(Task.case_id == case.id, Task.status == TASK_OPEN)
         .values(assignee=case.assignee, queue=case.queue, priority=case.priority)
         .execution_options(synchronize_session=False)
     )
@@ -263,6 +379,7 @@ class CaseFilter:
     sla: str | None = None
     q: str | None = None
     stage: str | None = None
+    unassigned: bool = False  # assignee=none: nobody holds the case
 
 
 class InvalidSort(EngineError):
@@ -282,6 +399,8 @@ def list_cases(
         value = getattr(flt, field)
         if value is not None:
             stmt = stmt.where(getattr(Case, field) == value)
+    if flt.unassigned:
+        stmt = stmt.where(Case.assignee.is_(None))
     if flt.sla is not None:
         stmt = _sla_filter(stmt, flt.sla)
     if flt.q:

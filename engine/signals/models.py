@@ -25,6 +25,10 @@ class Signal(Base):
         Index("ix_signals_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_signals_dedup_key_received_at", "dedup_key", "received_at"),
         Index("ix_signals_source_in_reply_to", "source", "in_reply_to"),
+        # GET /signals: newest first, alone or within a status or a source
+        Index("ix_signals_received_at_id", "received_at", "id"),
+        Index("ix_signals_status_received_at_id", "status", "received_at", "id"),
+        Index("ix_signals_source_received_at_id", "source", "received_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

@@ -16,8 +16,9 @@ from sqlalchemy import Table, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from engine import pagination
 from engine.db import new_id, utcnow
-from engine.errors import Conflict, NotFound
+from engine.errors import Conflict, InvalidInput, NotFound
 from engine.signals.models import BUFFERED, FAILED, IGNORED, PENDING, PROCESSED, Signal
 
 
@@ -122,6 +123,43 @@ def get(session: Session, signal_id: str) -> Signal:
     if signal is None:
         raise NotFound("signal", signal_id)
     return signal
+
+
+STATUSES = (PENDING, PROCESSED, IGNORED, FAILED)
+#: newest first; each filter has an index that starts with it and ends with these
+NEWEST_FIRST = [(Signal.received_at, True), (Signal.id, True)]
+
+
+@dataclass(frozen=True)
+class SignalFilter:
+    status: str | None = None
+    source: str | None = None
+    since: datetime | None = None  # received at or after
+    case_id: str | None = None
+
+
+def list_signals(
+    session: Session, flt: SignalFilter, *, limit: int = 50, cursor: str | None = None
+) -> tuple[list[Signal], str | None]:
+    """A page of signals, newest first, and the cursor of the next page (None on the last)."""
+    if flt.status is not None and flt.status not in STATUSES:
+        raise InvalidInput(
+            f"Unknown status {flt.status!r}; use one of {', '.join(STATUSES)}.",
+            fields=[{"field": "status", "message": "must be one of " + ", ".join(STATUSES)}],
+        )
+    stmt = select(Signal)
+    if flt.status is not None:
+        stmt = stmt.where(Signal.status == flt.status)
+    if flt.source is not None:
+        stmt = stmt.where(Signal.source == flt.source)
+    if flt.case_id is not None:
+        stmt = stmt.where(Signal.case_id == flt.case_id)
+    if flt.since is not None:
+        stmt = stmt.where(Signal.received_at >= flt.since)
+    rows = list(session.scalars(pagination.page(stmt, NEWEST_FIRST, cursor).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, pagination.next_cursor(rows[-1], NEWEST_FIRST) if more and rows else None
 
 
 def for_case(session: Session, case_id: str) -> list[Signal]:

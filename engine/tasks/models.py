@@ -26,6 +26,7 @@ class Task(Base):
     __table_args__ = (
         Index("ix_tasks_status_assignee", "status", "assignee"),
         Index("ix_tasks_status_queue", "status", "queue"),
+        Index("ix_tasks_status_created_at_id", "status", "created_at", "id"),  # the paged task list
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

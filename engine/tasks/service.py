@@ -14,6 +14,7 @@ from jsonschema.exceptions import SchemaError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import pagination
 from engine.auth.service import Principal
 from engine.db import utcnow
 from engine.errors import Conflict, InvalidInput, NotFound
@@ -55,22 +56,33 @@ def for_case(session: Session, case_id: str, *, only_open: bool = True) -> list[
     return list(session.scalars(stmt.order_by(Task.created_at, Task.id)))
 
 
+OLDEST_FIRST = [(Task.created_at, False), (Task.id, False)]
+
+
 def list_open(
     session: Session,
     *,
     assignee: str | None = None,
+    unassigned: bool = False,
     queue: str | None = None,
     case_id: str | None = None,
     limit: int = 100,
-) -> list[Task]:
+    cursor: str | None = None,
+) -> tuple[list[Task], str | None]:
+    """A page of open tasks, oldest first, and the cursor of the next page (None on the last)."""
     stmt = select(Task).where(Task.status == OPEN)
     if assignee is not None:
         stmt = stmt.where(Task.assignee == assignee)
+    if unassigned:
+        stmt = stmt.where(Task.assignee.is_(None))
     if queue is not None:
         stmt = stmt.where(Task.queue == queue)
     if case_id is not None:
         stmt = stmt.where(Task.case_id == case_id)
-    return list(session.scalars(stmt.order_by(Task.created_at, Task.id).limit(limit)))
+    rows = list(session.scalars(pagination.page(stmt, OLDEST_FIRST, cursor).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, pagination.next_cursor(rows[-1], OLDEST_FIRST) if more and rows else None
 
 
 def sync(

@@ -179,6 +179,8 @@ def open_case(session: Session, signal: Signal, decision: dict[str, Any], contex
         customer_id=signal.customer_id,
         sla_policy=decision["sla_policy"],
         origin_signal_id=signal.id,
+        influence=context.get("influence"),
+        value_tier=context.get("value_tier"),
     )
     seed = {"intent": context["intent"], "sentiment": context["sentiment"], "source": signal.source}
     case = flows.open(

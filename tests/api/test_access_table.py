@@ -56,6 +56,7 @@ TABLE: dict[tuple[str, str], tuple[set[str] | str, Callable[[str], Request]]] = 
     ("GET", "/redoc"): (PUBLIC, _nothing),
     ("POST", "/api/v1/signals"): ({"integration"}, lambda role: {"json": signal_body()}),
     ("POST", "/api/v1/signals:batch"): ({"integration"}, lambda role: {"json": {"signals": [signal_body()]}}),
+    ("GET", "/api/v1/signals"): ({"integration", *READERS}, _nothing),
     ("GET", "/api/v1/signals/{signal_id}"): ({"integration", *READERS}, _nothing),
     ("POST", "/api/v1/suppressions"): (
         {"supervisor", "process_owner"},
@@ -71,6 +72,15 @@ TABLE: dict[tuple[str, str], tuple[set[str] | str, Callable[[str], Request]]] = 
     ("POST", "/api/v1/cases/{case_id}/assign"): ({"supervisor"}, _body({"assignee": "csr"})),
     ("POST", "/api/v1/cases/{case_id}/comments"): (WORKERS, _body({"body": "hello"})),
     ("GET", "/api/v1/tasks"): (WORKERS, _nothing),
+    ("POST", "/api/v1/tasks:next"): ({"csr"}, _nothing),
+    ("POST", "/api/v1/tasks/{task_id}/claim"): (WORKERS, _nothing),
+    ("POST", "/api/v1/tasks/{task_id}/release"): (WORKERS, _nothing),
+    ("POST", "/api/v1/tasks/{task_id}/assign"): ({"supervisor"}, _body({"assignee": "csr"})),
+    ("GET", "/api/v1/queues"): (WORKERS, _nothing),
+    ("PUT", "/api/v1/queues/{name}"): ({"supervisor"}, _body({"strategy": "round_robin", "skills": []})),
+    ("GET", "/api/v1/agents"): ({"supervisor"}, _nothing),
+    # "me": every worker may set their own presence; the other roles are refused
+    ("PATCH", "/api/v1/agents/{name}"): (WORKERS, lambda role: {"json": {"away": False}}),
     ("GET", "/api/v1/tasks/{task_id}"): (WORKERS, _nothing),
     ("POST", "/api/v1/tasks/{task_id}/complete"): (WORKERS, _body({"data": {}})),
     ("GET", "/api/v1/customers"): (WORKERS, lambda role: {"params": {"handle": "twitter:@nobody"}}),
@@ -116,6 +126,7 @@ TABLE: dict[tuple[str, str], tuple[set[str] | str, Callable[[str], Request]]] = 
 }
 
 DUMMY = {"number": "1", "name": "table-test"}
+PATHS = {"/api/v1/agents/{name}": "/api/v1/agents/me"}
 
 
 def app_routes(app: Any) -> set[tuple[str, str]]:
@@ -132,6 +143,8 @@ def app_routes(app: Any) -> set[tuple[str, str]]:
 
 
 def _url(path: str) -> str:
+    if path in PATHS:
+        return PATHS[path]
     for part in path.split("/"):
         if part.startswith("{") and part.endswith("}"):
             name = part[1:-1].split(":")[0]

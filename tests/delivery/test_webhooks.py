@@ -98,7 +98,12 @@ def test_an_event_is_delivered_signed_with_the_timestamp_and_the_delivery_id(cli
         t, v1 = (p.split("=", 1)[1] for p in got.headers["sift-signature"].split(","))
         expected = hmac.new(SECRET.encode(), f"{t}.".encode() + got.body, hashlib.sha256).hexdigest()
         assert v1 == expected and abs(time.time() - int(t)) < 60
-        assert {r.json()["type"] for r in rx.requests} <= {"case.opened", "case.updated", "case.claimed", "case.stage_changed"}
+        assert {r.json()["type"] for r in rx.requests} <= {
+            "case.opened",
+            "case.updated",
+            "case.claimed",
+            "case.stage_changed",
+        }
         assert not any(r.json()["type"].startswith("signal.") for r in rx.requests)  # not subscribed
     log = _deliveries(client, keys, hook["id"])
     mine = next(d for d in log if d["id"] == doc["id"])
