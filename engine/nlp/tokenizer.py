@@ -22,7 +22,7 @@ from spacy.util import compile_prefix_regex, compile_suffix_regex
 from spacy.vocab import Vocab
 from thinc.types import Ints2d
 
-from engine.nlp.resources import compile_guarded, regex_branches
+from engine.nlp.resources import compile_guarded, last_char_class, regex_branches
 
 try:  # CPython's own regex parser, as in ``resources``
     from re import _constants as sre  # type: ignore[attr-defined]  # typeshed has no re._constants
@@ -201,7 +201,9 @@ def build_tokenizer(nlp: Language) -> Tokenizer:
         rules=base.rules,
         prefix_search=_anchored_match(compile_prefix_regex(prefixes)),
         suffix_search=_letter_end_fast_path(
-            _split_suffix_search(suffix_rules, full_search) or _tail_search(full_search, suffixes.pattern)
+            _last_char_dispatch(suffix_rules, full_search)
+            or _split_suffix_search(suffix_rules, full_search)
+            or _tail_search(full_search, suffixes.pattern)
         ),
         infix_finditer=_alnum_fast_path(_guarded(base.infix_finditer)),
         token_match=_TOKEN_MATCH.match,
@@ -324,6 +326,53 @@ def _split_suffix_search(
         return found
 
     return split_suffix_search
+
+
+def _last_char_dispatch(
+    rules: Sequence[str | re.Pattern[str]], full_search: Callable[[str], Any]
+) -> Callable[[str], Any] | None:
+    """The suffix search over only the rules that can end with the text's last character.
+
+    Every suffix match ends at the end of the text, so a rule whose matches
+    cannot end with its last character (``resources.last_char_class``) cannot
+    match; rules whose last characters cannot be told are always kept. The
+    rules kept for a character are searched with ``_split_suffix_search``
+    (one searcher per distinct set of rules, a few dozen at most), and when
+    none is left there is no suffix: "w2x0" or "555-0100" ends in a digit, which
+    no English suffix does, and was searched with every rule of its width
+    (3 us a word, the most expensive step of a word the tokenizer had not seen).
+    A text ending in a newline (where ``$`` also matches before it) gets the
+    full search. None when a rule is not a string (the callers then search as
+    written).
+    """
+    if not all(isinstance(rule, str) for rule in rules):
+        return None
+    kept = [rule for rule in rules if isinstance(rule, str) and rule.strip()]
+    ends = [last_char_class(rule) for rule in kept]
+    searchers: dict[tuple[int, ...], Callable[[str], Any] | None] = {}
+    by_char: dict[str, Callable[[str], Any] | None] = {}
+
+    def searcher(char: str) -> Callable[[str], Any] | None:
+        chosen = tuple(i for i, end in enumerate(ends) if end is None or end.match(char))
+        if chosen not in searchers:
+            group = [kept[i] for i in chosen]
+            searchers[chosen] = (_split_suffix_search(group, full_search) or full_search) if group else None
+        found = searchers[chosen]
+        if len(by_char) < _MAX_DISPATCH_CHARS:
+            by_char[char] = found
+        return found
+
+    def last_char_search(text: str) -> Any:
+        char = text[-1:]
+        if not char or char == "\n":
+            return full_search(text)
+        found = by_char[char] if char in by_char else searcher(char)
+        return None if found is None else found(text)
+
+    return last_char_search
+
+
+_MAX_DISPATCH_CHARS = 20_000  # characters whose searcher is remembered; others choose it again (a few us)
 
 
 def _linear_url_match(url_match: Callable[[str], Any] | None) -> Callable[[str], Any] | None:
