@@ -214,5 +214,5 @@ def test_norm_table_starts_over_past_its_n_gram_bound_and_scores_the_same() -> N
         row = table.lookup(np.array([hash_string(norm)], dtype=np.uint64), strings)[0]
         assert table.n_grams <= 1_000 + 300
         expected = fresh.lookup(np.array([hash_string(norm)], dtype=np.uint64), strings)[0]
-        assert table._grams[row].tolist() == fresh._grams[expected].tolist()
+        assert table.row_grams(row).tolist() == fresh.row_grams(expected).tolist()
     assert table.generation > 1
