@@ -10,7 +10,10 @@ with runs of three or more letters cut to two ("soo"), so "sooo" and
 from __future__ import annotations
 
 import re
+import sys
+import unicodedata
 from collections.abc import Callable, Sequence
+from functools import cache
 from typing import Any, cast
 
 from spacy.attrs import IDS, NORM
@@ -472,6 +475,17 @@ def lean_lexemes(nlp: Language) -> None:
     for name, method, spacy_getter in _STR_METHODS:
         if getattr(getters.get(IDS[name]), "__code__", None) is spacy_getter.__code__:
             getters[IDS[name]] = method
+    if getattr(getters.get(IDS["IS_PUNCT"]), "__code__", None) is lex_attrs.is_punct.__code__:
+        getters[IDS["IS_PUNCT"]] = punctuation_chars().issuperset
+
+
+@cache
+def punctuation_chars() -> frozenset[str]:
+    """Every character of a Unicode category P*: ``issuperset(text)`` is spaCy's ``is_punct(text)``
+    (all characters punctuation, True for ""), computed in C instead of a Python loop per character."""
+    return frozenset(
+        c for c in map(chr, range(sys.maxunicode + 1)) if unicodedata.category(c).startswith("P")
+    )
 
 
 # spaCy's getters that only call one str method: the method itself gives the same value without
