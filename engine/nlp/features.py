@@ -386,17 +386,21 @@ def _ascii_grams(bares: list[str]) -> tuple[np.ndarray, np.ndarray]:
     sizes[sizes <= 4] = 0  # no grams at all for a norm of two characters or fewer
     starts = np.zeros(len(padded), dtype=np.int64)
     np.cumsum(sizes[:-1], out=starts[1:])
-    text = np.frombuffer("".join(p for p in padded if len(p) > 4).encode("ascii"), dtype=np.uint8)
-    text = text.astype(np.uint64)
+    joined = "".join(p for p in padded if len(p) > 4).encode("ascii")
+    size = len(joined)
+    text = np.zeros(size + 4, dtype=np.uint64)
+    text[:size] = np.frombuffer(joined, dtype=np.uint8)
+    window = text[:size].copy()  # the 5 bytes from each position, the first one lowest
+    for k in range(1, 5):
+        window |= text[k : size + k] << np.uint64(8 * k)
+    owner_at = np.repeat(np.arange(len(padded), dtype=np.uint64), sizes) << np.uint64(_GRAM_BITS)
+    room = np.repeat(starts + sizes, sizes) - np.arange(size, dtype=np.int64)  # characters left in the norm
     keys = []
     for n in _GRAM_SIZES:
-        counts = np.maximum(sizes - n + 1, 0)
-        owner = np.repeat(np.arange(len(padded), dtype=np.uint64), counts)
-        at = np.arange(len(owner), dtype=np.int64) + np.repeat(starts - (np.cumsum(counts) - counts), counts)
-        key = (owner << np.uint64(_GRAM_BITS)) | np.uint64((n - 3) << 40)
-        for k in range(n):
-            key |= text[at + k] << np.uint64(8 * k)
-        keys.append(key)
+        fits = room >= n
+        keys.append(
+            owner_at[fits] | np.uint64((n - 3) << 40) | (window[fits] & np.uint64((1 << (8 * n)) - 1))
+        )
     three = np.sort(keys[0])
     key = np.concatenate(keys)
     repeated = three[1:][three[1:] == three[:-1]] >> np.uint64(_GRAM_BITS)
