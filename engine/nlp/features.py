@@ -104,6 +104,7 @@ CONTRASTS = frozenset(["but", "however", "though", "although", "yet"])
 NEGATION_SCOPE = 3
 NEGATION_FLIP = -0.74
 _ELONGATED = re.compile(r"([^\W\d_])\1{2,}")
+_TRIPLED = re.compile(r"(.)\1\1", re.DOTALL)  # a necessary condition of ``is_elongated``
 _VADER_DIR = Path(vaderSentiment.__file__).parent
 
 
@@ -206,13 +207,18 @@ class NormTable:
             found = np.where(sorted_norms[at] == norms, sorted_rows[at], found)
         missing = found < 0
         if missing.any():
-            new = list(dict.fromkeys(norms[missing].tolist()))
+            new, first_at, inverse = np.unique(norms[missing], return_index=True, return_inverse=True)
             if len(self) + len(new) > self.max_rows or self.n_grams > self.max_grams:
                 self.clear()
-                new = list(dict.fromkeys(norms.tolist()))
                 missing[:] = True
-            self.add([(h, strings[h]) for h in new])
-            found[missing] = list(map(self.rows.__getitem__, norms[missing].tolist()))
+                new, first_at, inverse = np.unique(norms, return_index=True, return_inverse=True)
+            # rows in the order the norms first occur, numbered in numpy rather than by a dict per token
+            order = np.argsort(first_at)
+            rank = np.empty(len(new), dtype=np.int64)
+            rank[order] = np.arange(len(self), len(self) + len(new))
+            new = new[order]
+            self._add_new(new, [strings[h] for h in new.tolist()])
+            found[missing] = rank[inverse]
         return found
 
     def _sorted(self) -> tuple[np.ndarray, np.ndarray]:
@@ -234,28 +240,30 @@ class NormTable:
         once, ``gram_rows``).
         """
         fresh = {norm: text for norm, text in norms if norm not in self.rows}
-        if not fresh:
-            return
+        if fresh:
+            self._add_new(np.fromiter(fresh, dtype=np.uint64, count=len(fresh)), list(fresh.values()))
+
+    def _add_new(self, keys: np.ndarray, texts: list[str]) -> None:
+        """Rows for norm hashes (uint64, none in the table yet, each once) and their texts, in that order."""
         first = len(self._unigram)
-        self.rows.update(zip(fresh, range(first, first + len(fresh)), strict=True))
-        keys = np.fromiter(fresh, dtype=np.uint64, count=len(fresh))
+        self.rows.update(zip(keys.tolist(), range(first, first + len(keys)), strict=True))
         self._unsorted.append(keys)
         self._unigram.extend(_hashed_index(keys, 1).tolist())
         self._negated.extend(_hashed_index(keys, 2).tolist())
-        texts = list(fresh.values())
         bares = [text.lstrip("#") for text in texts]
         lexicon = self._lexicon
-        for text, bare in zip(texts, bares, strict=True):
-            valence = lexicon.get(text, lexicon.get(bare, 0.0))
-            if not valence and is_elongated(bare):
-                valence = lexicon.get(_ELONGATED.sub(r"\1", bare), 0.0)
-            self._valence.append(valence)
+        valence = [lexicon.get(text, lexicon.get(bare, 0.0)) for text, bare in zip(texts, bares, strict=True)]
+        if _TRIPLED.search("\n".join(bares)):  # else no norm is elongated: one scan for the batch
+            for i, bare in enumerate(bares):
+                if not valence[i] and is_elongated(bare):
+                    valence[i] = lexicon.get(_ELONGATED.sub(r"\1", bare), 0.0)
+        self._valence.extend(valence)
         self._negator.extend([t.replace("'", "").replace("\u2019", "") in NEGATORS for t in texts])
         self._contrast.extend([t in CONTRASTS for t in texts])
         index, owner = gram_rows(bares)
         self.n_grams += len(index)
         self._chunk_firsts.append(first)
-        self._chunks.append((first, len(fresh), index.astype(np.int32), (owner + first).astype(np.int32)))
+        self._chunks.append((first, len(keys), index.astype(np.int32), (owner + first).astype(np.int32)))
 
     def columns(self) -> _Columns:
         """(unigram, negated unigram, valence, negator, contrast) as arrays over all rows.
