@@ -1,6 +1,7 @@
 """The FastAPI application: routers, error shape, body limits, start-up work.
 
-``create_app(run_worker=True)`` also runs the signal worker and the timer service in this
+``create_app(run_worker=True)`` also runs the signal worker, the timer service and the delivery
+service (webhooks, replies) in this
 process (``sift serve``); ``sift worker`` runs both without HTTP.
 """
 
@@ -24,12 +25,15 @@ from api.customers.router import router as customers_router
 from api.keys.router import router as keys_router
 from api.limits import BodyLimit
 from api.processes.router import router as processes_router
+from api.replies.router import router as replies_router
 from api.signals.router import router as signals_router
 from api.sla.router import router as sla_router
 from api.tasks.router import router as tasks_router
 from api.timers.router import router as timers_router
+from api.webhooks.router import router as webhooks_router
 from engine import bootstrap
 from engine.config import get_settings
+from engine.delivery.service import DeliveryService
 from engine.timers import metrics
 from engine.timers.poller import TimerService
 from engine.worker.service import Worker
@@ -50,14 +54,19 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
         await run_in_threadpool(bootstrap.prepare)
         worker = Worker() if run_worker else None
         timer_service = TimerService() if run_worker else None
-        app.state.worker, app.state.timers = worker, timer_service
+        delivery = DeliveryService() if run_worker else None
+        app.state.worker, app.state.timers, app.state.delivery = worker, timer_service, delivery
         if worker is not None:
             worker.start()
         if timer_service is not None:
             timer_service.start()
+        if delivery is not None:
+            delivery.start()
         try:
             yield
         finally:
+            if delivery is not None:
+                await run_in_threadpool(delivery.stop)
             if timer_service is not None:
                 await run_in_threadpool(timer_service.stop)
             if worker is not None:
@@ -108,6 +117,8 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
         keys_router,
         processes_router,
         timers_router,
+        webhooks_router,
+        replies_router,
     ):
         app.include_router(router)
     return app

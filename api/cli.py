@@ -142,8 +142,10 @@ def serve(
 
 @app.command("worker")
 def run_worker() -> None:
-    """Run the signal worker and the timer service without HTTP (scale-out: many share one PostgreSQL)."""
+    """Run the signal worker, the timer service and the delivery service (webhooks, replies)
+    without HTTP (scale-out: many share one PostgreSQL)."""
     from engine import bootstrap
+    from engine.delivery.service import DeliveryService
     from engine.timers.poller import TimerService
     from engine.worker.service import Worker
 
@@ -152,14 +154,16 @@ def run_worker() -> None:
     _schema_ready()
     _nlp_ready()
     bootstrap.prepare()
-    w, t = Worker(), TimerService()
+    w, t, d = Worker(), TimerService(), DeliveryService()
     w.start()
     t.start()
-    typer.echo(f"worker and timers running against {_safe_url()}; Ctrl-C stops them")
+    d.start()
+    typer.echo(f"worker, timers and deliveries running against {_safe_url()}; Ctrl-C stops them")
     try:
         while True:
             time.sleep(1)
     except KeyboardInterrupt:
+        d.stop()
         t.stop()
         w.stop()
 

@@ -63,6 +63,38 @@ class Settings(BaseSettings):
     timer_max_attempts: int = 5
     timer_retry_base_seconds: float = 2.0
 
+    delivery_poll_seconds: float = Field(
+        default=0.5, description="How often the delivery service looks for new outbox events and due sends."
+    )
+    delivery_timeout_seconds: float = Field(
+        default=10.0, description="HTTP timeout of one webhook or reply send."
+    )
+    delivery_lease_seconds: float = Field(
+        default=60.0, description="How long a claimed send is held; longer than the HTTP timeout."
+    )
+    delivery_threads: int = Field(default=4, description="Sends the delivery service runs side by side.")
+    webhook_max_attempts: int = Field(default=8, description="Attempts of one delivery before it is failed.")
+    webhook_retry_base_seconds: float = Field(
+        default=30.0, description="Wait after a first failed attempt; doubles after each further failure."
+    )
+    webhook_retry_max_seconds: float = Field(default=3600.0, description="Longest wait between attempts.")
+    webhook_disable_after_failures: int = Field(
+        default=20,
+        description="Failed attempts in a row, over all of a subscription's deliveries, that disable it.",
+    )
+    reply_endpoint: str | None = Field(
+        default=None,
+        description="URL the HTTP channel adapter POSTs outbound replies to; unset, replies stay queued.",
+    )
+    reply_secret: str | None = Field(
+        default=None, description="When set, reply POSTs carry a Sift-Signature made with it."
+    )
+    reply_max_attempts: int = Field(default=8, description="Attempts to send one reply before it is failed.")
+    reply_retry_base_seconds: float = Field(
+        default=10.0, description="Wait after a reply's first failed attempt; doubles after each further one."
+    )
+    reply_retry_max_seconds: float = Field(default=3600.0, description="Longest wait between reply attempts.")
+
     gc_threshold: int = Field(
         default=20_000,
         description="Generation-0 threshold of Python's cyclic GC in worker processes (0: Python's default). "

@@ -4,6 +4,7 @@ from engine.auth.models import ApiKey
 from engine.cases.models import Case
 from engine.customers.models import Customer, CustomerHandle
 from engine.db import Base
+from engine.delivery.models import OutboundReply, WebhookDelivery, WebhookSubscription
 from engine.events.models import ActivityEvent, OutboxEvent
 from engine.processes.models import ProcessDefinition, ProcessInstanceRecord, ProcessVersion
 from engine.signals.models import Signal
@@ -18,6 +19,7 @@ __all__ = [
     "Case",
     "Customer",
     "CustomerHandle",
+    "OutboundReply",
     "OutboxEvent",
     "ProcessDefinition",
     "ProcessInstanceRecord",
@@ -27,4 +29,6 @@ __all__ = [
     "SlaPolicy",
     "Task",
     "Timer",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

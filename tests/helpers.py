@@ -68,3 +68,23 @@ def detached_case(case_id: str) -> Any:
         case = s.get(Case, case_id)
         s.expunge(case)
         return case
+
+
+def deliver(until: Any = None, *, seconds: float = 10.0) -> int:
+    """Runs delivery rounds (fan-out, webhooks, replies) until ``until()`` holds, or, without it,
+    until a round finds nothing to do; returns the rounds run. Fails past ``seconds``."""
+    import time
+
+    from engine.delivery.service import run_once
+
+    deadline = time.monotonic() + seconds
+    rounds = 0
+    while time.monotonic() < deadline:
+        done = run_once(owner="test")
+        rounds += 1
+        if until is not None and until():
+            return rounds
+        if until is None and not any(done.values()):
+            return rounds
+        time.sleep(0.02)
+    raise AssertionError(f"delivery did not settle within {seconds} s ({rounds} rounds)")

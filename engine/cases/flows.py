@@ -13,16 +13,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.auth.service import Principal
 from engine.cases import clocks, transitions
 from engine.cases import service as cases
 from engine.cases.models import Case
+from engine.delivery import replies
 from engine.errors import Conflict, NotFound
-from engine.events import service as events
 from engine.processes import instances
 from engine.processes.context import acting_for
+from engine.signals.models import Signal
 from engine.tasks import service as tasks
 from engine.tasks.models import COMPLETED, Task
 from engine.timers import service as timers
@@ -187,14 +189,23 @@ def _apply_task_outcome(
             session, case, {"priority": data.get("priority"), "topic": data.get("topic")}, actor=actor
         )
     if task_name == "respond" and data.get("reply"):
-        events.record(
-            session,
-            "reply.sent",
-            case_id=case.id,
-            actor=actor,
-            data={"text": data["reply"], "queue": case.queue},
-        )
-        clocks.replied(session, case)
+        _queue_reply(session, case, data["reply"], actor=actor)
+
+
+def _queue_reply(session: Session, case: Case, text: str, *, actor: str) -> None:
+    """The reply goes to the channel of the customer's latest message, in reply to it; it is
+    sent after the commit (engine/delivery/replies.py). The first-response clock stops here, at
+    the CSR's reply, as Zendesk counts the agent's public reply: the team answered, and how long
+    the channel takes is the adapter's, shown by ``reply.sent`` or ``reply.failed``."""
+    latest = session.execute(
+        select(Signal.source, Signal.external_id)
+        .where(Signal.case_id == case.id)
+        .order_by(Signal.received_at.desc(), Signal.id.desc())
+        .limit(1)
+    ).first()
+    channel, in_reply_to = (latest[0], latest[1]) if latest is not None else ("unknown", None)
+    replies.queue(session, case_id=case.id, channel=channel, in_reply_to=in_reply_to, text=text, actor=actor)
+    clocks.replied(session, case)
 
 
 def _resolution(data: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """NLP enrichment of social mentions: one spaCy pipeline per process.
 
 ``enrich(text, author)`` returns the ``enrichment`` object of the API
-(see api.md): sentiment, intent, topics, entities, urgency, language,
+(see api.md): sentiment, intent, the complaint probability, topics, entities, urgency, language,
 keywords, cues and influence. ``enrich_many`` does the same for a stream
 through ``nlp.pipe``. PII entities (phone, e-mail) carry ``"pii": true``;
 use ``redact`` before text goes anywhere near a log.
@@ -34,6 +34,7 @@ def _result(doc: Doc, author: dict[str, Any] | None) -> dict[str, Any]:
     return {
         "sentiment": {"label": found.sentiment_label, "score": found.sentiment_score},
         "intent": found.intent,
+        "complaint_score": found.complaint_score,
         "topics": list(found.topics),
         "entities": [dict(e) for e in found.entities],
         "urgency": urgency(found.cues, found.intent, found.sentiment_label, found.sentiment_score, reach),

@@ -28,6 +28,10 @@ class Analysis:
     sentiment_score: float = 0.0
     probabilities: tuple[float, float, float] = (0.0, 1.0, 0.0)
     intent: str = "other"
+    # The complaint model's calibrated probability, and the part of its raw score the
+    # sentiment scorer sums with the sentiment logits (the intent component adds the rest).
+    complaint_score: float = 0.0
+    complaint_features: float = 0.0
     # The doc's token attribute rows (components.TOKEN_ROWS), read once by the
     # language detector for the sentiment scorer too, which drops them.
     token_rows: Any = None

@@ -17,7 +17,8 @@ from spacy.util import filter_spans, minibatch
 from engine.nlp import entities as pattern_entities
 from engine.nlp import intent as intent_rules
 from engine.nlp.analysis import Analysis
-from engine.nlp.errors import NlpDataError
+from engine.nlp.complaint import ComplaintModel
+from engine.nlp.errors import NlpDataError, NlpModelError
 from engine.nlp.features import TOKEN_ATTRS, Featurizer, hash_string, vader_lexicon
 from engine.nlp.resources import (
     CATALOGUE_FILE,
@@ -256,12 +257,21 @@ class LanguageDetector:
 
 
 class SentimentScorer:
-    """Labels docs with the linear model, a batch at a time; brand-care cues pull towards negative."""
+    """Labels docs with the linear model, a batch at a time; brand-care cues pull towards negative.
 
-    def __init__(self, model: SentimentModel) -> None:
+    With a complaint model, its weights over the same features are a fourth
+    column of the one logit pass: ``complaint_features`` of each doc, to
+    which ``IntentClassifier`` adds the rules' part.
+    """
+
+    def __init__(self, model: SentimentModel, complaint: ComplaintModel | None = None) -> None:
         self.model = model
+        self.complaint = complaint
         self.featurizer = Featurizer()
-        self.norm_logits = NormLogits(model.weights, self.featurizer.table)
+        weights = model.weights
+        if complaint is not None:
+            weights = np.concatenate([weights, complaint.feature_weights[:, None]], axis=1)
+        self.norm_logits = NormLogits(weights, self.featurizer.table)
 
     def __call__(self, doc: Doc) -> Doc:
         return next(iter(self.pipe([doc])))
@@ -287,7 +297,11 @@ class SentimentScorer:
         )
         for item in found:
             item.token_rows = None
-        probs = softmax(self.norm_logits.logits(features) + self.model.offsets)
+        logits = self.norm_logits.logits(features)
+        if self.complaint is not None:
+            for item, part in zip(found, logits[:, 3].tolist(), strict=True):
+                item.complaint_features = part
+        probs = softmax(logits[:, :3] + self.model.offsets)
         labels = probs.argmax(axis=1).tolist()
         scores = (probs[:, 2] - probs[:, 0]).tolist()
         for item, p, label, score in zip(found, probs.tolist(), labels, scores, strict=True):
@@ -305,9 +319,17 @@ _NEGATIVE_CUES = frozenset({"unresolved", "dissatisfied"})
 
 
 class IntentClassifier:
+    """The complaint probability (the model's rule part added to the scorer's), then the intent."""
+
+    def __init__(self, complaint: ComplaintModel) -> None:
+        self.complaint = complaint
+
     def __call__(self, doc: Doc) -> Doc:
         found = analysis(doc)
-        found.intent = intent_rules.classify(doc, found)
+        model = self.complaint
+        score = model.probability(model.raw(found.complaint_features, intent_rules.rule_features(found)))
+        found.complaint_score = round(score, 4)
+        found.intent = intent_rules.classify(doc, found, score >= model.threshold)
         return doc
 
 
@@ -330,11 +352,23 @@ def make_language(nlp: Language, name: str) -> LanguageDetector:
     return LanguageDetector()
 
 
-@Language.factory("sift_sentiment", default_config={"model_file": None})
-def make_sentiment(nlp: Language, name: str, model_file: str | None) -> SentimentScorer:
-    return SentimentScorer(SentimentModel.load(Path(model_file)) if model_file else SentimentModel.load())
+@Language.factory("sift_sentiment", default_config={"model_file": None, "complaint_file": None})
+def make_sentiment(
+    nlp: Language, name: str, model_file: str | None, complaint_file: str | None
+) -> SentimentScorer:
+    """``complaint_file`` "" scores sentiment alone (training the complaint model needs that)."""
+    model = SentimentModel.load(Path(model_file)) if model_file else SentimentModel.load()
+    if complaint_file == "":
+        return SentimentScorer(model)
+    complaint = ComplaintModel.load(Path(complaint_file)) if complaint_file else ComplaintModel.load()
+    return SentimentScorer(model, complaint)
 
 
 @Language.factory("sift_intent")
 def make_intent(nlp: Language, name: str) -> IntentClassifier:
-    return IntentClassifier()
+    scorer = nlp.get_pipe("sift_sentiment") if "sift_sentiment" in nlp.pipe_names else None
+    if not isinstance(scorer, SentimentScorer) or scorer.complaint is None:
+        raise NlpModelError(
+            "sift_intent needs the sift_sentiment component with a complaint model before it."
+        )
+    return IntentClassifier(scorer.complaint)

@@ -1,23 +1,27 @@
-"""Intent of a mention, by rules over cues, topics, entities and sentiment.
+"""Intent of a mention: spam and cancellation by rules, complaint by the trained model, then rules.
 
-Order matters (first rule that fires wins): spam, cancellation, complaint,
-purchase intent, question, praise, other. The guideline the rules follow is
-``docs/nlp/intent-guideline.md``; they were tuned on its ``dev`` fold only.
+Order matters (first that fires wins): spam, cancellation, complaint,
+purchase intent, question, praise, other. Complaint is decided by the
+complaint model (``engine/nlp/complaint.py``, trained on brand-care tweets
+judged by annotators): its calibrated probability, ``complaint_score``, at
+or above the threshold chosen on its training folds. The rules below are
+also the model's cues (``rule_features``): each says whether a pattern of
+complaints is in the text, and the model weighs them with the words.
 
-Spam is bulk promotion: referral codes and giveaways, and the bulk of it on
-Twitter, product listings, adult bait and follow begging.
+The rules follow ``docs/nlp/intent-guideline.md`` and were tuned on its
+``dev`` fold only. Spam is bulk promotion: referral codes and giveaways, and
+the bulk of it on Twitter, product listings, adult bait and follow begging.
 
-A complaint needs two things: a *target* (a catalogue brand or product, a
-brand hashtag, an order/flight/tracking number, or service vocabulary such
-as order, delivery, refund, flight, support, account, bill, app) and a
-*bad experience*: an unresolved or dissatisfied cue, sarcasm, or a service
-failure said outright ("won't turn on", "haven't received", "way too
-expensive") whatever the sentiment model says; or words of trouble
-("delayed", "worst", "broken") about a named catalogue entity that are not
-praise and not a shared headline, or in a mention that reads negative and
-speaks in the first person. With political or news vocabulary, it must read
-negative and be said in the first person singular: generic negativity, and
-"we must fight back", are not complaints.
+The complaint rule (``is_complaint``, now a cue of the model) needs a
+*target* (a catalogue brand or product, a brand hashtag, an
+order/flight/tracking number, or service vocabulary such as order, delivery,
+refund, flight, support, account, bill, app) and a *bad experience*: an
+unresolved or dissatisfied cue, sarcasm, or a service failure said outright
+("won't turn on", "haven't received", "way too expensive"); or words of
+trouble ("delayed", "worst", "broken") about a named catalogue entity that
+are not praise and not a shared headline, or in a mention that reads
+negative and speaks in the first person. With political or news vocabulary,
+it must read negative and be said in the first person singular.
 
 A question asks for something the author needs: help-seeking wording
 ("how do I", "does anyone know", "when will"), or a plain question about a
@@ -189,14 +193,70 @@ def _is_question(text: str, target: bool) -> bool:
     return target and bool(_QUESTION_START.search(text))
 
 
-def classify(doc: Doc, found: Analysis) -> str:
+RULE_FEATURES = (
+    "p_negative",
+    "p_positive",
+    "target",
+    "rule_complaint",
+    "failure",
+    "trouble",
+    "sarcasm",
+    "cancellation",
+    "help",
+    "question_start",
+    "praise",
+    "politics",
+    "first_person_singular",
+    "unresolved_cue",
+    "dissatisfied_cue",
+    "spam",
+    "addressed",
+    "question_mark",
+    "headline",
+    "purchase",
+)
+
+
+def rule_features(found: Analysis) -> list[float]:
+    """The rules' verdicts on one analysed doc, in ``RULE_FEATURES`` order (0 or 1, and two probabilities).
+
+    Needs the sentiment probabilities, so it runs after the sentiment scorer.
+    """
+    text = found.lower
+    target = has_target(text, found)
+    return [
+        found.probabilities[0],
+        found.probabilities[2],
+        float(target),
+        float(target and is_complaint(text, found)),
+        float(bool(_FAILURE.search(text))),
+        float(bool(_TROUBLE.search(text))),
+        float(bool(_SARCASM.search(text))),
+        float(bool(_CANCEL.search(text))),
+        float(bool(_HELP.search(text))),
+        float(bool(_QUESTION_START.search(text))),
+        float(bool(_PRAISE.search(text))),
+        float(bool(_POLITICS.search(text))),
+        float(bool(_I.search(found.text))),
+        float("unresolved" in found.cues),
+        float("dissatisfied" in found.cues),
+        float(bool(_SPAM.search(text) or _LISTING.search(text))),
+        float(text.startswith("@")),
+        float("?" in text),
+        float(bool(_HEADLINE.search(text))),
+        float(bool(_PURCHASE.search(text))),
+    ]
+
+
+def classify(doc: Doc, found: Analysis, complaint: bool) -> str:
+    """The intent; ``complaint`` is the complaint model's decision for this doc."""
     text = found.lower
     if _SPAM.search(text) or _LISTING.search(text):
         return "spam"
     target = has_target(text, found)
     if target and _CANCEL.search(text):
         return "cancellation"
-    if target and is_complaint(text, found):
+    if complaint:
         return "complaint"
     if _PURCHASE.search(text):
         return "purchase_intent"

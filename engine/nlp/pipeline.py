@@ -63,7 +63,12 @@ def warm_vocab(nlp: Language, path: Path = VOCAB_FILE) -> None:
 
 
 def build_pipeline(model: str | None = None, *, upto: str | None = None) -> Language:
-    """A fresh pipeline; ``upto`` stops before that Sift component (training uses "sift_sentiment")."""
+    """A fresh pipeline; ``upto`` stops before that Sift component.
+
+    Training the sentiment model stops before "sift_sentiment"; training the
+    complaint model stops before "sift_intent", and its sentiment scorer then
+    runs without a complaint model.
+    """
     nlp = _base(model)
     install(nlp)
     if not model:
@@ -71,7 +76,10 @@ def build_pipeline(model: str | None = None, *, upto: str | None = None) -> Lang
     for name in SIFT_COMPONENTS:
         if name == upto:
             break
-        nlp.add_pipe(name)
+        if name == "sift_sentiment" and upto == "sift_intent":
+            nlp.add_pipe(name, config={"complaint_file": ""})
+        else:
+            nlp.add_pipe(name)
     warm_vocab(nlp)
     return nlp
 

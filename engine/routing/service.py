@@ -32,6 +32,8 @@ def context_for(
         "intent": enrichment.get("intent") or "other",
         "sentiment": (enrichment.get("sentiment") or {}).get("label") or "neutral",
         "sentiment_score": float((enrichment.get("sentiment") or {}).get("score") or 0.0),
+        # enrichments stored before the complaint model carry no score: they read as 0
+        "complaint_score": float(enrichment.get("complaint_score") or 0.0),
         "urgency": enrichment.get("urgency") or "normal",
         "topics": list(enrichment.get("topics") or []),
         "topic": (enrichment.get("topics") or ["general"])[0],

@@ -77,10 +77,11 @@ def test_a_complaint_opens_a_case_at_triage_and_is_worked_to_resolution(client, 
         "signal.attached",
         "case.claimed",
         "task.completed",
-        "reply.sent",
+        "reply.queued",
         "case.resolved",
     ):
         assert expected in types, types
+    assert "reply.sent" not in types  # no channel adapter is configured: nothing was sent
     assert types.index("case.opened") < types.index("case.resolved")
 
 
@@ -159,3 +160,18 @@ def test_unknown_ids_are_404(client, keys):
     r = client.post("/api/v1/tasks/nope/complete", json={"data": {}}, headers=csr)
     assert r.status_code == 404 and r.json()["error"] == "NotFound"
     assert client.post("/api/v1/cases/nope/claim", headers=csr).status_code == 404
+
+
+def test_the_complaint_score_reaches_the_api_and_decides_the_route(client, keys):
+    likely = _open_case(client, keys, text="@AcmeCare my order never arrived and nobody answers the phone")
+    assert likely["enrichment"]["complaint_score"] >= 0.6
+    assert likely["routing"]["rule_id"] == "rule_complaint"
+    r = client.post(
+        "/api/v1/signals",
+        json=signal_body(text="lovely walk by the river with my sister today", external_id="calm-1"),
+        headers=auth(keys["integration"]),
+    )
+    drain()
+    calm = client.get(f"/api/v1/signals/{r.json()['id']}", headers=auth(keys["csr"])).json()
+    assert calm["enrichment"]["complaint_score"] < 0.6
+    assert calm["routing"]["rule_id"] not in ("rule_complaint", "rule_possible_complaint")

@@ -24,6 +24,7 @@ KEYS = {
     "language",
     "keywords",
     "cues",
+    "complaint_score",
     "influence",
 }
 

@@ -21,6 +21,7 @@ def signal(**overrides):
         "influence": 0.1,
         "source": "twitter",
         "value_tier": "standard",
+        "complaint_score": 0.1,
     }
     return {**base, **overrides}
 
@@ -29,18 +30,24 @@ CASES = [
     (signal(intent="spam", urgency="critical"), "rule_spam", "ignore", "low", "spam"),
     (signal(intent="praise", urgency="critical"), "rule_critical", "open_case", "urgent", "care"),
     (
-        signal(intent="complaint", sentiment="negative", influence=0.7),
+        signal(intent="complaint", complaint_score=0.6, sentiment="negative", influence=0.7),
         "rule_influential_complaint",
         "open_case",
         "high",
         "care",
     ),
-    (signal(intent="complaint", value_tier="gold"), "rule_valued_complaint", "open_case", "high", "care"),
-    (signal(intent="complaint", value_tier="platinum"), "rule_valued_complaint", "open_case", "high", "care"),
+    (signal(complaint_score=0.9, value_tier="gold"), "rule_valued_complaint", "open_case", "high", "care"),
+    (
+        signal(complaint_score=0.6, value_tier="platinum"),
+        "rule_valued_complaint",
+        "open_case",
+        "high",
+        "care",
+    ),
     (signal(intent="cancellation"), "rule_cancellation", "open_case", "high", "care"),
     (signal(intent="question", urgency="high"), "rule_high_urgency", "open_case", "high", "care"),
     (
-        signal(intent="complaint", sentiment="negative", influence=0.69),
+        signal(intent="complaint", complaint_score=0.8, sentiment="negative", influence=0.69),
         "rule_complaint",
         "open_case",
         "normal",
@@ -48,6 +55,13 @@ CASES = [
     ),
     (signal(intent="purchase_intent"), "rule_purchase", "open_case", "normal", "sales"),
     (signal(intent="question"), "rule_question", "open_case", "normal", "care"),
+    (
+        signal(intent="complaint", complaint_score=0.59, value_tier="gold"),
+        "rule_possible_complaint",
+        "open_case",
+        "low",
+        "care",
+    ),
     (signal(intent="praise", urgency="high"), "rule_praise", "log_only", "low", "social"),
     (signal(sentiment="negative", source="app_store"), "rule_negative_review", "open_case", "normal", "care"),
     (signal(sentiment="negative"), "rule_negative_other", "open_case", "low", "care"),

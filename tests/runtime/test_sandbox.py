@@ -262,6 +262,7 @@ def test_a_hostile_dmn_cell_names_its_rule_and_other_tables_carry_on():
         "influence": 0.1,
         "source": "twitter",
         "value_tier": "standard",
+        "complaint_score": 0.0,
     }
     assert routing.evaluate(context).rule_id == "rule_spam"
 

@@ -1,0 +1,62 @@
+"""Every event type Sift records, and whether it goes to the outbox (and so to webhooks).
+
+``tests/engine/test_event_types.py`` checks that every type the engine records is here and that
+docs/api.md lists each one; a webhook subscription may name only a delivered type (or ``*``, or
+a prefix such as ``case.*``).
+"""
+
+from __future__ import annotations
+
+# type -> (delivered to webhooks, what it means)
+EVENT_TYPES: dict[str, tuple[bool, str]] = {
+    "case.opened": (True, "a signal opened a case"),
+    "case.updated": (True, "priority, topic or queue changed"),
+    "case.claimed": (True, "a CSR took the case"),
+    "case.released": (True, "the holder let the case go"),
+    "case.assigned": (True, "a supervisor assigned the case"),
+    "case.commented": (True, "a comment was added"),
+    "case.waiting": (True, "the case waits on the customer"),
+    "case.resolved": (True, "the case was resolved"),
+    "case.closed": (True, "the case was closed"),
+    "case.reopened": (True, "a resolved case was reopened"),
+    "case.status_changed": (True, "any other move between statuses"),
+    "case.note": (True, "the process wrote a note"),
+    "case.escalated": (True, "the process escalated the case"),
+    "task.created": (False, "a user task opened (timeline only)"),
+    "task.completed": (True, "a user task was completed"),
+    "task.cancelled": (True, "a user task ended without completion"),
+    "signal.attached": (True, "a signal joined an open case"),
+    "sla.warning": (True, "an SLA clock reached its warning"),
+    "sla.breached": (True, "an SLA clock passed its deadline"),
+    "sla.passed_deadline": (True, "a repetition after the deadline"),
+    "sla.notified": (True, "an SLA level asked to notify supervisors"),
+    "sla.policy_changed": (True, "an SLA policy was created or replaced"),
+    "sla.calendar_changed": (True, "a business calendar was created or replaced"),
+    "process.uploaded": (True, "a BPMN or DMN version was uploaded"),
+    "process.deployed": (True, "a version was deployed"),
+    "customers.imported": (False, "a customer CSV was imported (audit only)"),
+    "key.created": (False, "an API key was created (audit only)"),
+    "key.revoked": (False, "an API key was revoked (audit only)"),
+    "reply.queued": (True, "a CSR's reply is queued for the customer's channel"),
+    "reply.sent": (True, "the channel adapter accepted the reply"),
+    "reply.failed": (True, "an attempt to send the reply failed (retried unless final)"),
+    "webhook.created": (True, "a webhook subscription was created"),
+    "webhook.deleted": (True, "a webhook subscription was deleted"),
+    "webhook.disabled": (True, "a subscription was disabled after repeated failures"),
+    "webhook.enabled": (True, "a disabled subscription was enabled again"),
+}
+
+
+def delivered(event_type: str) -> bool:
+    known = EVENT_TYPES.get(event_type)
+    return bool(known and known[0])
+
+
+def matches(patterns: list[str], event_type: str) -> bool:
+    """``*`` is every type; ``case.*`` every type that starts with ``case.``."""
+    for pattern in patterns:
+        if pattern == "*" or pattern == event_type:
+            return True
+        if pattern.endswith(".*") and event_type.startswith(pattern[:-1]):
+            return True
+    return False
