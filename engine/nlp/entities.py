@@ -61,9 +61,9 @@ def _groups(match: re.Match[str]) -> tuple[int, int]:
 
 def _valid(label: str, text: str) -> bool:
     if label == "PHONE":
-        return sum(c.isdigit() for c in text) >= 9
+        return sum(map(str.isdigit, text)) >= 9
     if label == "ORDER_ID":
-        return any(c.isdigit() for c in text)
+        return any(map(str.isdigit, text))
     return True
 
 
@@ -136,10 +136,17 @@ def _email_spans(text: str) -> Iterator[tuple[int, int]]:
         previous = at.end()
 
 
-def _spans(label: str, regex: re.Pattern[str], text: str) -> Iterator[tuple[int, int]]:
+def _spans(label: str, regex: re.Pattern[str], text: str) -> list[tuple[int, int]]:
+    """The spans of ``label`` in ``text`` that pass ``_valid``, in text order."""
     if regex is _EMAIL:
-        return _email_spans(text)
-    return (_groups(match) for match in regex.finditer(text))
+        return list(_email_spans(text))
+    if regex.groups:
+        spans = [_groups(match) for match in regex.finditer(text)]
+    else:  # one C call per match
+        spans = [match.span() for match in regex.finditer(text)]
+    if label in ("PHONE", "ORDER_ID"):
+        return [(start, end) for start, end in spans if _valid(label, text[start:end])]
+    return spans
 
 
 def find(text: str, lower: str | None = None) -> Iterator[tuple[str, int, int]]:
@@ -153,20 +160,21 @@ def find(text: str, lower: str | None = None) -> Iterator[tuple[str, int, int]]:
     ends: list[int] = []  # so their ends are in order too
     found = []
     for label, regex in _kinds(text, lower):
-        new = []
-        for start, end in _spans(label, regex, text):
-            if not _valid(label, text[start:end]):
-                continue
-            first_after = bisect_right(ends, start)  # the first taken span ending after ``start``
-            if first_after < len(starts) and starts[first_after] < end:
-                continue
-            new.append((start, end))
-            found.append((start, label, end))
+        new = _spans(label, regex, text)
+        if starts:
+            new = [span for span in new if _free(span, starts, ends)]
+        found.extend([(start, label, end) for start, end in new])
         if new:
             taken = sorted([*zip(starts, ends, strict=True), *new])
             starts, ends = [s for s, _ in taken], [e for _, e in taken]
     for start, label, end in sorted(found):
         yield label, start, end
+
+
+def _free(span: tuple[int, int], starts: list[int], ends: list[int]) -> bool:
+    """Whether ``span`` overlaps none of the taken spans (in text order, not overlapping each other)."""
+    first_after = bisect_right(ends, span[0])  # the first taken span ending after the span's start
+    return first_after == len(starts) or starts[first_after] >= span[1]
 
 
 def redact(text: str) -> str:

@@ -26,12 +26,12 @@ which is the same linear function computed faster.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import accumulate, pairwise
+from itertools import pairwise
 from pathlib import Path
-from typing import cast
 
 import numpy as np
 import vaderSentiment
@@ -104,6 +104,7 @@ CONTRASTS = frozenset(["but", "however", "though", "although", "yet"])
 NEGATION_SCOPE = 3
 NEGATION_FLIP = -0.74
 _ELONGATED = re.compile(r"([^\W\d_])\1{2,}")
+_TRIPLED = re.compile(r"(.)\1\1", re.DOTALL)  # a necessary condition of ``is_elongated``
 _VADER_DIR = Path(vaderSentiment.__file__).parent
 
 
@@ -137,7 +138,7 @@ def vader_lexicon() -> dict[str, float]:
     return lexicon
 
 
-# Rows hold their n-gram indices (8 bytes each, and a logit row per norm in ``NormLogits``):
+# Rows hold their n-gram indices (8 bytes each with the row, and a logit row per norm in ``NormLogits``):
 # a tweet's norm has a few dozen, a 20,000-character word 60,000. The table starts over
 # when it holds more than this many (some 80 MB), as it does past ``max_rows`` rows.
 MAX_TABLE_GRAMS = 10_000_000
@@ -167,7 +168,11 @@ class NormTable:
         self.rows: dict[int, int] = {}
         self._unigram: list[int] = []
         self._negated: list[int] = []
-        self._grams: list[np.ndarray] = []
+        # The n-grams of the rows of each ``add``: (first row, feature indices, row of each), int32, in no
+        # particular order within a row; ``_ordered`` keeps each chunk sorted by row then index once asked.
+        self._chunks: list[tuple[int, int, np.ndarray, np.ndarray]] = []  # (first row, rows, indices, rows)
+        self._chunk_firsts: list[int] = []
+        self._ordered: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._valence: list[float] = []
         self._negator: list[bool] = []
         self._contrast: list[bool] = []
@@ -202,13 +207,18 @@ class NormTable:
             found = np.where(sorted_norms[at] == norms, sorted_rows[at], found)
         missing = found < 0
         if missing.any():
-            new = list(dict.fromkeys(norms[missing].tolist()))
+            new, first_at, inverse = np.unique(norms[missing], return_index=True, return_inverse=True)
             if len(self) + len(new) > self.max_rows or self.n_grams > self.max_grams:
                 self.clear()
-                new = list(dict.fromkeys(norms.tolist()))
                 missing[:] = True
-            self.add([(h, strings[h]) for h in new])
-            found[missing] = list(map(self.rows.__getitem__, norms[missing].tolist()))
+                new, first_at, inverse = np.unique(norms, return_index=True, return_inverse=True)
+            # rows in the order the norms first occur, numbered in numpy rather than by a dict per token
+            order = np.argsort(first_at)
+            rank = np.empty(len(new), dtype=np.int64)
+            rank[order] = np.arange(len(self), len(self) + len(new))
+            new = new[order]
+            self._add_new(new, [strings[h] for h in new.tolist()])
+            found[missing] = rank[inverse]
         return found
 
     def _sorted(self) -> tuple[np.ndarray, np.ndarray]:
@@ -227,30 +237,33 @@ class NormTable:
         """Rows for (norm hash, norm text) pairs not in the table; n-gram hashing is done for all at once.
 
         The character n-grams of each norm are a set (each distinct string
-        once); their indices are sorted per row (``gram_indices``).
+        once, ``gram_rows``).
         """
         fresh = {norm: text for norm, text in norms if norm not in self.rows}
-        if not fresh:
-            return
+        if fresh:
+            self._add_new(np.fromiter(fresh, dtype=np.uint64, count=len(fresh)), list(fresh.values()))
+
+    def _add_new(self, keys: np.ndarray, texts: list[str]) -> None:
+        """Rows for norm hashes (uint64, none in the table yet, each once) and their texts, in that order."""
         first = len(self._unigram)
-        self.rows.update(zip(fresh, range(first, first + len(fresh)), strict=True))
-        keys = np.fromiter(fresh, dtype=np.uint64, count=len(fresh))
+        self.rows.update(zip(keys.tolist(), range(first, first + len(keys)), strict=True))
         self._unsorted.append(keys)
         self._unigram.extend(_hashed_index(keys, 1).tolist())
         self._negated.extend(_hashed_index(keys, 2).tolist())
-        texts = list(fresh.values())
         bares = [text.lstrip("#") for text in texts]
         lexicon = self._lexicon
-        for text, bare in zip(texts, bares, strict=True):
-            valence = lexicon.get(text, lexicon.get(bare, 0.0))
-            if not valence and is_elongated(bare):
-                valence = lexicon.get(_ELONGATED.sub(r"\1", bare), 0.0)
-            self._valence.append(valence)
+        valence = [lexicon.get(text, lexicon.get(bare, 0.0)) for text, bare in zip(texts, bares, strict=True)]
+        if _TRIPLED.search("\n".join(bares)):  # else no norm is elongated: one scan for the batch
+            for i, bare in enumerate(bares):
+                if not valence[i] and is_elongated(bare):
+                    valence[i] = lexicon.get(_ELONGATED.sub(r"\1", bare), 0.0)
+        self._valence.extend(valence)
         self._negator.extend([t.replace("'", "").replace("\u2019", "") in NEGATORS for t in texts])
         self._contrast.extend([t in CONTRASTS for t in texts])
-        grams = gram_indices(bares)
-        self.n_grams += sum(map(len, grams))
-        self._grams.extend(grams)
+        index, owner = gram_rows(bares)
+        self.n_grams += len(index)
+        self._chunk_firsts.append(first)
+        self._chunks.append((first, len(keys), index.astype(np.int32), (owner + first).astype(np.int32)))
 
     def columns(self) -> _Columns:
         """(unigram, negated unigram, valence, negator, contrast) as arrays over all rows.
@@ -275,13 +288,41 @@ class NormTable:
             self._frozen = now
         return self._cols
 
-    def grams(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
-        """Character n-gram indices of rows start..stop and the row each belongs to."""
-        parts = self._grams[start:stop]
-        lengths = [len(p) for p in parts]
-        owners = np.repeat(np.arange(start, stop, dtype=np.int64), lengths)
-        flat = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-        return flat, owners
+    def grams(self, start: int, stop: int, *, in_order: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Character n-gram indices of rows start..stop and the row each belongs to (int64 arrays).
+
+        In order of row, then of index; ``in_order=False`` leaves them in the
+        order they were stored in, which saves a sort when only per-row sums
+        are wanted (``sentiment.NormLogits``).
+        """
+        indices, owners = [], []
+        for first, count, index, owner in self._chunks[max(bisect_right(self._chunk_firsts, start) - 1, 0) :]:
+            if first >= stop:
+                break
+            if first < start or first + count > stop:
+                keep = (owner >= start) & (owner < stop)
+                index, owner = index[keep], owner[keep]
+            indices.append(index)
+            owners.append(owner)
+        if not indices:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        flat, rows = np.concatenate(indices).astype(np.int64), np.concatenate(owners).astype(np.int64)
+        if in_order:
+            key = np.sort(rows * N_HASHED + flat)
+            rows = key // N_HASHED
+            flat = key - rows * N_HASHED
+        return flat, rows
+
+    def row_grams(self, row: int) -> np.ndarray:
+        """The n-gram indices of one row, in order (int64); each chunk is sorted once, when first asked."""
+        at = bisect_right(self._chunk_firsts, row) - 1
+        if at not in self._ordered:
+            first, count, _, _ = self._chunks[at]
+            flat, rows = self.grams(first, first + count)
+            self._ordered[at] = (flat, np.searchsorted(rows, np.arange(first, first + count + 1)))
+        flat, bounds = self._ordered[at]
+        offset = row - self._chunk_firsts[at]
+        return flat[bounds[offset] : bounds[offset + 1]]
 
 
 _MURMUR = np.uint64(0xC6A4A7935BD1E995)
@@ -289,27 +330,37 @@ _MURMUR_SHIFT = np.uint64(47)
 _GRAM_SIZES = (3, 4, 5)
 
 
-def gram_indices(bares: list[str]) -> list[np.ndarray]:
-    """Feature indices of the character 3-, 4- and 5-grams of ``<bare>`` for each bare norm, sorted, each gram once.
+def gram_rows(bares: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(feature index, row) of every character 3-, 4- and 5-gram of ``<bare>`` for each bare norm; int64 arrays.
 
-    A norm of two characters or fewer has none. ASCII norms, nearly all of
-    them, are done for the whole list at once in numpy (``_ascii_grams``);
-    others gram by gram with ``hash_string``.
+    Each distinct gram of a norm once; within a row in no particular order
+    (``split_rows`` sorts them). A norm of two characters or fewer has none.
+    ASCII norms, nearly all of them, are done for the whole list at once in
+    numpy (``_ascii_grams``); others gram by gram with ``hash_string``.
     """
-    out: list[np.ndarray | None] = [None] * len(bares)
     ascii_at = [i for i, bare in enumerate(bares) if bare.isascii()]
+    if len(ascii_at) == len(bares):
+        return _ascii_grams(bares)
+    others = [i for i, bare in enumerate(bares) if not bare.isascii()]
+    index, owner = _unicode_grams([bares[i] for i in others])
+    owner = np.asarray(others, dtype=np.int64)[owner]
     if ascii_at:
-        for i, grams in zip(ascii_at, _ascii_grams([bares[i] for i in ascii_at]), strict=True):
-            out[i] = grams
-    others = [i for i, grams in enumerate(out) if grams is None]
-    if others:
-        for i, grams in zip(others, _unicode_grams([bares[i] for i in others]), strict=True):
-            out[i] = grams
-    return cast(list[np.ndarray], out)  # every None was filled by the second pass
+        plain_index, plain_owner = _ascii_grams([bares[i] for i in ascii_at])
+        index = np.concatenate([plain_index, index])
+        owner = np.concatenate([np.asarray(ascii_at, dtype=np.int64)[plain_owner], owner])
+    return index, owner
 
 
-def _unicode_grams(bares: list[str]) -> list[np.ndarray]:
-    """``gram_indices`` gram by gram: a set of gram strings per norm, hashed with ``hash_string``."""
+def split_rows(index: np.ndarray, owner: np.ndarray, n_rows: int) -> list[np.ndarray]:
+    """``gram_rows``' indices as one sorted array per row."""
+    key = np.sort(owner * N_HASHED + index)
+    rows = key // N_HASHED
+    bounds = np.searchsorted(rows, np.arange(n_rows + 1)).tolist()
+    return [key[a:b] - row * N_HASHED for row, (a, b) in enumerate(pairwise(bounds))]
+
+
+def _unicode_grams(bares: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``gram_rows`` gram by gram: a set of gram strings per norm, hashed with ``hash_string``."""
     grams: list[str] = []
     lengths: list[int] = []
     for bare in bares:
@@ -318,40 +369,54 @@ def _unicode_grams(bares: list[str]) -> list[np.ndarray]:
         grams.extend(mine)
         lengths.append(len(mine))
     hashes = np.fromiter(map(hash_string, grams), dtype=np.uint64, count=len(grams))
-    return _sorted_rows(hashes, np.repeat(np.arange(len(bares), dtype=np.int64), lengths), len(bares))
+    return _hashed_index(hashes, _GRAM_SALT), np.repeat(np.arange(len(bares), dtype=np.int64), lengths)
 
 
-def _ascii_grams(bares: list[str]) -> list[np.ndarray]:
-    """``gram_indices`` of ASCII norms without a Python step per gram.
+def _ascii_grams(bares: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``gram_rows`` of ASCII norms without a Python step per gram.
 
     Each gram (3 to 5 bytes of 7 bits) is read as one integer, which with
-    its length and its row is one sortable key: equal grams of a norm are
-    dropped exactly after one sort. The gram's ``hash_string``
+    its length and its row is one key. A norm that repeats a gram repeats a
+    3-gram (every 4- and 5-gram starts with one), so the 3-gram keys alone
+    are sorted to find such norms, nearly always none, and only their keys
+    are made distinct (``np.unique``): two sorts of every gram cost more than
+    all the rest. The gram's ``hash_string``
     (MurmurHash64A of its bytes, seed 1: for fewer than 8 bytes one mixing
     step and the finaliser) is computed from the integer;
     ``tests/nlp/test_sentiment.py`` checks both paths give the same rows.
     """
     if len(bares) >= 1 << _ROW_BITS:
         half = len(bares) // 2
-        return _ascii_grams(bares[:half]) + _ascii_grams(bares[half:])
+        (index, owner), (rest, rest_owner) = _ascii_grams(bares[:half]), _ascii_grams(bares[half:])
+        return np.concatenate([index, rest]), np.concatenate([owner, rest_owner + half])
     padded = [f"<{bare}>" for bare in bares]
     sizes = np.fromiter(map(len, padded), dtype=np.int64, count=len(padded))
     sizes[sizes <= 4] = 0  # no grams at all for a norm of two characters or fewer
     starts = np.zeros(len(padded), dtype=np.int64)
     np.cumsum(sizes[:-1], out=starts[1:])
-    text = np.frombuffer("".join(p for p in padded if len(p) > 4).encode("ascii"), dtype=np.uint8)
-    text = text.astype(np.uint64)
+    joined = "".join(p for p in padded if len(p) > 4).encode("ascii")
+    size = len(joined)
+    text = np.zeros(size + 4, dtype=np.uint64)
+    text[:size] = np.frombuffer(joined, dtype=np.uint8)
+    window = text[:size].copy()  # the 5 bytes from each position, the first one lowest
+    for k in range(1, 5):
+        window |= text[k : size + k] << np.uint64(8 * k)
+    owner_at = np.repeat(np.arange(len(padded), dtype=np.uint64), sizes) << np.uint64(_GRAM_BITS)
+    room = np.repeat(starts + sizes, sizes) - np.arange(size, dtype=np.int64)  # characters left in the norm
     keys = []
     for n in _GRAM_SIZES:
-        counts = np.maximum(sizes - n + 1, 0)
-        owner = np.repeat(np.arange(len(padded), dtype=np.uint64), counts)
-        at = np.arange(len(owner), dtype=np.int64) + np.repeat(starts - (np.cumsum(counts) - counts), counts)
-        key = (owner << np.uint64(_GRAM_BITS)) | np.uint64((n - 3) << 40)
-        for k in range(n):
-            key |= text[at + k] << np.uint64(8 * k)
-        keys.append(key)
-    key = np.sort(np.concatenate(keys))
-    key = key[np.concatenate([[True], key[1:] != key[:-1]])] if len(key) else key
+        fits = room >= n
+        keys.append(
+            owner_at[fits] | np.uint64((n - 3) << 40) | (window[fits] & np.uint64((1 << (8 * n)) - 1))
+        )
+    three = np.sort(keys[0])
+    key = np.concatenate(keys)
+    repeated = three[1:][three[1:] == three[:-1]] >> np.uint64(_GRAM_BITS)
+    if len(repeated):
+        has_repeats = np.zeros(len(padded), dtype=bool)
+        has_repeats[repeated.astype(np.int64)] = True
+        theirs = has_repeats[(key >> np.uint64(_GRAM_BITS)).astype(np.int64)]
+        key = np.concatenate([key[~theirs], np.unique(key[theirs])])
     owner = (key >> np.uint64(_GRAM_BITS)).astype(np.int64)
     length = ((key >> np.uint64(40)) & np.uint64(7)) + np.uint64(3)
     h = (np.uint64(1) ^ (length * _MURMUR)) ^ (key & np.uint64((1 << 40) - 1))
@@ -359,19 +424,11 @@ def _ascii_grams(bares: list[str]) -> list[np.ndarray]:
     h ^= h >> _MURMUR_SHIFT
     h *= _MURMUR
     h ^= h >> _MURMUR_SHIFT
-    return _sorted_rows(h, owner, len(bares))
+    return _hashed_index(h, _GRAM_SALT), owner
 
 
 _GRAM_BITS = 43  # 5 bytes of gram and 3 bits of length below the row number
 _ROW_BITS = 64 - _GRAM_BITS
-
-
-def _sorted_rows(hashes: np.ndarray, owner: np.ndarray, n_rows: int) -> list[np.ndarray]:
-    """The feature index of each gram hash, sorted within its row (``owner``, in order), split by row."""
-    row_keys = owner * N_HASHED
-    ordered = np.sort(row_keys + _hashed_index(hashes, _GRAM_SALT)) - row_keys
-    bounds = [0, *accumulate(np.bincount(owner, minlength=n_rows).tolist())]
-    return [ordered[a:b] for a, b in pairwise(bounds)]
 
 
 @dataclass
@@ -401,7 +458,7 @@ class FeatureBatch:
         plain = ~self.negated
         gram_docs, gram_idx = [], []
         for doc, row in zip(tok_doc[plain].tolist(), self.rows[plain].tolist(), strict=True):
-            grams = self.table._grams[row]
+            grams = self.table.row_grams(row)
             gram_idx.append(grams)
             gram_docs.append(np.full(len(grams), doc, dtype=np.int64))
         has_bigram = self.bigram >= 0

@@ -194,8 +194,35 @@ def with_first_char_guard(pattern: str) -> str:
         return pattern
     if found is None or found[1]:
         return pattern
+    chars = _class_text(found[0])
+    return pattern if chars is None else f"(?=[{chars}])(?:{pattern})"
+
+
+def last_char_class(pattern: str) -> re.Pattern[str] | None:
+    """A one-character class holding every character a non-empty match of ``pattern`` can end with.
+
+    Zero-width assertions after the last character are skipped, as
+    ``with_first_char_guard`` skips them before the first. None when that
+    set cannot be told (the same cases as there, and a pattern compiled
+    with a global ``(?i)``).
+    """
+    if _parser is None:
+        return None
+    try:
+        parsed = _parser.parse(pattern)
+        if parsed.state.flags & re.IGNORECASE:
+            return None
+        found = _starts(parsed.data, last=True)
+        chars = None if found is None or found[1] else _class_text(found[0])
+        return None if chars is None else re.compile(f"[{chars}]")
+    except Exception:  # the private parser changed shape: callers treat every character as possible
+        return None
+
+
+def _class_text(items: list) -> str | None:
+    """The inside of a character class (``[...]``) for parsed class items; None for one it cannot write."""
     parts = []
-    for op, av in found[0]:
+    for op, av in items:
         if op is sre.LITERAL:
             parts.append(re.escape(chr(av)))
         elif op is sre.RANGE:
@@ -203,8 +230,8 @@ def with_first_char_guard(pattern: str) -> str:
         elif op is sre.CATEGORY and av in _CATEGORIES:
             parts.append(_CATEGORIES[av])
         else:
-            return pattern
-    return f"(?=[{''.join(parts)}])(?:{pattern})"
+            return None
+    return "".join(parts)
 
 
 def compile_guarded(pattern: str, flags: int = 0) -> re.Pattern[str]:
@@ -212,10 +239,13 @@ def compile_guarded(pattern: str, flags: int = 0) -> re.Pattern[str]:
     return re.compile(with_first_char_guard(pattern), flags)
 
 
-def _starts(items: list) -> tuple[list, bool] | None:
-    """(class items a match of the parsed ``items`` can start with, whether it can match empty); None if unknown."""
+def _starts(items: list, last: bool = False) -> tuple[list, bool] | None:
+    """(class items a match of the parsed ``items`` can start with, whether it can match empty); None if unknown.
+
+    With ``last``, the items it can end with: the same walk from the end.
+    """
     found: list = []
-    for op, av in items:
+    for op, av in reversed(list(items)) if last else items:
         if op in _ZERO_WIDTH:
             continue
         if op is sre.LITERAL:
@@ -225,15 +255,15 @@ def _starts(items: list) -> tuple[list, bool] | None:
                 return None
             return [*found, *av], False
         if op is sre.BRANCH:
-            parts = [_starts(branch) for branch in av[1]]
+            parts = [_starts(branch, last) for branch in av[1]]
         elif op is sre.SUBPATTERN:
             if av[1] & re.IGNORECASE:  # "(?i:...)": its first characters are wider than the class written
                 return None
-            parts = [_starts(av[3])]
+            parts = [_starts(av[3], last)]
         elif op is sre.ATOMIC_GROUP:
-            parts = [_starts(av)]
+            parts = [_starts(av, last)]
         elif op in _REPEATS:
-            body = _starts(av[2])
+            body = _starts(av[2], last)
             parts = [body if body is None or av[0] else (body[0], True)]
         else:
             return None

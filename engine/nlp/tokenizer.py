@@ -10,11 +10,15 @@ with runs of three or more letters cut to two ("soo"), so "sooo" and
 from __future__ import annotations
 
 import re
+import sys
+import unicodedata
 from collections.abc import Callable, Sequence
+from functools import cache
 from typing import Any, cast
 
 from spacy.attrs import IDS, NORM
 from spacy.lang import lex_attrs
+from spacy.lang.tokenizer_exceptions import URL_PATTERN
 from spacy.language import Language
 from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
@@ -22,7 +26,7 @@ from spacy.util import compile_prefix_regex, compile_suffix_regex
 from spacy.vocab import Vocab
 from thinc.types import Ints2d
 
-from engine.nlp.resources import compile_guarded, regex_branches
+from engine.nlp.resources import compile_guarded, last_char_class, regex_branches
 
 try:  # CPython's own regex parser, as in ``resources``
     from re import _constants as sre  # type: ignore[attr-defined]  # typeshed has no re._constants
@@ -63,7 +67,9 @@ def social_norm(text: str) -> str:
         return HANDLE_NORM
     if _URL.match(lower):
         return URL_NORM
-    return _ELONGATION.sub(r"\1\1", lower) if is_elongated(lower) else lower
+    if _TRIPLED.search(lower) is None:  # not elongated (``is_elongated``), without its call
+        return lower
+    return _ELONGATION.sub(r"\1\1", lower) if _ELONGATION.search(lower) else lower
 
 
 # Kept whole by the tokenizer: plain words (a run of letters has no prefix,
@@ -201,7 +207,9 @@ def build_tokenizer(nlp: Language) -> Tokenizer:
         rules=base.rules,
         prefix_search=_anchored_match(compile_prefix_regex(prefixes)),
         suffix_search=_letter_end_fast_path(
-            _split_suffix_search(suffix_rules, full_search) or _tail_search(full_search, suffixes.pattern)
+            _last_char_dispatch(suffix_rules, full_search)
+            or _split_suffix_search(suffix_rules, full_search)
+            or _tail_search(full_search, suffixes.pattern)
         ),
         infix_finditer=_alnum_fast_path(_guarded(base.infix_finditer)),
         token_match=_TOKEN_MATCH.match,
@@ -326,6 +334,53 @@ def _split_suffix_search(
     return split_suffix_search
 
 
+def _last_char_dispatch(
+    rules: Sequence[str | re.Pattern[str]], full_search: Callable[[str], Any]
+) -> Callable[[str], Any] | None:
+    """The suffix search over only the rules that can end with the text's last character.
+
+    Every suffix match ends at the end of the text, so a rule whose matches
+    cannot end with its last character (``resources.last_char_class``) cannot
+    match; rules whose last characters cannot be told are always kept. The
+    rules kept for a character are searched with ``_split_suffix_search``
+    (one searcher per distinct set of rules, a few dozen at most), and when
+    none is left there is no suffix: "w2x0" or "555-0100" ends in a digit, which
+    no English suffix does, and was searched with every rule of its width
+    (3 us a word, the most expensive step of a word the tokenizer had not seen).
+    A text ending in a newline (where ``$`` also matches before it) gets the
+    full search. None when a rule is not a string (the callers then search as
+    written).
+    """
+    if not all(isinstance(rule, str) for rule in rules):
+        return None
+    kept = [rule for rule in rules if isinstance(rule, str) and rule.strip()]
+    ends = [last_char_class(rule) for rule in kept]
+    searchers: dict[tuple[int, ...], Callable[[str], Any] | None] = {}
+    by_char: dict[str, Callable[[str], Any] | None] = {}
+
+    def searcher(char: str) -> Callable[[str], Any] | None:
+        chosen = tuple(i for i, end in enumerate(ends) if end is None or end.match(char))
+        if chosen not in searchers:
+            group = [kept[i] for i in chosen]
+            searchers[chosen] = (_split_suffix_search(group, full_search) or full_search) if group else None
+        found = searchers[chosen]
+        if len(by_char) < _MAX_DISPATCH_CHARS:
+            by_char[char] = found
+        return found
+
+    def last_char_search(text: str) -> Any:
+        char = text[-1:]
+        if not char or char == "\n":
+            return full_search(text)
+        found = by_char[char] if char in by_char else searcher(char)
+        return None if found is None else found(text)
+
+    return last_char_search
+
+
+_MAX_DISPATCH_CHARS = 20_000  # characters whose searcher is remembered; others choose it again (a few us)
+
+
 def _linear_url_match(url_match: Callable[[str], Any] | None) -> Callable[[str], Any] | None:
     """spaCy's URL regex with its user-info part ``\\S+(?::\\S*)?@`` written ``\\S+@``.
 
@@ -336,7 +391,16 @@ def _linear_url_match(url_match: Callable[[str], Any] | None) -> Callable[[str],
     regex = getattr(url_match, "__self__", None)
     if not isinstance(regex, re.Pattern) or _USER_INFO not in regex.pattern:
         return url_match
-    return re.compile(regex.pattern.replace(_USER_INFO, r"(?:\S+@)?"), regex.flags).match
+    match = re.compile(regex.pattern.replace(_USER_INFO, r"(?:\S+@)?"), regex.flags).match
+    if regex.pattern != "(?u)" + URL_PATTERN:
+        return match
+
+    def dotted_url_match(text: str) -> Any:
+        # every match of spaCy's URL_PATTERN holds a ".": its host is a dotted IP address or names
+        # ending in "." before the top-level domain; most words have none and skip the regex (0.8 us)
+        return match(text) if "." in text else None
+
+    return dotted_url_match
 
 
 _USER_INFO = r"(?:\S+(?::\S*)?@)?"
@@ -423,6 +487,17 @@ def lean_lexemes(nlp: Language) -> None:
     for name, method, spacy_getter in _STR_METHODS:
         if getattr(getters.get(IDS[name]), "__code__", None) is spacy_getter.__code__:
             getters[IDS[name]] = method
+    if getattr(getters.get(IDS["IS_PUNCT"]), "__code__", None) is lex_attrs.is_punct.__code__:
+        getters[IDS["IS_PUNCT"]] = punctuation_chars().issuperset
+
+
+@cache
+def punctuation_chars() -> frozenset[str]:
+    """Every character of a Unicode category P*: ``issuperset(text)`` is spaCy's ``is_punct(text)``
+    (all characters punctuation, True for ""), computed in C instead of a Python loop per character."""
+    return frozenset(
+        c for c in map(chr, range(sys.maxunicode + 1)) if unicodedata.category(c).startswith("P")
+    )
 
 
 # spaCy's getters that only call one str method: the method itself gives the same value without

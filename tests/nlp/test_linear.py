@@ -121,12 +121,50 @@ def test_english_affix_rules_get_the_linear_searches() -> None:
     """A spaCy upgrade that changes the rules' shape shows up here, not as a slow tokenizer."""
     import spacy
 
-    from engine.nlp.tokenizer import _split_suffix_search
+    from engine.nlp.tokenizer import _last_char_dispatch, _split_suffix_search
 
     tokenizer = get_pipeline().tokenizer
     assert tokenizer.prefix_search.__name__ == "match"
-    assert tokenizer.url_match.__self__.pattern.count(r"(?:\S+@)?") == 1
+    assert tokenizer.url_match.__name__ == "dotted_url_match"
     assert _split_suffix_search(list(spacy.blank("en").Defaults.suffixes), str) is not None
+    assert _last_char_dispatch(list(spacy.blank("en").Defaults.suffixes), str) is not None
+
+
+def test_last_character_dispatch_and_the_url_guard_find_what_spacy_finds() -> None:
+    """Suffixes searched only with the rules that can end with the last character, and URLs looked for
+    only in text with a ".", against spaCy's own regexes on random chunks of the characters they use."""
+    import spacy
+    from spacy.lang.tokenizer_exceptions import URL_MATCH
+    from spacy.util import compile_suffix_regex
+
+    from engine.nlp.tokenizer import _last_char_dispatch
+
+    rules = list(spacy.blank("en").Defaults.suffixes)
+    full = compile_suffix_regex(rules).search
+    dispatch = _last_char_dispatch(rules, full)
+    assert dispatch is not None
+    url_match = get_pipeline().tokenizer.url_match
+    rng = random.Random(5)
+    pieces = [
+        *"aAkmgsS'\u20190159.,!?)(]\"…$€%+-:/@#°²_\n",
+        "km",
+        "mph",
+        "'s",
+        "www.",
+        "https://",
+        ".com",
+        ".co",
+        "ab",
+    ]
+    suffixes = urls = 0
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 8)))
+        expected, got = full(text), dispatch(text)
+        assert (expected and expected.span()) == (got and got.span()), text
+        assert bool(url_match(text)) == bool(URL_MATCH(text)), text
+        suffixes += expected is not None
+        urls += URL_MATCH(text) is not None
+    assert suffixes > 5_000 and urls > 100  # both kinds of answer were checked
 
 
 def test_suffix_search_over_the_tail_finds_what_the_full_search_finds() -> None:
@@ -214,5 +252,5 @@ def test_norm_table_starts_over_past_its_n_gram_bound_and_scores_the_same() -> N
         row = table.lookup(np.array([hash_string(norm)], dtype=np.uint64), strings)[0]
         assert table.n_grams <= 1_000 + 300
         expected = fresh.lookup(np.array([hash_string(norm)], dtype=np.uint64), strings)[0]
-        assert table._grams[row].tolist() == fresh._grams[expected].tolist()
+        assert table.row_grams(row).tolist() == fresh.row_grams(expected).tolist()
     assert table.generation > 1
