@@ -70,7 +70,7 @@ def _opened(client, keys, author: dict, external_id: str, text: str = COMPLAINT)
 
 def _to_waiting(client, keys, case_id: str) -> dict:  # type: ignore[no-untyped-def]
     _complete(client, keys, case_id, "triage", {"action": "respond"})
-    case = _complete(client, keys, case_id, "respond", {"reply": "Sorry! Looking into it."})
+    case = _complete(client, keys, case_id, "respond", {"reply": "Sorry! Looking into it.", "then": "wait"})
     assert case["status"] == "waiting" and case["tasks"] == []
     assert case["stage"]["name"] == "wait_for_customer" and case["sla"]["paused"] is True
     return case
@@ -112,7 +112,7 @@ def test_a_conversation_of_replies_stays_in_one_case_and_drives_its_process(clie
         case = _case(client, keys, case_id)
         assert case["status"] == "open" and [t["name"] for t in case["tasks"]] == ["respond"]
         assert case["sla"]["paused"] is False and case["stage"]["name"] == "respond"
-        case = _complete(client, keys, case_id, "respond", {"reply": f"answer {n}"})
+        case = _complete(client, keys, case_id, "respond", {"reply": f"answer {n}", "then": "wait"})
         assert case["status"] == "waiting"
         parent = f"c-{n}"
     assert count(Case) == 1
@@ -205,7 +205,7 @@ def test_the_same_reply_to_two_different_posts_is_two_messages(client, keys):
     _to_waiting(client, keys, first["case_id"])
     one = _post(client, keys, author=author, external_id="y-1", in_reply_to="y-0", text="yes")
     drain()
-    _complete(client, keys, first["case_id"], "respond", {"reply": "Is it order A12345?"})
+    _complete(client, keys, first["case_id"], "respond", {"reply": "Is it order A12345?", "then": "wait"})
     two = _post(client, keys, author=author, external_id="y-2", in_reply_to="y-1", text="yes")
     three = _post(client, keys, author=author, external_id="y-3", in_reply_to="y-1", text="YES")
     drain()
@@ -400,7 +400,7 @@ def test_a_300_message_conversation_stays_one_small_case(client, keys):
                 select(Task).where(Task.case_id == case_id, Task.name == "respond", Task.status == "open")
             )
             assert task is not None
-            flows.complete_task(s, task.id, {"reply": text}, csr)
+            flows.complete_task(s, task.id, {"reply": text, "then": "wait"}, csr)
 
     respond("reply 0")
     sizes = []

@@ -283,9 +283,9 @@ def test_a_restore_keeps_task_data_whatever_the_order_of_the_stored_tasks(reacti
     instance.complete_user_task(only_task(instance).id, {"action": "respond", "priority": "high"})
     restored = reactive.restore(_reordered(json.loads(json.dumps(instance.dump()))))
     respond = only_task(restored)
-    assert respond.data["priority"] == "high" and respond.data["then"] == "wait"  # set by a script
+    assert respond.data["priority"] == "high" and respond.data["then"] == "resolve"  # set by a script
     restored.complete_user_task(respond.id, {"reply": "On it"})  # its gateway reads "then"
-    assert restored.open_user_tasks() == [] and restored.waiting_timers()
+    assert [t.name for t in restored.open_user_tasks()] == ["resolve"]
 
 
 def test_three_hundred_turns_keep_the_task_tree_and_the_state_the_size_of_one_turn(reactive):
@@ -293,7 +293,7 @@ def test_three_hundred_turns_keep_the_task_tree_and_the_state_the_size_of_one_tu
     instance.complete_user_task(only_task(instance).id, {"action": "respond"})
     sizes = []
     for turn in range(300):
-        instance.complete_user_task(only_task(instance).id, {"reply": f"reply {turn}"})
+        instance.complete_user_task(only_task(instance).id, {"reply": f"reply {turn}", "then": "wait"})
         assert instance.send_message("customer_message", {"n": turn})
         instance = reactive.restore(json.loads(json.dumps(instance.dump())))
         sizes.append(len(json.dumps(instance.dump())))
