@@ -27,7 +27,7 @@ EVENT_TYPES: dict[str, tuple[bool, str]] = {
     "task.completed": (True, "a user task was completed"),
     "task.cancelled": (True, "a user task ended without completion"),
     "signal.attached": (True, "a signal joined an open case"),
-    "signal.duplicate": (True, "a signal repeated one already recorded (kept as ignored)"),
+    "signal.duplicate": (True, "a signal repeated one already recorded in this case"),
     "suppression.created": (True, "a suppression rule was created"),
     "suppression.deleted": (True, "a suppression rule was deleted"),
     "sla.warning": (True, "an SLA clock reached its warning"),

@@ -6,7 +6,8 @@ its process are opened by the case's own flow (``engine/cases/flows.py``).
 
 In order:
 1. the same text from the same author within ``duplicate_window_seconds`` is recorded once:
-   later copies are ``ignored`` with ``duplicate_of`` naming the first;
+   later copies carry ``duplicate_of`` naming the first; they are ``processed`` into the first's
+   case (no second message into its process) when it has one, else ``ignored``;
 2. a signal an active suppression rule matches is ``ignored`` with the rule named;
 3. a reply (``in_reply_to``) whose parent is not handled yet is ``buffered``; it is handled
    when the parent is, or alone when ``reply_buffer_seconds`` pass;
@@ -149,11 +150,13 @@ def _attach(session: Session, signal: Signal, case: Case, *, via: str, rule: str
 def _record_duplicate(session: Session, signal: Signal, first: Signal, window_seconds: float) -> None:
     window = f"{window_seconds / 3600:g} h" if window_seconds >= 3600 else f"{window_seconds:g} s"
     signal.routing = {
-        "action": "ignore",
+        "action": "attach" if first.case_id else "ignore",
         "rule": f"duplicate of signal {first.id}: the same text from the same author within {window}",
         "rule_id": "duplicate",
     }
-    signals.settle(signal, IGNORED, case_id=first.case_id, duplicate_of=first.id)
+    # with a case the copy is accounted for there (its timeline says so); without one it is kept, ignored
+    status = PROCESSED if first.case_id else IGNORED
+    signals.settle(signal, status, case_id=first.case_id, duplicate_of=first.id)
     if first.case_id:
         events.record(
             session,
