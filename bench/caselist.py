@@ -23,11 +23,17 @@ import argparse
 import os
 import random
 import statistics
+import sys
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.timers import use  # noqa: E402  (points this process's engine at a database)
 
 PG_ADMIN_URL = os.environ.get("SIFT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 TOPICS = [f"topic{i}" for i in range(12)]
@@ -55,17 +61,6 @@ def drop_database(url: str) -> None:
     admin = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-
-
-def use(url: str, data_dir: Path) -> None:
-    from engine.config import get_settings
-    from engine.db import reset_engine_cache
-
-    os.environ["SIFT_DATABASE_URL"] = url
-    os.environ["SIFT_DATA_DIR"] = str(data_dir)
-    os.environ.pop("SIFT_BOOTSTRAP_ADMIN_KEY", None)
-    get_settings.cache_clear()
-    reset_engine_cache()
 
 
 def seed(n: int, rng: random.Random) -> tuple[dict[str, str], list[str]]:
