@@ -327,9 +327,10 @@ class IntentClassifier:
     def __call__(self, doc: Doc) -> Doc:
         found = analysis(doc)
         model = self.complaint
-        score = model.probability(model.raw(found.complaint_features, intent_rules.rule_features(found)))
+        rules = intent_rules.rule_features(found)
+        score = model.probability(model.raw(found.complaint_features, rules))
         found.complaint_score = round(score, 4)
-        found.intent = intent_rules.classify(doc, found, score >= model.threshold)
+        found.intent = intent_rules.classify(found, rules, score >= model.threshold)
         return doc
 
 

@@ -30,8 +30,6 @@ target. Rhetorical questions and shared headlines are not questions.
 
 from __future__ import annotations
 
-from spacy.tokens import Doc
-
 from engine.nlp.analysis import Analysis
 from engine.nlp.resources import compile_guarded as _compile
 
@@ -180,19 +178,6 @@ def is_complaint(text: str, found: Analysis) -> bool:
     return found.sentiment_label == "negative" and bool(_FIRST_PERSON.search(found.text))
 
 
-def _is_question(text: str, target: bool) -> bool:
-    """A request for information or help the author needs, not a rhetorical or chatty question.
-
-    Help-seeking wording ("how do I", "does anyone know", "when will") makes a
-    question; a plain wh-question only when it is about a target.
-    """
-    if not ("?" in text or "any " in text) or _POLITICS.search(text) or _HEADLINE.search(text):
-        return False
-    if _HELP.search(text):
-        return True
-    return target and bool(_QUESTION_START.search(text))
-
-
 RULE_FEATURES = (
     "p_negative",
     "p_positive",
@@ -248,20 +233,38 @@ def rule_features(found: Analysis) -> list[float]:
     ]
 
 
-def classify(doc: Doc, found: Analysis, complaint: bool) -> str:
-    """The intent; ``complaint`` is the complaint model's decision for this doc."""
-    text = found.lower
-    if _SPAM.search(text) or _LISTING.search(text):
+_AT = {name: i for i, name in enumerate(RULE_FEATURES)}
+
+
+def classify(found: Analysis, rules: list[float], complaint: bool) -> str:
+    """The intent from the rules' verdicts (``rule_features`` of this doc, read once for the
+    complaint model too); ``complaint`` is the complaint model's decision."""
+
+    def hit(name: str) -> bool:
+        return rules[_AT[name]] > 0
+
+    if hit("spam"):
         return "spam"
-    target = has_target(text, found)
-    if target and _CANCEL.search(text):
+    target = hit("target")
+    if target and hit("cancellation"):
         return "cancellation"
     if complaint:
         return "complaint"
-    if _PURCHASE.search(text):
+    if hit("purchase"):
         return "purchase_intent"
-    if _is_question(text, target):
+    if _asks(found.lower, hit("help"), target and hit("question_start"), hit("politics") or hit("headline")):
         return "question"
-    if target and found.sentiment_label != "negative" and _PRAISE.search(text):
+    if target and found.sentiment_label != "negative" and hit("praise"):
         return "praise"
     return "other"
+
+
+def _asks(text: str, help_wording: bool, question_about_target: bool, rhetoric: bool) -> bool:
+    """A request for information or help the author needs, not a rhetorical or chatty question.
+
+    Help-seeking wording ("how do I", "does anyone know", "when will") makes a
+    question; a plain wh-question only when it is about a target.
+    """
+    if not ("?" in text or "any " in text) or rhetoric:
+        return False
+    return help_wording or question_about_target
