@@ -44,6 +44,13 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = 1_048_576
     max_text_chars: int = 20_000
+    nlp_max_chars: int = Field(
+        default=5_000,
+        ge=280,
+        description="Characters of a signal's text that enrichment reads: the first N, cut at the last "
+        "whitespace before N when there is one. The signal keeps its whole text; the enrichment says "
+        "how much it read (`analysed_chars`).",
+    )
     batch_max_items: int = 1000
 
     worker_batch_size: int = 50

@@ -16,22 +16,45 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from engine.config import get_settings
 from engine.nlp.components import analysis
 from engine.nlp.entities import redact
 from engine.nlp.pipeline import build_pipeline, get_pipeline
 from engine.nlp.urgency import influence, urgency
 
-__all__ = ["build_pipeline", "enrich", "enrich_many", "get_pipeline", "redact"]
+__all__ = ["analysed_part", "build_pipeline", "enrich", "enrich_many", "get_pipeline", "redact"]
 
 _CHUNK_DOCS = 5_000
 MAX_STRINGS = 500_000
 MAX_LONG_TOKEN_CHARS = 50_000_000  # characters of tokens over MAX_CHUNK in the string store
 
 
+def analysed_part(text: str, limit: int | None = None) -> str:
+    """The part of ``text`` enrichment reads: all of it up to ``limit`` characters (``nlp_max_chars``).
+
+    A longer text is cut at its last whitespace in the final fifth before
+    the limit, so no word is read half; a text with no whitespace there is
+    cut at the limit. It is a prefix, so entity offsets stay offsets into
+    the signal's text. The bound keeps one signal's enrichment CPU under a
+    fixed budget (a 20,000-character text costs what a 5,000-character one
+    does), as hosted text-analysis services bound a document (Azure AI
+    Language reads 5,120 characters); mentions are far shorter than it.
+    """
+    limit = get_settings().nlp_max_chars if limit is None else limit
+    if len(text) <= limit:
+        return text
+    floor = limit - limit // 5
+    for cut in range(limit, floor, -1):
+        if text[cut].isspace():
+            return text[:cut]
+    return text[:limit]
+
+
 def _result(doc: Doc, author: dict[str, Any] | None) -> dict[str, Any]:
     found = analysis(doc)
     reach = influence(author)
     return {
+        "analysed_chars": len(doc.text),
         "sentiment": {"label": found.sentiment_label, "score": found.sentiment_score},
         "intent": found.intent,
         "complaint_score": found.complaint_score,
@@ -69,7 +92,7 @@ def current_pipeline() -> Language:
 
 def enrich(text: str, author: dict[str, Any] | None = None) -> dict[str, Any]:
     """The enrichment of one mention."""
-    return _result(current_pipeline()(text), author)
+    return _result(current_pipeline()(analysed_part(text)), author)
 
 
 def enrich_many(
@@ -84,5 +107,6 @@ def enrich_many(
     stream = iter(items)
     while chunk := list(islice(stream, _CHUNK_DOCS)):
         nlp = current_pipeline()
-        for doc, author in nlp.pipe(chunk, as_tuples=True, batch_size=batch_size):
+        window = [(analysed_part(text), author) for text, author in chunk]
+        for doc, author in nlp.pipe(window, as_tuples=True, batch_size=batch_size):
             yield _result(doc, author)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.nlp import build_pipeline, enrich, enrich_many, get_pipeline, redact
+from engine.nlp import analysed_part, build_pipeline, enrich, enrich_many, get_pipeline, redact
 from engine.nlp.cli import enrich_stream
 from engine.nlp.errors import NlpDataError
 from engine.nlp.resources import VOCAB_FILE, load_catalogue, load_groups, with_first_char_guard
@@ -26,6 +26,7 @@ KEYS = {
     "cues",
     "complaint_score",
     "influence",
+    "analysed_chars",
 }
 
 
@@ -214,3 +215,22 @@ def test_first_char_guard_falls_back_when_the_private_parser_is_missing_or_chang
 
     monkeypatch.setattr(resources, "_parser", Changed)
     assert with_first_char_guard(pattern) == pattern
+
+
+def test_a_long_text_is_read_up_to_the_window_cut_at_whitespace() -> None:
+    head = "@acme my order #A12345 never arrived. " * 200  # 7,600 characters
+    found = enrich(head + "call me on +44 7700 900123")
+    assert 4_000 <= found["analysed_chars"] <= 5_000
+    assert head[found["analysed_chars"]].isspace()  # no word read half
+    assert "A12345" in {e["text"] for e in found["entities"]}
+    assert "+44 7700 900123" not in {e["text"] for e in found["entities"]}  # past the window
+    short = "@acme where is my parcel"
+    assert enrich(short)["analysed_chars"] == len(short)
+
+
+def test_the_window_cuts_a_text_without_whitespace_at_the_limit() -> None:
+    assert analysed_part("x" * 9_000, 5_000) == "x" * 5_000
+    assert analysed_part("ab " * 10, 29) == "ab " * 9 + "ab"
+    assert analysed_part("ab " * 10, 30) == "ab " * 10
+    early_space = "y" * 10 + " " + "z" * 100  # its only space is far before the limit
+    assert analysed_part(early_space, 100) == early_space[:100]
