@@ -65,14 +65,14 @@ def identify(session: Session, source: str, author: dict[str, Any]) -> Customer 
     return customer
 
 
-def prefetch(session: Session, identities: list[tuple[str, dict[str, Any]]]) -> None:
+def prefetch(session: Session, identities: list[tuple[str, dict[str, Any]]]) -> list[Customer]:
     """Finds or creates the customers of many authors at once (a worker batch), so
     :func:`identify` needs no query of its own.
 
     Missing customers are created here, race-free across workers: handles are
     inserted in sorted order with ON CONFLICT DO NOTHING, so concurrent batches
     neither deadlock nor fail; a worker that loses a race drops its own row and
-    uses the winner's.
+    uses the winner's. Returns the customers of those authors.
     """
     authors: dict[str, dict[str, Any]] = {}
     for source, author in identities:
@@ -81,13 +81,13 @@ def prefetch(session: Session, identities: list[tuple[str, dict[str, Any]]]) -> 
             authors.setdefault(handle, author)
     known: dict[str, Customer | None] = session.info.setdefault(_KNOWN, {})
     wanted = sorted(set(authors) - set(known))
-    if not wanted:
-        return
-    missing = sorted(set(wanted) - set(_owners_of(session, wanted)))
-    if missing:
-        _create(session, {h: authors[h] for h in missing})
-    for handle, customer in _owners_of(session, wanted).items():
-        known[handle] = customer
+    if wanted:
+        missing = sorted(set(wanted) - set(_owners_of(session, wanted)))
+        if missing:
+            _create(session, {h: authors[h] for h in missing})
+        for handle, customer in _owners_of(session, wanted).items():
+            known[handle] = customer
+    return [c for c in (known.get(h) for h in authors) if c is not None]
 
 
 def _owners_of(session: Session, handles: list[str]) -> dict[str, Customer]:

@@ -17,14 +17,22 @@ from engine.events import service as events
 from engine.queues.models import MANUAL, STRATEGIES, Queue
 
 NAME_MAX = 64
+_ABSENT = "sift.queues.absent"  # session.info: names found to have no settings in this transaction
 
 
 def get(session: Session, name: str, *, lock: bool = False) -> Queue | None:
     """The queue's settings, or None for a queue nobody configured (worked by hand). ``lock``
     holds its row until the transaction ends (PostgreSQL), so two assignments in one queue
-    take their turns one after the other."""
+    take their turns one after the other, and is read afresh. A name found unconfigured is
+    not looked up again in the same transaction (a worker batch asks once per case)."""
+    absent: set[str] = session.info.setdefault(_ABSENT, set())
+    if name in absent:
+        return None
     pg = session.get_bind().dialect.name == "postgresql"
-    return session.get(Queue, name, with_for_update=lock and pg, populate_existing=lock)
+    queue = session.get(Queue, name, with_for_update=lock and pg, populate_existing=lock and pg)
+    if queue is None:
+        absent.add(name)
+    return queue
 
 
 def list_all(session: Session) -> list[Queue]:
@@ -34,6 +42,7 @@ def list_all(session: Session) -> list[Queue]:
 def put(session: Session, name: str, strategy: str, skills: list[str], *, actor: str) -> Queue:
     """Creates or replaces a queue's settings (a ``queue.updated`` event records the change)."""
     _check(name, strategy, skills)
+    session.info.get(_ABSENT, set()).discard(name)
     queue = session.get(Queue, name)
     before: dict[str, Any] | None = None
     if queue is None:

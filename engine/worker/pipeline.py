@@ -42,6 +42,7 @@ from engine.signals import suppression
 from engine.signals.models import BUFFERED, IGNORED, PROCESSED, Signal
 
 _OPENED = "sift.pipeline.opened"  # session.info: cases opened in this transaction, by id
+_CASES_OF = "sift.pipeline.cases_of"  # session.info: live and lately resolved cases, by customer id
 LIVE = (transitions.OPEN, transitions.WAITING)
 
 
@@ -210,14 +211,36 @@ def _case(session: Session, case_id: str) -> Case | None:
     return session.get(Case, case_id)
 
 
+def prefetch_cases(session: Session, customer_ids: list[str], window: timedelta) -> None:
+    """Loads the live cases of many customers, and those resolved within ``window``, in one
+    query (a worker batch), so :func:`_cases_of` needs no query of its own for them."""
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return
+    stmt = select(Case).where(
+        Case.customer_id.in_(ids),
+        Case.status.in_(LIVE)
+        | ((Case.status == transitions.RESOLVED) & (Case.resolved_at >= utcnow() - window)),
+    )
+    cases_of: dict[str, list[Case]] = session.info.setdefault(_CASES_OF, {})
+    for customer_id in ids:
+        cases_of[customer_id] = []
+    for case in session.scalars(stmt):
+        cases_of[case.customer_id].append(case)
+
+
 def _cases_of(
     session: Session, customer_id: str, topic: str, window: timedelta, *, stored: bool
 ) -> tuple[Case | None, Case | None]:
     """The customer's newest open or waiting case on ``topic``, and their case on it resolved
     most recently if within ``window``. One query, none for a customer new in this transaction
-    (``stored`` false: their cases, if any, were opened in it too)."""
+    (``stored`` false: their cases, if any, were opened in it too) or one whose cases
+    :func:`prefetch_cases` loaded."""
     found: list[Case] = []
-    if stored:
+    prefetched = session.info.get(_CASES_OF, {}).get(customer_id)
+    if prefetched is not None:
+        found = [c for c in prefetched if c.topic == topic and c in session]
+    elif stored:
         stmt = (
             select(Case)
             .where(

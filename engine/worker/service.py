@@ -62,8 +62,12 @@ def run_once(limit: int | None = None) -> int:
         if not batch:
             return 0
         enrichments = _enrich_all(batch)
-        customers.prefetch(session, [(s.source, s.author or {}) for s in batch])
-        window = timedelta(seconds=get_settings().duplicate_window_seconds)
+        settings = get_settings()
+        found = customers.prefetch(session, [(s.source, s.author or {}) for s in batch])
+        pipeline.prefetch_cases(
+            session, [c.id for c in found], timedelta(seconds=settings.reopen_window_seconds)
+        )
+        window = timedelta(seconds=settings.duplicate_window_seconds)
         signals.prefetch_bursts(session, batch, window)
         events_before = len(events.pending(session))
         try:

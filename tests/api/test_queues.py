@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from engine.db import unit_of_work
+from engine.queues import service as queues
 from tests.helpers import auth, drain, signal_body
 
 
@@ -168,3 +170,14 @@ def test_signals_and_tasks_page_with_cursors(client, keys):
         if not cursor:
             break
     assert sorted(tasks) == sorted(case_ids)
+
+
+def test_a_queue_configured_after_it_was_found_missing_is_seen_in_the_same_transaction(client):
+    with unit_of_work() as s:
+        assert queues.get(s, "late") is None
+        assert queues.get(s, "late", lock=True) is None  # remembered, not asked again
+        queues.put(s, "late", "round_robin", [], actor="test")
+        found = queues.get(s, "late", lock=True)
+        assert found is not None and found.strategy == "round_robin"
+    with unit_of_work() as s:
+        assert queues.get(s, "late") is not None
