@@ -226,7 +226,8 @@ def prefetch_cases(session: Session, customer_ids: list[str], window: timedelta)
     for customer_id in ids:
         cases_of[customer_id] = []
     for case in session.scalars(stmt):
-        cases_of[case.customer_id].append(case)
+        if case.customer_id is not None:  # always: the query matched it by customer
+            cases_of[case.customer_id].append(case)
 
 
 def _cases_of(
