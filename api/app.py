@@ -22,6 +22,7 @@ from api import errors, ratelimit
 from api.accesslog import AccessLog
 from api.cases.router import router as cases_router
 from api.customers.router import router as customers_router
+from api.experience.router import router as experience_router
 from api.keys.router import router as keys_router
 from api.limits import BodyLimit
 from api.processes.router import router as processes_router
@@ -123,6 +124,7 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
         replies_router,
         suppressions_router,
         queues_router,
+        experience_router,
     ):
         app.include_router(router)
     return app

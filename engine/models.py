@@ -6,6 +6,7 @@ from engine.customers.models import Customer, CustomerHandle
 from engine.db import Base
 from engine.delivery.models import OutboundReply, WebhookDelivery, WebhookSubscription
 from engine.events.models import ActivityEvent, OutboxEvent
+from engine.experience.models import CsatAnswer, ExperienceWeight
 from engine.processes.models import ProcessDefinition, ProcessInstanceRecord, ProcessVersion
 from engine.queues.models import Queue
 from engine.signals.models import Signal, SuppressionRule
@@ -18,8 +19,10 @@ __all__ = [
     "ApiKey",
     "Base",
     "Case",
+    "CsatAnswer",
     "Customer",
     "CustomerHandle",
+    "ExperienceWeight",
     "OutboundReply",
     "OutboxEvent",
     "ProcessDefinition",

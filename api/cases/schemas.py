@@ -69,6 +69,12 @@ class CaseSummary(BaseModel):
     updated_at: AwareDatetime
 
 
+class CsatRef(BaseModel):
+    score: int = Field(description="1 to 5; the latest answer when the customer answered again")
+    comment: str | None
+    received_at: AwareDatetime
+
+
 class CaseOut(CaseSummary):
     customer: CustomerRef | None
     signals: list[SignalRef]
@@ -77,6 +83,7 @@ class CaseOut(CaseSummary):
     process: ProcessRef | None
     resolution: dict[str, Any] | None
     resolved_at: AwareDatetime | None
+    csat: CsatRef | None = Field(description="the customer's satisfaction answer (POST .../csat)")
 
 
 class CasePage(BaseModel):

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from api.cases.schemas import (
     CaseOut,
     CaseSummary,
+    CsatRef,
     CustomerRef,
     ProcessRef,
     SignalRef,
@@ -17,6 +18,7 @@ from api.cases.schemas import (
 from engine.cases import service as cases
 from engine.cases.models import Case
 from engine.customers import service as customers
+from engine.experience import service as experience
 from engine.processes.models import ProcessInstanceRecord
 from engine.signals import service as signals
 from engine.tasks import service as tasks
@@ -78,6 +80,7 @@ def detail(session: Session, case: Case) -> CaseOut:
                 status=record.status,
             )
     base = summary(case).model_dump()
+    answer = experience.csat_of(session, case.id)
     return CaseOut(
         **base,
         customer=customer,
@@ -93,4 +96,7 @@ def detail(session: Session, case: Case) -> CaseOut:
         process=process,
         resolution=case.resolution,
         resolved_at=case.resolved_at,
+        csat=CsatRef(score=answer.score, comment=answer.comment, received_at=answer.received_at)
+        if answer is not None
+        else None,
     )

@@ -36,6 +36,8 @@ EVENT_TYPES: dict[str, tuple[bool, str]] = {
     "sla.notified": (True, "an SLA level asked to notify supervisors"),
     "sla.policy_changed": (True, "an SLA policy was created or replaced"),
     "sla.calendar_changed": (True, "a business calendar was created or replaced"),
+    "csat.received": (True, "the customer answered the satisfaction survey of a case"),
+    "experience.weights_changed": (True, "the weights of the experience score changed"),
     "process.uploaded": (True, "a BPMN or DMN version was uploaded"),
     "process.deployed": (True, "a version was deployed"),
     "customers.imported": (False, "a customer CSV was imported (audit only)"),

@@ -77,6 +77,10 @@ TABLE: dict[tuple[str, str], tuple[set[str] | str, Callable[[str], Request]]] = 
     ("POST", "/api/v1/tasks/{task_id}/release"): (WORKERS, _nothing),
     ("POST", "/api/v1/tasks/{task_id}/assign"): ({"supervisor"}, _body({"assignee": "csr"})),
     ("GET", "/api/v1/queues"): (WORKERS, _nothing),
+    ("POST", "/api/v1/cases/{case_id}/csat"): ({"integration", "supervisor"}, _body({"score": 4})),
+    ("GET", "/api/v1/insights/experience"): (READERS, _nothing),
+    ("GET", "/api/v1/insights/experience/weights"): (READERS, _nothing),
+    ("PUT", "/api/v1/insights/experience/weights"): ({"supervisor"}, _body({"csat": 2})),
     ("PUT", "/api/v1/queues/{name}"): ({"supervisor"}, _body({"strategy": "round_robin", "skills": []})),
     ("GET", "/api/v1/agents"): ({"supervisor"}, _nothing),
     # "me": every worker may set their own presence; the other roles are refused
