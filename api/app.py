@@ -24,6 +24,7 @@ from api.cases.router import router as cases_router
 from api.customers.router import router as customers_router
 from api.keys.router import router as keys_router
 from api.limits import BodyLimit
+from api.mentions.router import router as mentions_router
 from api.processes.router import router as processes_router
 from api.queues.router import router as queues_router
 from api.replies.router import router as replies_router
@@ -123,6 +124,7 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
         replies_router,
         suppressions_router,
         queues_router,
+        mentions_router,
     ):
         app.include_router(router)
     return app

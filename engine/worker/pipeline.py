@@ -25,7 +25,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, or_, select
 from sqlalchemy.orm import Session
 
 from engine import nlp
@@ -204,18 +204,22 @@ def _opened(session: Session) -> list[Case]:
 
 
 def _case(session: Session, case_id: str) -> Case | None:
+    """The case by id (one this transaction opened, too); a merged case answers with the case it
+    was merged into, where its conversation goes on."""
     found = session.info.get(_OPENED, {}).get(case_id)
     if found is not None and found in session:
         return found
-    return session.get(Case, case_id)
+    case = session.get(Case, case_id)
+    return cases.surviving(session, case) if case is not None else None
 
 
 def _cases_of(
     session: Session, customer_id: str, topic: str, window: timedelta, *, stored: bool
 ) -> tuple[Case | None, Case | None]:
     """The customer's newest open or waiting case on ``topic``, and their case on it resolved
-    most recently if within ``window``. One query, none for a customer new in this transaction
-    (``stored`` false: their cases, if any, were opened in it too)."""
+    most recently if within ``window``; a case merged into another counts as that one. One query
+    (and one per merged case), none for a customer new in this transaction (``stored`` false:
+    their cases, if any, were opened in it too)."""
     found: list[Case] = []
     if stored:
         stmt = (
@@ -223,12 +227,15 @@ def _cases_of(
             .where(
                 Case.customer_id == customer_id,
                 Case.topic == topic,
-                Case.status.in_((*LIVE, transitions.RESOLVED)),
+                or_(Case.status.in_((*LIVE, transitions.RESOLVED)), Case.merged_into.is_not(None)),
             )
             .order_by(Case.created_at.desc())
             .limit(20)
         )
-        found = list(session.scalars(stmt))
+        for row in session.scalars(stmt):  # a merged case stands for the one it went into
+            case = cases.surviving(session, row)
+            if case not in found:
+                found.append(case)
     found += [
         c for c in _opened(session) if c.customer_id == customer_id and c.topic == topic and c not in found
     ]
