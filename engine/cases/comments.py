@@ -33,12 +33,12 @@ _HANDLE = re.compile(r"(?<![A-Za-z0-9_.@-])@([A-Za-z0-9][A-Za-z0-9_.@-]*)")
 
 def handles(body: str) -> list[str]:
     """The candidate names after each ``@`` in ``body``, in order, trailing punctuation off."""
-    found = []
+    found: dict[str, None] = {}  # ordered and de-duplicated in linear time
     for match in _HANDLE.finditer(body):
         name = match.group(1).rstrip(".-@")
-        if name and name not in found:
-            found.append(name)
-    return found
+        if name:
+            found[name] = None
+    return list(found)
 
 
 def resolve_mentions(session: Session, body: str) -> list[str]:
@@ -53,14 +53,14 @@ def resolve_mentions(session: Session, body: str) -> list[str]:
     folded: dict[str, list[str]] = {}
     for name in names:
         folded.setdefault(name.lower(), []).append(name)
-    found: list[str] = []
+    found: dict[str, None] = {}
     for handle in wanted:
         match = handle if handle in exact else None
         if match is None and len(folded.get(handle.lower(), [])) == 1:
             match = folded[handle.lower()][0]
-        if match is not None and match not in found:
-            found.append(match)
-    return found
+        if match is not None:
+            found[match] = None
+    return list(found)
 
 
 def add(session: Session, case_id: str, body: str, who: Principal, *, internal: bool = False) -> Comment:
