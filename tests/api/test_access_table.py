@@ -47,6 +47,7 @@ def _nothing(role: str) -> Request:
 TABLE: dict[tuple[str, str], tuple[set[str] | str, Callable[[str], Request]]] = {
     ("GET", "/healthz"): (PUBLIC, _nothing),
     ("GET", "/metrics"): (PUBLIC, _nothing),
+    ("GET", "/readyz"): (PUBLIC, _nothing),
     ("MOUNT", "/static-offline-docs"): (PUBLIC, _nothing),  # the docs' own assets
     ("GET", "/api/v1/timers"): ({"supervisor"}, _nothing),
     ("POST", "/api/v1/timers/{timer_id}/retry"): ({"supervisor"}, _nothing),
