@@ -61,9 +61,26 @@ def process_key_of(session: Session, instance_id: str) -> str:
     return key
 
 
+def migrate(session: Session, record: ProcessInstanceRecord, instance: Any, number: int) -> Any:
+    """``instance`` moved onto version ``number`` of its process (see CompiledProcess.adopt);
+    the record names the new version once saved."""
+    target = compiled_for(session, record.process_key, number)
+    moved = target.adopt(instance)
+    record.process_version = number
+    return moved
+
+
+RUNNING, COMPLETED, INCIDENT = "running", "completed", "incident"
+STATUSES = (RUNNING, INCIDENT, COMPLETED)
+
+
 def save(session: Session, record: ProcessInstanceRecord, instance: Any) -> None:
-    """Stores the instance's state on its record (a new record joins the session)."""
+    """Stores the instance's state on its record (a new record joins the session); its status
+    is ``completed``, ``incident`` (a task waits for a retry) or ``running``."""
     record.state = instance.dump()
-    record.status = "completed" if instance.is_completed else "running"
+    if instance.is_completed:
+        record.status = COMPLETED
+    else:
+        record.status = INCIDENT if instance.failed_tasks() else RUNNING
     record.updated_at = utcnow()
     session.add(record)
