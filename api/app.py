@@ -23,6 +23,8 @@ from api.accesslog import AccessLog
 from api.cases.router import router as cases_router
 from api.customers.router import router as customers_router
 from api.experience.router import router as experience_router
+from api.incidents.router import router as incidents_router
+from api.instances.router import router as instances_router
 from api.keys.router import router as keys_router
 from api.limits import BodyLimit
 from api.processes.router import router as processes_router
@@ -37,6 +39,7 @@ from api.webhooks.router import router as webhooks_router
 from engine import bootstrap
 from engine.config import get_settings
 from engine.delivery.service import DeliveryService
+from engine.incidents import metrics as incident_metrics
 from engine.timers import metrics
 from engine.timers.poller import TimerService
 from engine.worker.service import Worker
@@ -105,6 +108,7 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
         return {"status": "ok"}
 
     metrics.install_collector()
+    incident_metrics.install_collector()
 
     @app.get(METRICS, tags=["health"], response_class=PlainTextResponse)
     def prometheus_metrics() -> PlainTextResponse:
@@ -125,6 +129,8 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
         suppressions_router,
         queues_router,
         experience_router,
+        incidents_router,
+        instances_router,
     ):
         app.include_router(router)
     return app

@@ -194,7 +194,9 @@ def complete_task(session: Session, task_id: str, data: dict[str, Any], who: Pri
     return case
 
 
-def retry(session: Session, incident_id: str, data: dict[str, Any], version: int | None, who: Principal) -> Case:
+def retry(
+    session: Session, incident_id: str, data: dict[str, Any], version: int | None, who: Principal
+) -> Case:
     """Retries an open incident's failed task (see :class:`Retry`) through its case's flow."""
     incident = incidents.get_open(session, incident_id)
     case = cases.get(session, incident.case_id)

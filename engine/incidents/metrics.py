@@ -25,12 +25,8 @@ class IncidentCollector(Collector):
         open_now = GaugeMetricFamily(
             "sift_incidents_open", "Open incidents: failed tasks waiting for a retry", labels=["process"]
         )
-        opened = CounterMetricFamily(
-            "sift_incidents_opened", "Incidents ever opened", labels=["process"]
-        )
-        resolved = CounterMetricFamily(
-            "sift_incidents_resolved", "Incidents resolved", labels=["process"]
-        )
+        opened = CounterMetricFamily("sift_incidents_opened", "Incidents ever opened", labels=["process"])
+        resolved = CounterMetricFamily("sift_incidents_resolved", "Incidents resolved", labels=["process"])
         totals: dict[str, dict[str, int]] = {}
         for key, status, count in rows:
             totals.setdefault(key, {OPEN: 0, RESOLVED: 0})[status] = int(count)

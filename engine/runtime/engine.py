@@ -95,7 +95,8 @@ class SiftScriptEngine(PythonScriptEngine):
         except _Failed as failed:
             raise _at(task, _sift_error(_element_id(task), failed.outcome)) from None
         except EngineError as err:
-            raise _at(task, err)
+            _at(task, err)
+            raise
         except Exception as err:
             raise _at(task, ScriptFailed(_element_id(task), *scripts.describe_error(err))) from None
 

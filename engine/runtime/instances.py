@@ -8,6 +8,7 @@ If an action raises, the stored state is untouched: discard the instance object 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -32,7 +33,7 @@ from engine.runtime.errors import (
     ProcessStalled,
     TaskNotOpen,
 )
-from engine.runtime.parser import read_definition_xml, validate_bpmn
+from engine.runtime.parser import read_definition_xml, specs, validate_bpmn
 from engine.runtime.serializer import dump_workflow, restore_workflow
 
 
@@ -115,13 +116,14 @@ class CompiledProcess:
         raise MigrationRefused(self.key, missing)
 
 
-def compile_process(xml: bytes) -> CompiledProcess:
-    """Validate and parse a BPMN definition once; callers cache the result by (key, version)."""
-    parsed, problems, parser = validate_bpmn(read_definition_xml(xml))
+def compile_process(xml: bytes, called: Mapping[str, bytes] | None = None) -> CompiledProcess:
+    """Validate and parse a BPMN definition once; callers cache the result by (key, version)
+    and the versions of the processes it calls (``called``: key -> XML of the pinned version)."""
+    lookup = dict(called or {})
+    parsed, problems, parser = validate_bpmn(read_definition_xml(xml), resolve=lookup.get)
     if problems or parsed is None or parser is None:
         raise DefinitionInvalid(problems)
-    spec = parser.get_spec(parsed.key)
-    subprocess_specs = parser.get_subprocess_specs(parsed.key)
+    spec, subprocess_specs = specs(parser, parsed.key, collaboration=parsed.collaboration)
     return CompiledProcess(parsed.key, spec, subprocess_specs, parsed.forms)
 
 

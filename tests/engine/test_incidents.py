@@ -84,7 +84,11 @@ def test_a_retry_with_the_missing_data_runs_the_script_and_resolves_the_incident
         flows.retry(s, incident_id, {"points": 4}, None, OWNER)
     with unit_of_work() as s:
         incident = s.get(Incident, incident_id)
-        assert (incident.status, incident.resolution, incident.resolved_by) == ("resolved", "retried", "owner")
+        assert (incident.status, incident.resolution, incident.resolved_by) == (
+            "resolved",
+            "retried",
+            "owner",
+        )
         case = s.get(Case, case_id)
         assert case.stage == "triage"
         (task,) = s.scalars(select(Task).where(Task.case_id == case_id)).all()

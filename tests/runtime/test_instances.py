@@ -12,8 +12,6 @@ from SpiffWorkflow.task import TaskState
 from engine.runtime import (
     CompiledProcess,
     ProcessStalled,
-    ScriptRefused,
-    ServiceFailed,
     StateIncompatible,
     TaskNotOpen,
     compile_process,
@@ -115,10 +113,11 @@ def test_restored_instances_keep_the_restricted_engine():
     state = json.loads(json.dumps(compiled.start({"n": 1}).dump()))
     restored = compiled.restore(state)
     assert restored.workflow.script_engine is ENGINE
-    with pytest.raises(ScriptRefused) as caught:
-        restored.complete_user_task(only_task(restored).id, {})
-    assert caught.value.element_id == "after_review"
-    assert "import" in caught.value.what
+    restored.complete_user_task(only_task(restored).id, {})
+    (failure,) = restored.failures  # refused, and held at its element as an incident
+    assert (failure.element_id, failure.error) == ("after_review", "ScriptRefused")
+    assert "import" in failure.message
+    assert [element for _, element, _ in restored.failed_tasks()] == ["after_review"]
 
 
 @pytest.mark.parametrize(
@@ -127,9 +126,10 @@ def test_restored_instances_keep_the_restricted_engine():
 )
 def test_runtime_refusal_in_a_script_task_names_the_element(script):
     compiled = unvalidated(data_file("hostile_runtime.bpmn"), script)
-    with pytest.raises(ScriptRefused) as caught:
-        compiled.start()
-    assert caught.value.element_id == "hostile"
+    instance = compiled.start()
+    (failure,) = instance.failures
+    assert (failure.element_id, failure.error) == ("hostile", "ScriptRefused")
+    assert not instance.is_completed
 
 
 def test_validation_refuses_what_the_runtime_would_refuse():
@@ -182,15 +182,13 @@ def test_service_errors_are_process_errors_not_name_errors():
         compiled = compile_process(data_file("service_task.bpmn"))
     finally:
         unregister("tests.echo")
-    with pytest.raises(ServiceFailed) as caught:
-        compiled.start({"handle": "@ana"})
-    assert "no such operator" in caught.value.detail
+    (failure,) = compiled.start({"handle": "@ana"}).failures
+    assert failure.error == "ServiceFailed" and "no such operator" in failure.message
     service("tests.echo")(boom)
     try:
-        with pytest.raises(ServiceFailed) as caught:
-            compiled.start({"handle": "@ana"})
-        assert caught.value.element_id == "lookup"
-        assert "secret detail" not in caught.value.detail
+        (failure,) = compiled.start({"handle": "@ana"}).failures
+        assert (failure.element_id, failure.error) == ("lookup", "ServiceFailed")
+        assert "secret detail" not in failure.message
     finally:
         unregister("tests.echo")
 
