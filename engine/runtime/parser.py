@@ -127,7 +127,21 @@ def _schema_problems(root: etree._Element, kind: str) -> list[Problem]:
                 None, None, f"Unsupported DMN namespace {namespace!r}; use one of {known}.", root.sourceline
             )
         ]
-    return [_located(root, message, line) for message, line in schema.violations(root, xsd)]
+    found = schema.violations(root, xsd)
+    return [_located(root, message, line) for message, line in found if not _spiff_dialect(root, message, line)]
+
+
+def _spiff_dialect(root: etree._Element, message: str, line: int | None) -> bool:
+    """SpiffWorkflow writes a correlation property's retrieval expression as ``formalExpression``
+    where the XSD has ``messagePath`` (its parser reads only that form): tolerated."""
+    if not message.startswith("Element 'formalExpression': This element is not expected."):
+        return False
+    return any(
+        local_name(e) == "formalExpression"
+        and e.sourceline == line
+        and local_name(e.getparent()) == "correlationPropertyRetrievalExpression"
+        for e in root.iter(f"{{{BPMN_NS}}}formalExpression")
+    )
 
 
 def _located(root: etree._Element, message: str, line: int | None) -> Problem:
