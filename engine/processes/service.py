@@ -27,7 +27,7 @@ from engine.processes.models import DEPLOYED, DRAFT, ProcessDefinition, ProcessV
 # the repository's processes/ folder, which the wheel carries as this package (see setup.py)
 SHIPPED_DIR = files("engine.processes.shipped")
 
-_cache: dict[tuple[str, int, str], Any] = {}
+_cache: dict[tuple[str, int, str, tuple[tuple[str, int], ...]], Any] = {}
 _cache_lock = threading.Lock()
 _DEPLOYED_MEMO = "sift.deployed_versions"
 
