@@ -11,6 +11,7 @@ from SpiffWorkflow.task import TaskState
 
 from engine.runtime import (
     CompiledProcess,
+    IncidentNotOpen,
     ProcessStalled,
     StateIncompatible,
     TaskNotOpen,
@@ -305,3 +306,38 @@ def _ancestors(task):  # type: ignore[no-untyped-def]
     while task.parent is not None:
         task = task.parent
         yield task
+
+
+GATEWAY = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:exclusiveGateway id="big" name="Big?" default="small_flow"/>
+    <bpmn:userTask id="large" name="Large"/>
+    <bpmn:userTask id="small" name="Small"/>
+    <bpmn:endEvent id="e1"/><bpmn:endEvent id="e2"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="big"/>
+    <bpmn:sequenceFlow id="large_flow" sourceRef="big" targetRef="large">
+      <bpmn:conditionExpression>amount &gt; 100</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="small_flow" sourceRef="big" targetRef="small"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="large" targetRef="e1"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="small" targetRef="e2"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_failing_condition_is_held_through_a_json_round_trip_and_retried_with_data():
+    compiled = compile_process(GATEWAY)
+    instance = compiled.start({})
+    (failure,) = instance.failures
+    assert (failure.element_id, failure.error) == ("big", "ScriptFailed") and "amount" in failure.message
+    assert instance.open_user_tasks() == [] and not instance.is_completed
+    restored = compiled.restore(json.loads(json.dumps(instance.dump())))
+    assert restored.element_states()["failed"] == ["big"]
+    with pytest.raises(IncidentNotOpen):
+        restored.retry("00000000-0000-0000-0000-000000000000")
+    restored.retry(failure.task_id, {"amount": 500})
+    assert restored.failures == [] and [t.name for t in restored.open_user_tasks()] == ["large"]
+    assert restored.failed_tasks() == []
