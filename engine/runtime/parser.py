@@ -128,7 +128,9 @@ def _schema_problems(root: etree._Element, kind: str) -> list[Problem]:
             )
         ]
     found = schema.violations(root, xsd)
-    return [_located(root, message, line) for message, line in found if not _spiff_dialect(root, message, line)]
+    return [
+        _located(root, message, line) for message, line in found if not _spiff_dialect(root, message, line)
+    ]
 
 
 def _spiff_dialect(root: etree._Element, message: str, line: int | None) -> bool:
