@@ -24,6 +24,8 @@ from api.accesslog import AccessLog
 from api.cases.router import router as cases_router
 from api.customers.router import router as customers_router
 from api.experience.router import router as experience_router
+from api.incidents.router import router as incidents_router
+from api.instances.router import router as instances_router
 from api.keys.router import router as keys_router
 from api.limits import BodyLimit
 from api.mentions.router import router as mentions_router
@@ -40,6 +42,7 @@ from engine import bootstrap, migrate
 from engine.config import get_settings
 from engine.db import get_engine
 from engine.delivery.service import DeliveryService
+from engine.incidents import metrics as incident_metrics
 from engine.timers import metrics
 from engine.timers.poller import TimerService
 from engine.worker import metrics as worker_metrics
@@ -122,6 +125,7 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
 
     metrics.install_collector()
     worker_metrics.install_collector()
+    incident_metrics.install_collector()
 
     @app.get(METRICS, tags=["health"], response_class=PlainTextResponse)
     def prometheus_metrics() -> PlainTextResponse:
@@ -143,6 +147,8 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
         queues_router,
         experience_router,
         mentions_router,
+        incidents_router,
+        instances_router,
     ):
         app.include_router(router)
     return app

@@ -7,6 +7,7 @@ from engine.db import Base
 from engine.delivery.models import OutboundReply, WebhookDelivery, WebhookSubscription
 from engine.events.models import ActivityEvent, OutboxEvent
 from engine.experience.models import CsatAnswer, ExperienceWeight
+from engine.incidents.models import Incident
 from engine.processes.models import ProcessDefinition, ProcessInstanceRecord, ProcessVersion
 from engine.queues.models import Queue
 from engine.signals.models import Signal, SuppressionRule
@@ -25,6 +26,7 @@ __all__ = [
     "Customer",
     "CustomerHandle",
     "ExperienceWeight",
+    "Incident",
     "Mention",
     "OutboundReply",
     "OutboxEvent",

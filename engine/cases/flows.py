@@ -29,6 +29,7 @@ from engine.db import utcnow
 from engine.delivery import replies
 from engine.errors import Conflict, NotFound
 from engine.events import service as events
+from engine.incidents import service as incidents
 from engine.processes import instances
 from engine.processes.context import acting_for
 from engine.signals.models import Signal
@@ -38,6 +39,7 @@ from engine.tasks.models import COMPLETED, Task
 from engine.timers import service as timers
 
 if TYPE_CHECKING:
+    from engine.processes.models import ProcessInstanceRecord
     from engine.runtime import ProcessInstance
 
 
@@ -89,7 +91,22 @@ class End:
     actor: str
 
 
-Action = Start | CompleteTask | FireTimer | Message | End
+@dataclass(frozen=True)
+class Retry:
+    """Run the failed task of incident ``incident_id`` again, with ``data`` merged into what it
+    reads, after moving the instance onto ``version`` of its process when one is given."""
+
+    incident_id: str
+    data: dict[str, Any]
+    version: int | None
+    who: Principal
+
+    @property
+    def actor(self) -> str:
+        return self.who.name
+
+
+Action = Start | CompleteTask | FireTimer | Message | End | Retry
 
 
 @dataclass(frozen=True)
@@ -187,12 +204,26 @@ def complete_task(session: Session, task_id: str, data: dict[str, Any], who: Pri
     return case
 
 
-def advance(session: Session, case: Case, action: Action) -> Outcome:
-    """Acts on the case's process and brings the task rows and the case in line with it.
+def retry(
+    session: Session, incident_id: str, data: dict[str, Any], version: int | None, who: Principal
+) -> Case:
+    """Retries an open incident's failed task (see :class:`Retry`) through its case's flow."""
+    incident = incidents.get_open(session, incident_id)
+    case = cases.get(session, incident.case_id)
+    advance(session, case, Retry(incident_id, data, version, who))
+    return case
 
-    If the action or an engine step raises, nothing is saved: the caller's transaction (or
-    savepoint) rolls back, and the stored state is as it was."""
+
+def advance(session: Session, case: Case, action: Action) -> Outcome:
+    """Acts on the case's process and brings the task rows, the incidents and the case in line
+    with it.
+
+    A script, service call or expression that fails does not undo the action: its task is held
+    at its element as an incident (engine/incidents) and the rest is saved. If anything else
+    raises, nothing is saved: the caller's transaction (or savepoint) rolls back, and the
+    stored state is as it was."""
     new = isinstance(action, Start)
+    retried: str | None = None
     with acting_for(session, case, action.actor):
         if isinstance(action, Start):
             record, instance = instances.start(session, action.process_key, action.data)
@@ -201,9 +232,14 @@ def advance(session: Session, case: Case, action: Action) -> Outcome:
             if case.process_instance_id is None:
                 raise CaseHasNoProcess(case.id)
             record, instance = instances.load(session, case.process_instance_id)  # locks it
-            if not _act(session, case, instance, action):
+            if isinstance(action, Retry):
+                instance, retried = _retry(session, record, instance, action)
+            elif not _act(session, case, instance, action):
                 return Outcome([], instance.is_completed, caught=False)
+    had_incident = record.status == instances.INCIDENT
     instances.save(session, record, instance)
+    if had_incident or retried or record.status == instances.INCIDENT:
+        _sync_incidents(session, case, record, instance, action.actor, retried)
     created = tasks.sync(session, case, record, instance, new=new)
     clocks.track_stages(session, case, lambda: {v.id: v.name for v in instance.open_user_tasks()})
     timers.sync_waiting(
@@ -227,11 +263,45 @@ def advance(session: Session, case: Case, action: Action) -> Outcome:
     return Outcome(created, instance.is_completed)
 
 
+def _retry(
+    session: Session, record: ProcessInstanceRecord, instance: ProcessInstance, action: Retry
+) -> tuple[ProcessInstance, str]:
+    incident = incidents.get_open(session, action.incident_id)
+    if incident.instance_id != record.id:
+        raise NotFound("incident", f"{action.incident_id} of instance {record.id}")
+    if action.version is not None and action.version != record.process_version:
+        instance = instances.migrate(session, record, instance, action.version)
+    instance.retry(incident.task_id, action.data)
+    return instance, incident.task_id
+
+
+def _sync_incidents(
+    session: Session,
+    case: Case,
+    record: ProcessInstanceRecord,
+    instance: ProcessInstance,
+    actor: str,
+    retried: str | None,
+) -> None:
+    """Opens an incident for each task this action failed at and resolves those no longer
+    failed (a completed process leaves none open)."""
+    if instance.failures:
+        session.flush()  # the case and instance rows exist before a new incident names them
+    where = incidents.Where(case.id, record.id, record.process_key, record.process_version)
+    failures = [
+        incidents.Failure(f.task_id, f.element_id, f.title, f.error, f.message) for f in instance.failures
+    ]
+    still = set() if instance.is_completed else {task_id for task_id, _, _ in instance.failed_tasks()}
+    incidents.sync(session, where, failures, still, actor=actor, retried=retried)
+
+
 def _follow_stage(session: Session, case: Case, instance: ProcessInstance, actor: str) -> None:
     """Sets the case's stage from where its process is, and its status from whether the process
-    waits for the customer (``waiting``) or for a CSR (``open``)."""
+    waits for the customer (``waiting``) or for a CSR (``open``); a process held only at a
+    failed task is at that task's element (an incident)."""
     open_tasks = instance.open_user_tasks()
     waits = [] if open_tasks or instance.is_completed else instance.waiting_at()
+    failed = [] if open_tasks or waits or instance.is_completed else instance.failed_tasks()
     if instance.is_completed:
         stage, title = CLOSED_STAGE if case.status == transitions.CLOSED else COMPLETED_STAGE
     elif open_tasks:
@@ -239,6 +309,8 @@ def _follow_stage(session: Session, case: Case, instance: ProcessInstance, actor
         stage, title = (first.lane, first.lane) if first.lane else (first.name, first.title)
     elif waits:
         stage, title = waits[0].name, waits[0].title
+    elif failed:
+        stage, title = failed[0][1], failed[0][2]
     else:
         stage, title = None, None
     if stage != case.stage:

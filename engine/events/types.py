@@ -45,6 +45,8 @@ EVENT_TYPES: dict[str, tuple[bool, str]] = {
     "experience.weights_changed": (True, "the weights of the experience score changed"),
     "process.uploaded": (True, "a BPMN or DMN version was uploaded"),
     "process.deployed": (True, "a version was deployed"),
+    "incident.opened": (True, "a script, service call or expression failed; its task waits for a retry"),
+    "incident.resolved": (True, "the failed task ran after a retry, or the process moved past it"),
     "customers.imported": (False, "a customer CSV was imported (audit only)"),
     "key.created": (False, "an API key was created (audit only)"),
     "key.revoked": (False, "an API key was revoked (audit only)"),

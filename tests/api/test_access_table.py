@@ -51,6 +51,11 @@ TABLE: dict[tuple[str, str], tuple[set[str] | str, Callable[[str], Request]]] = 
     ("MOUNT", "/static-offline-docs"): (PUBLIC, _nothing),  # the docs' own assets
     ("GET", "/api/v1/timers"): ({"supervisor"}, _nothing),
     ("POST", "/api/v1/timers/{timer_id}/retry"): ({"supervisor"}, _nothing),
+    ("GET", "/api/v1/incidents"): ({"supervisor", "process_owner"}, _nothing),
+    ("GET", "/api/v1/incidents/{incident_id}"): ({"supervisor", "process_owner"}, _nothing),
+    ("POST", "/api/v1/incidents/{incident_id}:retry"): ({"supervisor", "process_owner"}, _body({})),
+    ("GET", "/api/v1/processes/{key}/instances"): ({"supervisor", "process_owner"}, _nothing),
+    ("GET", "/api/v1/instances/{instance_id}"): ({"supervisor", "process_owner"}, _nothing),
     ("GET", "/openapi.json"): (PUBLIC, _nothing),
     ("GET", "/docs"): (PUBLIC, _nothing),
     ("GET", "/docs/oauth2-redirect"): (PUBLIC, _nothing),
