@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api import errors, ratelimit
 from api.accesslog import AccessLog
+from api.canned.router import router as canned_router
 from api.cases.router import router as cases_router
 from api.customers.router import router as customers_router
 from api.keys.router import router as keys_router
@@ -123,6 +124,7 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
         replies_router,
         suppressions_router,
         queues_router,
+        canned_router,
     ):
         app.include_router(router)
     return app
