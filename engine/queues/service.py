@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from engine.db import utcnow
@@ -22,7 +22,16 @@ NAME_MAX = 64
 def get(session: Session, name: str, *, lock: bool = False) -> Queue | None:
     """The queue's settings, or None for a queue nobody configured (worked by hand). ``lock``
     holds its row until the transaction ends (PostgreSQL), so two assignments in one queue
-    take their turns one after the other."""
+    take their turns one after the other.
+
+    A row this transaction has changed and not yet written (a worker batch opens many cases
+    before its one flush) was read under the lock already, and is the newest: it is returned
+    as it is. Reading it afresh would discard the turns taken since, and give every case of
+    the batch to the same member."""
+    if lock:
+        held = session.identity_map.get(session.identity_key(Queue, name))
+        if held is not None and inspect(held).modified:
+            return held
     pg = session.get_bind().dialect.name == "postgresql"
     return session.get(Queue, name, with_for_update=lock and pg, populate_existing=lock)
 
