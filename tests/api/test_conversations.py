@@ -442,3 +442,12 @@ def test_a_300_message_conversation_stays_one_small_case(client, keys):
     _complete(client, keys, case_id, "respond", {"reply": "Glad to help!", "then": "resolve"})
     case = _complete(client, keys, case_id, "resolve", {"resolution_code": "answered"})
     assert case["status"] == "resolved" and case["resolution"]["code"] == "answered"
+
+
+def test_the_signal_list_finds_buffered_replies(client, keys):
+    reply = _post(
+        client, keys, author={"handle": "@listed"}, external_id="b-1", in_reply_to="b-0", text="hello??"
+    )
+    drain()
+    listed = client.get("/api/v1/signals", params={"status": "buffered"}, headers=auth(keys["csr"])).json()
+    assert [s["id"] for s in listed["items"]] == [reply]
