@@ -451,3 +451,22 @@ def test_the_signal_list_finds_buffered_replies(client, keys):
     drain()
     listed = client.get("/api/v1/signals", params={"status": "buffered"}, headers=auth(keys["csr"])).json()
     assert [s["id"] for s in listed["items"]] == [reply]
+
+
+def test_a_task_the_customer_cancels_is_on_the_outbox_as_its_catalogue_says(client, keys):
+    """task.cancelled is a delivered type: a webhook subscriber hears of it (it was timeline only)."""
+    from engine.events.models import OutboxEvent
+    from engine.events.types import delivered
+
+    author = {"handle": "@cancel"}
+    first = _opened(client, keys, author, "x-0")
+    case_id = first["case_id"]
+    _complete(client, keys, case_id, "triage", {"action": "respond"})
+    _complete(client, keys, case_id, "respond", {"reply": "Done.", "then": "resolve"})
+    _post(client, keys, author=author, external_id="x-1", in_reply_to="x-0", text="no it is still broken!!")
+    drain()
+    cancelled = [e for e in _timeline(client, keys, case_id) if e["type"] == "task.cancelled"]
+    assert cancelled and delivered("task.cancelled")
+    with unit_of_work() as s:
+        outbox = set(s.scalars(select(OutboxEvent.id).where(OutboxEvent.type == "task.cancelled")))
+    assert {e["id"] for e in cancelled} <= outbox
