@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api import errors, ratelimit
 from api.accesslog import AccessLog
+from api.canned.router import router as canned_router
 from api.cases.router import router as cases_router
 from api.customers.router import router as customers_router
 from api.experience.router import router as experience_router
@@ -149,6 +150,7 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
         mentions_router,
         incidents_router,
         instances_router,
+        canned_router,
     ):
         app.include_router(router)
     return app

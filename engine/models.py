@@ -1,6 +1,7 @@
 """Imports every ORM model so the metadata is complete (Alembic, tests)."""
 
 from engine.auth.models import ApiKey
+from engine.canned.models import CannedReply
 from engine.cases.models import Case, CaseLink, Comment, Mention
 from engine.customers.models import Customer, CustomerHandle
 from engine.db import Base
@@ -19,6 +20,7 @@ __all__ = [
     "ActivityEvent",
     "ApiKey",
     "Base",
+    "CannedReply",
     "Case",
     "CaseLink",
     "Comment",

@@ -59,6 +59,7 @@ class CompleteTask:
     task_id: str
     data: dict[str, Any]
     who: Principal
+    canned: dict[str, str] | None = None  # {"id", "name"}: the respond reply came from a canned reply
 
     @property
     def actor(self) -> str:
@@ -196,11 +197,19 @@ def reopen(session: Session, case: Case, signal_id: str, *, via: str, rule: str 
     return case
 
 
-def complete_task(session: Session, task_id: str, data: dict[str, Any], who: Principal) -> Case:
-    """Completes an open task with ``data`` and advances its case's process."""
+def complete_task(
+    session: Session,
+    task_id: str,
+    data: dict[str, Any],
+    who: Principal,
+    *,
+    canned: dict[str, str] | None = None,
+) -> Case:
+    """Completes an open task with ``data`` and advances its case's process; ``canned`` names the
+    canned reply a respond task's ``reply`` was rendered from (engine/canned)."""
     task = tasks.get(session, task_id)
     case = cases.get(session, task.case_id)
-    advance(session, case, CompleteTask(task_id, data, who))
+    advance(session, case, CompleteTask(task_id, data, who, canned))
     return case
 
 
@@ -361,11 +370,17 @@ def _complete_task(session: Session, case: Case, instance: ProcessInstance, acti
     tasks.validate_form(task.form, action.data)
     instance.complete_user_task(task.id, action.data, actor=action.actor)
     tasks.set_status(session, task, COMPLETED, actor=action.actor, data=action.data)
-    _apply_task_outcome(session, case, task.name, action.data, actor=action.actor)
+    _apply_task_outcome(session, case, task.name, action.data, actor=action.actor, canned=action.canned)
 
 
 def _apply_task_outcome(
-    session: Session, case: Case, task_name: str, data: dict[str, Any], *, actor: str
+    session: Session,
+    case: Case,
+    task_name: str,
+    data: dict[str, Any],
+    *,
+    actor: str,
+    canned: dict[str, str] | None = None,
 ) -> None:
     """What a completed task decides about the case itself (triage's priority and topic,
     a reply counting as the first response)."""
@@ -374,10 +389,12 @@ def _apply_task_outcome(
             session, case, {"priority": data.get("priority"), "topic": data.get("topic")}, actor=actor
         )
     if task_name == "respond" and data.get("reply"):
-        _queue_reply(session, case, data["reply"], actor=actor)
+        _queue_reply(session, case, data["reply"], actor=actor, canned=canned)
 
 
-def _queue_reply(session: Session, case: Case, text: str, *, actor: str) -> None:
+def _queue_reply(
+    session: Session, case: Case, text: str, *, actor: str, canned: dict[str, str] | None = None
+) -> None:
     """The reply goes to the channel of the customer's latest message, in reply to it; it is
     sent after the commit (engine/delivery/replies.py). The first-response clock stops here, at
     the CSR's reply, as Zendesk counts the agent's public reply: the team answered, and how long
@@ -389,7 +406,15 @@ def _queue_reply(session: Session, case: Case, text: str, *, actor: str) -> None
         .limit(1)
     ).first()
     channel, in_reply_to = (latest[0], latest[1]) if latest is not None else ("unknown", None)
-    replies.queue(session, case_id=case.id, channel=channel, in_reply_to=in_reply_to, text=text, actor=actor)
+    replies.queue(
+        session,
+        case_id=case.id,
+        channel=channel,
+        in_reply_to=in_reply_to,
+        text=text,
+        actor=actor,
+        canned=canned,
+    )
     clocks.replied(session, case)
 
 
