@@ -174,9 +174,7 @@ def _seasonal_ready(state: State, minute: float, tick: int, cfg: Config) -> bool
     position = minute / 60.0 - 0.5
     lower = math.floor(position)
     need = cfg.seasonal_min_weeks
-    return (
-        state.season[hour_of_week(lower)][1] >= need and state.season[hour_of_week(lower + 1)][1] >= need
-    )
+    return state.season[hour_of_week(lower)][1] >= need and state.season[hour_of_week(lower + 1)][1] >= need
 
 
 def expected_rate(state: State, tick: int, cfg: Config) -> tuple[float, bool, float | None]:
