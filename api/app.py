@@ -22,6 +22,7 @@ from api import errors, ratelimit
 from api.accesslog import AccessLog
 from api.cases.router import router as cases_router
 from api.customers.router import router as customers_router
+from api.insights.router import router as insights_router
 from api.keys.router import router as keys_router
 from api.limits import BodyLimit
 from api.processes.router import router as processes_router
@@ -32,6 +33,7 @@ from api.sla.router import router as sla_router
 from api.suppressions.router import router as suppressions_router
 from api.tasks.router import router as tasks_router
 from api.timers.router import router as timers_router
+from api.trends.router import router as trends_router
 from api.webhooks.router import router as webhooks_router
 from engine import bootstrap
 from engine.config import get_settings
@@ -123,6 +125,8 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
         replies_router,
         suppressions_router,
         queues_router,
+        trends_router,
+        insights_router,
     ):
         app.include_router(router)
     return app

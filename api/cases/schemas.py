@@ -69,11 +69,21 @@ class CaseSummary(BaseModel):
     updated_at: AwareDatetime
 
 
+class ChildrenOut(BaseModel):
+    total: int
+    by_status: dict[str, int] = Field(
+        description="open, waiting, resolved, closed: how many children are in each"
+    )
+
+
 class CaseOut(CaseSummary):
     customer: CustomerRef | None
     signals: list[SignalRef]
     tasks: list[TaskRef]
     parent_id: str | None
+    children: ChildrenOut = Field(
+        description="the cases whose parent this is (an investigation's linked cases)"
+    )
     process: ProcessRef | None
     resolution: dict[str, Any] | None
     resolved_at: AwareDatetime | None

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from api.cases.schemas import (
     CaseOut,
+    ChildrenOut,
     CaseSummary,
     CustomerRef,
     ProcessRef,
@@ -15,6 +16,7 @@ from api.cases.schemas import (
     TaskRef,
 )
 from engine.cases import service as cases
+from engine.cases import transitions
 from engine.cases.models import Case
 from engine.customers import service as customers
 from engine.processes.models import ProcessInstanceRecord
@@ -90,7 +92,14 @@ def detail(session: Session, case: Case) -> CaseOut:
             for t in tasks.for_case(session, case.id)
         ],
         parent_id=case.parent_id,
+        children=_children(session, case),
         process=process,
         resolution=case.resolution,
         resolved_at=case.resolved_at,
     )
+
+
+def _children(session: Session, case: Case) -> ChildrenOut:
+    counts = cases.children_counts(session, case.id)
+    by_status = {status: counts.get(status, 0) for status in transitions.STATUSES}
+    return ChildrenOut(total=sum(counts.values()), by_status=by_status)

@@ -8,9 +8,9 @@ Per tick ``t`` (minute ``t - 1`` has closed) with that minute's counts:
 - **Window**: the last ``window`` minutes' volume ``V`` (and negative mentions ``N``, reach).
 - **Baseline**: the expected per-minute rate ``mu``. Until there is history it is an EWMA of
   the per-minute volume (``level``, half-life ``level_half_life``). Once the series has
-  ``seasonal_min_days`` of history and both hour-of-week slots around the window have been seen
+  ``seasonal_min_days`` of history and the hour-of-week slots of the window have each been seen
   in ``seasonal_min_weeks`` different weeks, ``mu`` is the hour-of-week profile (each slot an
-  EWMA of that hour's mean rate, interpolated between slot centres) times how this week runs
+  EWMA of that hour's mean rate, each minute at its own hour's slot) times how this week runs
   against the profile (``level`` over an EWMA of the profile's own values with the same
   half-life, so both lag alike and the daily cycle cancels; clamped to 0.5-2). ``E = window*mu``.
 - **Score**: the Anscombe residual ``2(sqrt(V + 3/8) - sqrt(E + 3/8))`` (about N(0, 1) for
@@ -154,35 +154,38 @@ def severity(score: float, threshold: float, reach: float, negative_share: float
     return max(1, min(10, round(4 + 3 * math.log2(max(p, 1e-9)))))
 
 
-def _seasonal_rate(state: State, minute: float, cfg: Config) -> float | None:
-    """The hour-of-week profile at ``minute`` (interpolated between slot centres), or None
-    while the slots around it have not been seen in enough weeks."""
+def _seasonal_rate(state: State, tick: int, cfg: Config) -> float | None:
+    """The hour-of-week profile's mean rate over the window ending at ``tick`` (each minute at
+    its own hour's slot), or None while a slot in it has never been seen."""
     if not state.season:
         return None
-    position = minute / 60.0 - 0.5  # slot centres sit at half past each hour
-    lower = math.floor(position)
-    frac = position - lower
-    a, b = state.season[hour_of_week(lower)], state.season[hour_of_week(lower + 1)]
-    if a[1] < 1 or b[1] < 1:
+    first, last = (
+        state.season[hour_of_week((tick - cfg.window) // 60)],
+        state.season[hour_of_week((tick - 1) // 60)],
+    )
+    if first[1] < 1 or last[1] < 1:
         return None
-    return a[0] * (1.0 - frac) + b[0] * frac
+    if first is last:
+        return first[0]
+    boundary = ((tick - 1) // 60) * 60  # the window straddles an hour
+    return (first[0] * (boundary - (tick - cfg.window)) + last[0] * (tick - boundary)) / cfg.window
 
 
-def _seasonal_ready(state: State, minute: float, tick: int, cfg: Config) -> bool:
+def _seasonal_ready(state: State, tick: int, cfg: Config) -> bool:
     if tick - state.first_tick < cfg.seasonal_min_days * 1440:
         return False
-    position = minute / 60.0 - 0.5
-    lower = math.floor(position)
     need = cfg.seasonal_min_weeks
-    return state.season[hour_of_week(lower)][1] >= need and state.season[hour_of_week(lower + 1)][1] >= need
+    return (
+        state.season[hour_of_week((tick - cfg.window) // 60)][1] >= need
+        and state.season[hour_of_week((tick - 1) // 60)][1] >= need
+    )
 
 
 def expected_rate(state: State, tick: int, cfg: Config) -> tuple[float, bool, float | None]:
     """(per-minute rate expected over the window ending at ``tick``, whether the seasonal
     profile gave it, the profile's value there if it has one)."""
-    centre = tick - cfg.window / 2.0
-    profile = _seasonal_rate(state, centre, cfg)
-    if profile is not None and state.track > 0 and _seasonal_ready(state, centre, tick, cfg):
+    profile = _seasonal_rate(state, tick, cfg)
+    if profile is not None and state.track > 0 and _seasonal_ready(state, tick, cfg):
         ratio = min(2.0, max(0.5, state.level / state.track))
         return profile * ratio, True, profile
     return state.level, False, profile
@@ -271,7 +274,9 @@ def _learn(
     profile: float | None,
     cfg: Config,
 ) -> None:
-    a, b = cfg.level_alpha, cfg.deviation_alpha
+    # a running mean over the first ticks, then the EWMA: a new series' baseline is right from
+    # the end of its warm-up instead of still climbing from zero
+    a, b = max(cfg.level_alpha, 1.0 / (tick - state.first_tick)), cfg.deviation_alpha
     cap = mu + cfg.clip * math.sqrt(mu + 1.0)
     x = min(float(volume), cap)
     state.level += a * (x - state.level)

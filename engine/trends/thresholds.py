@@ -81,6 +81,12 @@ def put(session: Session, topic: str, body: dict[str, Any], *, actor: str) -> Th
 
 
 def _check(values: dict[str, Any]) -> None:
+    nulls = [f for f in FIELDS if values[f] is None and f != "min_negative_share"]
+    if nulls:
+        raise InvalidInput(
+            "Only min_negative_share may be null: " + ", ".join(nulls),
+            fields=[{"field": f, "message": "must not be null"} for f in nulls],
+        )
     problems = []
     if not 1.0 <= float(values["score"]) <= 50.0:
         problems.append({"field": "score", "message": "must be between 1 and 50"})
