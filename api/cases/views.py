@@ -6,8 +6,8 @@ from sqlalchemy.orm import Session
 
 from api.cases.schemas import (
     CaseOut,
-    ChildrenOut,
     CaseSummary,
+    ChildrenOut,
     CustomerRef,
     ProcessRef,
     SignalRef,

@@ -15,6 +15,7 @@ from engine.trends.models import Trend
 
 router = APIRouter(prefix="/api/v1/trends", tags=["trends"])
 READERS = ("csr", "supervisor", "process_owner")
+TREND_READERS = ("integration", *READERS)  # other services (and `sift replay`) read what they caused
 
 
 class WindowOut(BaseModel):
@@ -123,7 +124,7 @@ def list_trends(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> TrendPage:
     """Spikes, newest detection first."""
-    caller.require(*READERS)
+    caller.require(*TREND_READERS)
     flt = insights.TrendFilter(
         topic=topic, kind=kind, since=since, until=until, min_severity=min_severity, case_id=case_id
     )
@@ -153,5 +154,5 @@ def put_thresholds(
 
 @router.get("/{trend_id}", response_model=TrendOut)
 def get_trend(trend_id: str, caller: Caller, session: DbSession) -> TrendOut:
-    caller.require(*READERS)
+    caller.require(*TREND_READERS)
     return trend_out(insights.get_trend(session, trend_id))
