@@ -71,7 +71,7 @@ class Config:
 class Params:
     """What counts as a spike (per topic, editable through the API)."""
 
-    score: float = 4.0
+    score: float = 3.75
     min_volume: int = 10
     min_negative_share: float | None = None
     on_negative: bool = False

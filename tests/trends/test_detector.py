@@ -107,10 +107,12 @@ def test_the_hour_of_week_baseline_takes_over_after_two_weeks():
         volumes.append(max(0, round(rng.gauss(rate, rate**0.5))))
     state, found = run(volumes)
     switch = CFG.seasonal_min_days * 1440
-    # a sixfold jump at 09:00 is sudden to a baseline without history of the hour...
-    assert any(t <= switch for t, _ in found) and not any(s.seasonal for _, s in found)
-    # ...and expected once the hour-of-week profile knows the morning
-    assert [t for t, _ in found if t > switch + 1440] == []
+    before = [t for t, spike in found if t <= switch]
+    after = [t for t, spike in found if t > switch + 1440]
+    # a sixfold jump at 09:00 is sudden to a baseline without the hour's history (nearly every
+    # morning of the first two weeks), and mostly expected once the hour-of-week profile knows it
+    assert len(before) >= 10 and not any(s.seasonal for t, s in found if t <= switch)
+    assert len(after) / 6 <= len(before) / 14 / 3
     t = START + len(volumes)
     from engine.trends.detector import expected_rate
 
