@@ -26,6 +26,7 @@ from api.cases.router import router as cases_router
 from api.customers.router import router as customers_router
 from api.experience.router import router as experience_router
 from api.incidents.router import router as incidents_router
+from api.insights.router import router as insights_router
 from api.instances.router import router as instances_router
 from api.keys.router import router as keys_router
 from api.limits import BodyLimit
@@ -38,6 +39,7 @@ from api.sla.router import router as sla_router
 from api.suppressions.router import router as suppressions_router
 from api.tasks.router import router as tasks_router
 from api.timers.router import router as timers_router
+from api.trends.router import router as trends_router
 from api.webhooks.router import router as webhooks_router
 from engine import bootstrap, migrate
 from engine.config import get_settings
@@ -151,6 +153,8 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
         incidents_router,
         instances_router,
         canned_router,
+        trends_router,
+        insights_router,
     ):
         app.include_router(router)
     return app

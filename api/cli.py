@@ -295,6 +295,109 @@ def _wait_healthy(client: httpx.Client, seconds: float = 60) -> None:
 
 
 @app.command()
+def replay(
+    path: Annotated[
+        Path, typer.Argument(help="JSON lines (.jsonl) or CSV (.csv) of mentions, as POST /signals")
+    ],
+    url: Annotated[str, typer.Option(help="base URL of a running Sift")] = "http://127.0.0.1:8000",
+    key: Annotated[
+        str | None, typer.Option(help="an integration or admin key (or SIFT_KEY)", envvar="SIFT_KEY")
+    ] = None,
+    batch: Annotated[int, typer.Option(min=1, max=1000, help="mentions per POST /signals:batch")] = 500,
+    wait: Annotated[float, typer.Option(help="seconds to wait for the worker before the summary")] = 300.0,
+) -> None:
+    """Post historical mentions in event-time order (created_at), then list the trends found."""
+    from api.replay import read
+
+    if not key:
+        typer.echo("error: set SIFT_KEY (or pass --key) to an integration or admin key", err=True)
+        raise typer.Exit(2)
+    try:
+        mentions, problems = read(path)
+    except (OSError, UnicodeDecodeError) as err:
+        typer.echo(f"error: cannot read {path}: {getattr(err, 'strerror', None) or err}", err=True)
+        raise typer.Exit(2) from err
+    if problems:
+        for problem in problems:
+            typer.echo(f"{path}:{problem}", err=True)
+        typer.echo(f"error: {path} has problems (first {len(problems)} shown); nothing was sent", err=True)
+        raise typer.Exit(2)
+    if not mentions:
+        typer.echo(f"error: {path} holds no mentions", err=True)
+        raise typer.Exit(2)
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
+        try:
+            refused = _post_in_order(client, mentions, batch)
+            _wait_processed(client, wait)
+            trends = _trends_since(client, mentions[0].at.isoformat())
+        except httpx.HTTPError as err:
+            typer.echo(f"error: cannot reach {url} ({type(err).__name__})", err=True)
+            raise typer.Exit(2) from err
+    _summary(len(mentions), refused, trends, mentions[0].at, mentions[-1].at)
+    raise typer.Exit(1 if refused else 0)
+
+
+def _post_in_order(client: httpx.Client, mentions: list, size: int) -> int:
+    from rich.progress import Progress
+
+    refused = 0
+    with Progress(transient=False) as progress:
+        task = progress.add_task("replaying", total=len(mentions))
+        for at in range(0, len(mentions), size):
+            chunk = mentions[at : at + size]
+            r = client.post("/api/v1/signals:batch", json={"signals": [m.body for m in chunk]})
+            if r.status_code == 429:
+                time.sleep(float(r.headers.get("Retry-After", "5")))
+                r = client.post("/api/v1/signals:batch", json={"signals": [m.body for m in chunk]})
+            if r.status_code >= 400:
+                _fail(r)
+            for mention, result in zip(chunk, r.json()["results"], strict=True):
+                if "error" in result:
+                    refused += 1
+                    typer.echo(f"line {mention.line}: {result['error']}: {result['detail']}", err=True)
+            progress.advance(task, len(chunk))
+    return refused
+
+
+def _wait_processed(client: httpx.Client, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        r = client.get("/api/v1/signals", params={"status": "pending", "limit": 1})
+        if r.status_code >= 400:
+            _fail(r)
+        if not r.json()["items"]:
+            return
+        time.sleep(0.5)
+    typer.echo(f"warning: signals still pending after {seconds:g} s; the summary may be short", err=True)
+
+
+def _trends_since(client: httpx.Client, since: str) -> list[dict]:
+    found: list[dict] = []
+    cursor = None
+    while True:
+        params = {"since": since, "limit": 200, **({"cursor": cursor} if cursor else {})}
+        r = client.get("/api/v1/trends", params=params)
+        if r.status_code >= 400:
+            _fail(r)
+        page = r.json()
+        found += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return list(reversed(found))  # oldest first
+
+
+def _summary(sent: int, refused: int, trends: list[dict], first: object, last: object) -> None:
+    typer.echo(f"replayed {sent - refused} of {sent} mentions from {first} to {last}; {len(trends)} trends:")
+    for t in trends:
+        name = f"{t['series']['kind']}:{t['series']['key']}"
+        case = f" investigation {t['case_id']}" if t.get("case_id") else ""
+        typer.echo(
+            f"  {t['detected_at']}  {name:<32} volume {t['volume']} vs {t['baseline']:.1f} expected, "
+            f"score {t['score']:.1f}, severity {t['severity']}{case}"
+        )
+
+
+@app.command()
 def enrich() -> None:
     """JSON lines (or plain text lines) in on stdin, one JSON line of enrichment out per line."""
     from engine.nlp.cli import enrich_stream

@@ -1,5 +1,6 @@
 """Start-up work shared by ``sift serve``, ``sift worker``, the CLI and tests: the operations
-BPMN may call, shipped definitions as version 1, and the bootstrap admin key."""
+BPMN may call, the timer service's handlers and periodic jobs, shipped definitions as version 1,
+and the bootstrap admin key."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from engine.db import unit_of_work
 from engine.processes import service as definitions
 from engine.sla import policies as sla
 from engine.timers import service as timers
+from engine.timers.poller import register_job
+from engine.trends import detection as trends
 
 
 def register_operations() -> None:
@@ -23,6 +26,8 @@ def register_operations() -> None:
         runtime.service(name)(fn)
     for kind, handler in HANDLERS.items():
         timers.register(kind, handler)
+    # trend detection on the clock: evaluates a quiet live stream's last minutes
+    register_job("trends", get_settings().trend_tick_seconds, trends.tick_job)
 
 
 def prepare() -> None:

@@ -154,6 +154,25 @@ class Settings(BaseSettings):
         "(POST /tasks/{id}/writing again); a closed browser blocks nobody past it.",
     )
 
+    trend_lateness_minutes: int = Field(
+        default=1,
+        ge=0,
+        le=60,
+        description="Trends: a minute of event time is evaluated once a signal this many minutes after its "
+        "end has been counted; a signal later than that is counted (insights) but no longer scored.",
+    )
+    trend_live_horizon_minutes: int = Field(
+        default=10,
+        ge=1,
+        description="Trends: while the newest counted signal is at most this old, the minute job evaluates "
+        "up to the clock (a quiet live stream); a replay of older mentions is driven by its own events.",
+    )
+    trend_tick_seconds: float = Field(
+        default=60.0, gt=0, description="How often the timer service runs trend detection on the clock."
+    )
+    trend_queue: str = Field(default="investigations", description="The queue investigation cases open in.")
+    trend_sla_policy: str = Field(default="default", description="The SLA policy investigation cases get.")
+
     nlp_model: str | None = Field(
         default=None, description="Installed spaCy package to use instead of blank."
     )

@@ -15,6 +15,7 @@ from engine.signals.models import Signal, SuppressionRule
 from engine.sla.models import SlaCalendar, SlaPolicy
 from engine.tasks.models import Task
 from engine.timers.models import Timer
+from engine.trends.models import Trend, TrendClock, TrendCount, TrendSeries, TrendThreshold
 
 __all__ = [
     "ActivityEvent",
@@ -42,6 +43,11 @@ __all__ = [
     "SuppressionRule",
     "Task",
     "Timer",
+    "Trend",
+    "TrendClock",
+    "TrendCount",
+    "TrendSeries",
+    "TrendThreshold",
     "WebhookDelivery",
     "WebhookSubscription",
 ]

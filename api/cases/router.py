@@ -73,6 +73,7 @@ def list_cases(
         str | None, Query(max_length=120, description="e.g. triage, respond, wait_for_customer")
     ] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
+    parent_id: Annotated[str | None, Query(max_length=32, description="the children of this case")] = None,
     sort: Annotated[str, Query(description="sla_due | -created_at | created_at | priority")] = "sla_due",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
@@ -89,6 +90,7 @@ def list_cases(
         sla=sla,
         q=q,
         stage=stage,
+        parent_id=parent_id,
     )
     rows, next_cursor = cases.list_cases(session, flt, sort=sort, limit=limit, cursor=cursor)
     return CasePage(items=[views.summary(c) for c in rows], next_cursor=next_cursor)

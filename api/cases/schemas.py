@@ -94,12 +94,22 @@ class IncidentRef(BaseModel):
     resolved_at: AwareDatetime | None
 
 
+class ChildrenOut(BaseModel):
+    total: int
+    by_status: dict[str, int] = Field(
+        description="open, waiting, resolved, closed: how many children are in each"
+    )
+
+
 class CaseOut(CaseSummary):
     customer: CustomerRef | None
     signals: list[SignalRef]
     tasks: list[TaskRef]
     parent_id: str | None
     merged_into: str | None = Field(description="the case this one was merged into (it is closed)")
+    children: ChildrenOut = Field(
+        description="the cases whose parent this is (an investigation's linked cases)"
+    )
     process: ProcessRef | None
     resolution: dict[str, Any] | None
     resolved_at: AwareDatetime | None

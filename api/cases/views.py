@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from api.cases.schemas import (
     CaseOut,
     CaseSummary,
+    ChildrenOut,
     CommentOut,
     CsatRef,
     CustomerRef,
@@ -19,7 +20,7 @@ from api.cases.schemas import (
     TaskRef,
     WritingOut,
 )
-from engine.cases import links
+from engine.cases import links, transitions
 from engine.cases import service as cases
 from engine.cases.models import Case, Comment
 from engine.customers import service as customers
@@ -101,6 +102,7 @@ def detail(session: Session, case: Case) -> CaseOut:
         ],
         parent_id=case.parent_id,
         merged_into=case.merged_into,
+        children=_children(session, case),
         process=process,
         resolution=case.resolution,
         resolved_at=case.resolved_at,
@@ -150,3 +152,9 @@ def link(view: links.LinkView) -> LinkOut:
         created_by=view.created_by,
         created_at=view.created_at,
     )
+
+
+def _children(session: Session, case: Case) -> ChildrenOut:
+    counts = cases.children_counts(session, case.id)
+    by_status = {status: counts.get(status, 0) for status in transitions.STATUSES}
+    return ChildrenOut(total=sum(counts.values()), by_status=by_status)

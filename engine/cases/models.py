@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, new_id, utcnow
@@ -11,6 +11,9 @@ from engine.db import Base, new_id, utcnow
 if TYPE_CHECKING:
     from engine.customers.models import Customer
     from engine.processes.models import ProcessInstanceRecord
+
+
+OPEN_INVESTIGATION = "kind = 'investigation' AND status IN ('open', 'waiting')"
 
 
 class Case(Base):
@@ -27,6 +30,15 @@ class Case(Base):
         Index("ix_cases_urgency_created_at", "urgency", "created_at"),
         Index("ix_cases_stage_status", "stage", "status"),
         Index("ix_cases_customer_topic_status", "customer_id", "topic", "status"),
+        Index("ix_cases_parent_id_status", "parent_id", "status"),
+        # one open investigation per topic, whichever worker's spike gets there first
+        Index(
+            "uq_cases_open_investigation_topic",
+            "topic",
+            unique=True,
+            sqlite_where=text(OPEN_INVESTIGATION),
+            postgresql_where=text(OPEN_INVESTIGATION),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine import pagination
@@ -199,6 +199,24 @@ def update_fields(session: Session, case: Case, changes: dict[str, Any], *, acto
             auto_assign(session, case)  # it landed in another queue: that queue's strategy applies
 
 
+def set_parent(session: Session, case: Case, parent: Case, *, actor: str, data: dict[str, Any]) -> None:
+    """Puts ``case`` under ``parent`` (a reactive case under its topic's investigation); the
+    child's timeline says so with a ``trend.case_linked`` event."""
+    if case.parent_id == parent.id:
+        return
+    case.parent_id = parent.id
+    case.updated_at = utcnow()
+    events.record(
+        session, "trend.case_linked", case_id=case.id, actor=actor, data={"parent_id": parent.id, **data}
+    )
+
+
+def children_counts(session: Session, case_id: str) -> dict[str, int]:
+    """How many cases have ``case_id`` as their parent, by status."""
+    stmt = select(Case.status, func.count()).where(Case.parent_id == case_id).group_by(Case.status)
+    return {status: int(n) for status, n in session.execute(stmt)}
+
+
 def claim(session: Session, case_id: str, who: Principal, *, task_id: str | None = None) -> Case:
     """Takes the case for ``who``; atomic, so of two racing claims exactly one wins. A CSR at
     capacity cannot take another case (409)."""
@@ -376,6 +394,7 @@ class CaseFilter:
     sla: str | None = None
     q: str | None = None
     stage: str | None = None
+    parent_id: str | None = None
     unassigned: bool = False  # assignee=none: nobody holds the case
 
 
@@ -392,7 +411,7 @@ def list_cases(
     if sort not in SORTS:
         raise InvalidSort(sort)
     stmt = select(Case)
-    for field in ("status", "kind", "queue", "assignee", "priority", "topic", "stage"):
+    for field in ("status", "kind", "queue", "assignee", "priority", "topic", "stage", "parent_id"):
         value = getattr(flt, field)
         if value is not None:
             stmt = stmt.where(getattr(Case, field) == value)

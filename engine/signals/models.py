@@ -29,6 +29,7 @@ class Signal(Base):
         Index("ix_signals_received_at_id", "received_at", "id"),
         Index("ix_signals_status_received_at_id", "status", "received_at", "id"),
         Index("ix_signals_source_received_at_id", "source", "received_at", "id"),
+        Index("ix_signals_posted_at", "posted_at"),  # a day's mentions by their own time (insights)
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

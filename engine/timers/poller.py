@@ -16,6 +16,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
@@ -34,6 +35,15 @@ log = logging.getLogger("sift.timers")
 # second. Firings claimed together run side by side there, as they would in that many worker
 # processes, and PostgreSQL flushes their commits together. SQLite has one writer: one thread.
 POSTGRESQL_FIRING_THREADS = 4
+
+
+# periodic jobs the layers above register (engine.bootstrap): name -> (seconds, function). They
+# run in APScheduler's thread pool beside the firing thread, one run of each at a time.
+_JOBS: dict[str, tuple[float, Callable[[], None]]] = {}
+
+
+def register_job(name: str, seconds: float, fn: Callable[[], None]) -> None:
+    _JOBS[name] = (seconds, fn)
 
 
 def owner_name() -> str:
@@ -67,6 +77,10 @@ class TimerService:
         self._scheduler.add_job(
             self._look.set, IntervalTrigger(seconds=self.poll_seconds), id="poll", coalesce=True
         )
+        for name, (seconds, fn) in _JOBS.items():
+            self._scheduler.add_job(
+                fn, IntervalTrigger(seconds=seconds), id=f"job:{name}", coalesce=True, max_instances=1
+            )
         self._scheduler.start()
         self._thread = threading.Thread(target=self._run, name="sift-timers", daemon=True)
         self._thread.start()

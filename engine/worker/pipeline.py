@@ -11,10 +11,12 @@ In order:
 2. a signal an active suppression rule matches is ``ignored`` with the rule named;
 3. a reply (``in_reply_to``) whose parent is not handled yet is ``buffered``; it is handled
    when the parent is, or alone when ``reply_buffer_seconds`` pass;
-4. the routing table decides (the rule that fired is kept on the signal and the timeline);
+4. the routing table decides (the rule that fired is kept on the signal and the timeline); a
+   signal routing does not ignore counts in its trend series (``engine/trends/counting.py``);
 5. a reply joins its parent's case, and a new mention by the same customer on the same topic
    joins their open case, as a message into its process; a resolved case reopens within
-   ``reopen_window_seconds``; otherwise routing's ``open_case`` opens a new case.
+   ``reopen_window_seconds``; otherwise routing's ``open_case`` opens a new case (a child of its
+   topic's open investigation, if there is one).
 
 Queries here see rows flushed earlier; within a batch (handled without a flush) the cases this
 transaction opened are found through ``session.info`` (as ``customers.identify`` does).
@@ -40,6 +42,8 @@ from engine.routing import service as routing
 from engine.signals import service as signals
 from engine.signals import suppression
 from engine.signals.models import BUFFERED, IGNORED, PROCESSED, Signal
+from engine.trends import counting as trend_counts
+from engine.trends import investigations
 
 _OPENED = "sift.pipeline.opened"  # session.info: cases opened in this transaction, by id
 _CASES_OF = "sift.pipeline.cases_of"  # session.info: live and lately resolved cases, by customer id
@@ -80,6 +84,8 @@ def handle(session: Session, signal: Signal, enrichment: dict[str, Any]) -> None
     if waited and parent is None:
         decision["note"] = f"the parent {signal.in_reply_to!r} did not arrive within the buffer window"
     signal.routing = decision
+    if decision["action"] != "ignore":  # spam and noise make no trend
+        trend_counts.count(session, signal, enrichment)
     new_customer = customer is not None and inspect(customer).pending
     _act(session, signal, decision, context, parent, new_customer=new_customer)
     _release_replies(session, signal)
@@ -196,6 +202,7 @@ def open_case(session: Session, signal: Signal, decision: dict[str, Any], contex
         rule=decision["rule"],
     )
     session.info.setdefault(_OPENED, {})[case.id] = case
+    investigations.link_new_case(session, case)  # under its topic's open investigation, if any
     return case
 
 

@@ -35,6 +35,8 @@ from engine.errors import EngineError
 from engine.events import service as events
 from engine.signals import service as signals
 from engine.signals.models import BUFFERED, PENDING, Signal
+from engine.trends import counting as trend_counts
+from engine.trends import detection
 from engine.worker import metrics, pipeline
 
 log = logging.getLogger("sift.worker")
@@ -44,7 +46,10 @@ def claim(session: Session, limit: int) -> list[Signal]:
     stmt = (
         select(Signal)
         .where(Signal.status.in_((PENDING, BUFFERED)), Signal.next_attempt_at <= utcnow())
-        .order_by(Signal.next_attempt_at, Signal.received_at)
+        # a batch posted at once (one received_at) is taken in its mentions' own time order, so a
+        # replay of history moves the trends' event-time watermark forward, never past a signal
+        # still waiting in the inbox
+        .order_by(Signal.next_attempt_at, Signal.received_at, Signal.posted_at, Signal.id)
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
@@ -57,38 +62,49 @@ class _Redo(Exception):
 
 
 def run_once(limit: int | None = None) -> int:
-    """Processes one batch; returns how many signals it claimed."""
+    """Processes one batch; returns how many signals it claimed. When the batch moved the
+    trends' event-time watermark, detection runs after its commit (in its own transaction)."""
     limit = limit or get_settings().worker_batch_size
     started = time.perf_counter()
     with unit_of_work() as session:
-        batch = claim(session, limit)
-        if not batch:
-            return 0
-        enriching = time.perf_counter()
-        enrichments = _enrich_all(batch)
-        metrics.ENRICHMENT.observe(time.perf_counter() - enriching)
-        settings = get_settings()
-        found = customers.prefetch(session, [(s.source, s.author or {}) for s in batch])
-        pipeline.prefetch_cases(
-            session, [c.id for c in found], timedelta(seconds=settings.reopen_window_seconds)
-        )
-        window = timedelta(seconds=settings.duplicate_window_seconds)
-        signals.prefetch_bursts(session, batch, window)
-        events_before = len(events.pending(session))
-        try:
-            with session.begin_nested():
-                for signal, enrichment in zip(batch, enrichments, strict=True):
-                    _handle_in_memory(session, signal, enrichment)
-        except (_Redo, DBAPIError) as err:
-            log.info("batch of %d redone one by one (%s)", len(batch), type(err).__name__)
-            del events.pending(session)[events_before:]
-            for signal, enrichment in zip(batch, enrichments, strict=True):
-                process_one(session, signal, enrichment)
-        reached = Counter(s.status for s in batch)
+        claimed, moved, reached = _batch(session, limit)
     for status, count in reached.items():  # committed: counted once
         metrics.HANDLED.labels(status).inc(count)
-    metrics.BATCH.observe(time.perf_counter() - started)
-    return len(batch)
+    if claimed:
+        metrics.BATCH.observe(time.perf_counter() - started)
+    if moved:
+        detection.run_safely()
+    return claimed
+
+
+def _batch(session: Session, limit: int) -> tuple[int, bool, Counter[str]]:
+    """One claimed batch in the caller's transaction: (signals claimed, whether the watermark
+    moved, the statuses its signals reached)."""
+    batch = claim(session, limit)
+    if not batch:
+        return 0, False, Counter()
+    enriching = time.perf_counter()
+    enrichments = _enrich_all(batch)
+    metrics.ENRICHMENT.observe(time.perf_counter() - enriching)
+    settings = get_settings()
+    found = customers.prefetch(session, [(s.source, s.author or {}) for s in batch])
+    pipeline.prefetch_cases(session, [c.id for c in found], timedelta(seconds=settings.reopen_window_seconds))
+    window = timedelta(seconds=settings.duplicate_window_seconds)
+    signals.prefetch_bursts(session, batch, window)
+    events_before = len(events.pending(session))
+    try:
+        with session.begin_nested():
+            for signal, enrichment in zip(batch, enrichments, strict=True):
+                _handle_in_memory(session, signal, enrichment)
+            moved = trend_counts.write(session)
+    except (_Redo, DBAPIError) as err:
+        log.info("batch of %d redone one by one (%s)", len(batch), type(err).__name__)
+        del events.pending(session)[events_before:]
+        trend_counts.discard(session)
+        for signal, enrichment in zip(batch, enrichments, strict=True):
+            process_one(session, signal, enrichment)
+        moved = trend_counts.write(session)
+    return len(batch), moved, Counter(s.status for s in batch)
 
 
 def _handle_in_memory(session: Session, signal: Signal, enrichment: dict[str, Any] | None) -> None:
@@ -112,6 +128,7 @@ def _enrich_all(batch: list[Signal]) -> list[dict[str, Any] | None]:
 def process_one(session: Session, signal: Signal, enrichment: dict[str, Any] | None) -> bool:
     """Handles ``signal`` inside a savepoint; on error records the attempt instead."""
     events_before = len(events.pending(session))
+    counted_before = len(trend_counts.pending(session))
     try:
         with session.begin_nested(), session.no_autoflush:
             # one flush, when the savepoint is released; ids are assigned up front
@@ -119,6 +136,7 @@ def process_one(session: Session, signal: Signal, enrichment: dict[str, Any] | N
         return True
     except Exception as err:
         del events.pending(session)[events_before:]
+        del trend_counts.pending(session)[counted_before:]
         record_failure(session, signal, err)
         return False
 

@@ -142,6 +142,12 @@ TABLE: dict[tuple[str, str], tuple[set[str] | str, Callable[[str], Request]]] = 
     ("POST", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}:redeliver"): (ADMIN, _nothing),
     ("GET", "/api/v1/replies"): (WORKERS, _nothing),
     ("POST", "/api/v1/replies/{reply_id}:retry"): ({"supervisor"}, _nothing),
+    ("GET", "/api/v1/trends"): ({"integration", *READERS}, _nothing),
+    ("GET", "/api/v1/trends/{trend_id}"): ({"integration", *READERS}, _nothing),
+    ("GET", "/api/v1/trends/thresholds"): (READERS, _nothing),
+    ("PUT", "/api/v1/trends/thresholds/{topic}"): ({"supervisor"}, _body({"score": 5})),
+    ("GET", "/api/v1/insights/series"): (READERS, lambda role: {"params": {"topic": "delivery"}}),
+    ("GET", "/api/v1/insights/top-issues"): (READERS, _nothing),
     ("GET", "/api/v1/processes"): (READERS, _nothing),
     ("POST", "/api/v1/processes"): (
         {"process_owner"},
