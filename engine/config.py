@@ -103,6 +103,22 @@ class Settings(BaseSettings):
     )
     reply_retry_max_seconds: float = Field(default=3600.0, description="Longest wait between reply attempts.")
 
+    web_session_hours: float = Field(
+        default=12.0,
+        gt=0,
+        description="A web sign-in lasts at most this long (a working day), then the person signs in again.",
+    )
+    web_session_idle_minutes: float = Field(
+        default=60.0,
+        gt=0,
+        description="A web session unused for this long has ended (the next page asks to sign in).",
+    )
+
+    node_modules: Path | None = Field(
+        default=None,
+        description="Folder of the installed front-end packages (npm ci); default: node_modules of the checkout.",
+    )
+
     gc_threshold: int = Field(
         default=20_000,
         description="Generation-0 threshold of Python's cyclic GC in worker processes (0: Python's default). "
