@@ -27,6 +27,7 @@ from api.customers.router import router as customers_router
 from api.experience.router import router as experience_router
 from api.keys.router import router as keys_router
 from api.limits import BodyLimit
+from api.mentions.router import router as mentions_router
 from api.processes.router import router as processes_router
 from api.queues.router import router as queues_router
 from api.replies.router import router as replies_router
@@ -129,6 +130,7 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
         suppressions_router,
         queues_router,
         experience_router,
+        mentions_router,
         stream_router,
         web_router,
     ):

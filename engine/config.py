@@ -162,6 +162,13 @@ class Settings(BaseSettings):
         description="How long a case waits for the customer before it resolves itself (ISO 8601, e.g. P3D; "
         "the BPMN timer quiet_period of the reactive case).",
     )
+    writing_lease_seconds: float = Field(
+        default=90.0,
+        gt=0,
+        le=3600,
+        description="How long a CSR's claim to be writing on a task lasts unless renewed "
+        "(POST /tasks/{id}/writing again); a closed browser blocks nobody past it.",
+    )
 
     nlp_model: str | None = Field(
         default=None, description="Installed spaCy package to use instead of blank."

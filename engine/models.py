@@ -1,7 +1,7 @@
 """Imports every ORM model so the metadata is complete (Alembic, tests)."""
 
 from engine.auth.models import ApiKey
-from engine.cases.models import Case
+from engine.cases.models import Case, CaseLink, Comment, Mention
 from engine.customers.models import Customer, CustomerHandle
 from engine.db import Base
 from engine.delivery.models import OutboundReply, WebhookDelivery, WebhookSubscription
@@ -19,10 +19,13 @@ __all__ = [
     "ApiKey",
     "Base",
     "Case",
+    "CaseLink",
+    "Comment",
     "CsatAnswer",
     "Customer",
     "CustomerHandle",
     "ExperienceWeight",
+    "Mention",
     "OutboundReply",
     "OutboxEvent",
     "ProcessDefinition",

@@ -2,11 +2,25 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from api.cases import views
-from api.cases.schemas import AssignIn, CaseOut, CasePage, CommentIn, CommentOut, Timeline, TimelineItem
+from api.cases.schemas import (
+    AssignIn,
+    CaseOut,
+    CasePage,
+    CommentIn,
+    CommentOut,
+    CommentPage,
+    LinkIn,
+    LinkList,
+    LinkOut,
+    MergeIn,
+    Timeline,
+    TimelineItem,
+)
 from api.deps import Caller, DbSession
+from engine.cases import comments, links, merge
 from engine.cases import service as cases
 from engine.events import service as events
 
@@ -58,11 +72,13 @@ def get_case(case_id: str, caller: Caller, session: DbSession) -> CaseOut:
 
 @router.get("/{case_id}/timeline", response_model=Timeline)
 def get_timeline(case_id: str, caller: Caller, session: DbSession) -> Timeline:
+    """The case's events, oldest first, with those of the cases merged into it."""
     caller.require(*WORKERS)
     cases.get(session, case_id)
+    merged = merge.merged_into(session, case_id)
     items = [
-        TimelineItem(id=e.id, at=e.at, type=e.type, actor=e.actor, data=e.data)
-        for e in events.timeline(session, case_id)
+        TimelineItem(id=e.id, case_id=e.case_id or case_id, at=e.at, type=e.type, actor=e.actor, data=e.data)
+        for e in events.timeline(session, case_id, also=merged)
     ]
     return Timeline(items=items)
 
@@ -87,5 +103,47 @@ def assign(case_id: str, body: AssignIn, caller: Caller, session: DbSession) -> 
 
 @router.post("/{case_id}/comments", response_model=CommentOut, status_code=201)
 def comment(case_id: str, body: CommentIn, caller: Caller, session: DbSession) -> CommentOut:
+    """A comment (``internal``: a note) for the team; never sent to the customer. Its @mentions
+    of key holders reach them at GET /api/v1/mentions?user=me."""
     caller.require(*WORKERS)
-    return CommentOut(**cases.comment(session, case_id, body.body, caller))
+    return views.comment(comments.add(session, case_id, body.body, caller, internal=body.internal))
+
+
+@router.get("/{case_id}/comments", response_model=CommentPage)
+def list_comments(
+    case_id: str,
+    caller: Caller,
+    session: DbSession,
+    internal: Annotated[bool | None, Query(description="true: only notes; false: only the others")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 100,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> CommentPage:
+    caller.require(*WORKERS)
+    rows, next_cursor = comments.for_case(session, case_id, internal=internal, limit=limit, cursor=cursor)
+    return CommentPage(items=[views.comment(c) for c in rows], next_cursor=next_cursor)
+
+
+@router.post("/{case_id}/links", response_model=LinkOut, status_code=201)
+def add_link(case_id: str, body: LinkIn, caller: Caller, session: DbSession) -> LinkOut:
+    caller.require(*WORKERS)
+    return views.link(links.add(session, case_id, body.type, body.case_id, caller))
+
+
+@router.get("/{case_id}/links", response_model=LinkList)
+def list_links(case_id: str, caller: Caller, session: DbSession) -> LinkList:
+    caller.require(*WORKERS)
+    return LinkList(items=[views.link(v) for v in links.for_case(session, case_id)])
+
+
+@router.delete("/{case_id}/links/{link_id}", status_code=204)
+def delete_link(case_id: str, link_id: str, caller: Caller, session: DbSession) -> Response:
+    caller.require(*WORKERS)
+    links.remove(session, case_id, link_id, caller)
+    return Response(status_code=204)
+
+
+@router.post("/{case_id}:merge", response_model=CaseOut)
+def merge_case(case_id: str, body: MergeIn, caller: Caller, session: DbSession) -> CaseOut:
+    """Merges this case into ``into``; answers with the surviving case."""
+    caller.require(*WORKERS)
+    return views.detail(session, merge.merge(session, case_id, body.into, caller))

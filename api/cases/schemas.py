@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -22,11 +22,18 @@ class SignalRef(BaseModel):
     received_at: AwareDatetime
 
 
+class WritingOut(BaseModel):
+    by: str = Field(description="the key holder writing on the task now")
+    since: AwareDatetime
+    expires_at: AwareDatetime = Field(description="when the lease lapses unless its holder renews it")
+
+
 class TaskRef(BaseModel):
     id: str
     name: str
     title: str
     assignee: str | None
+    writing: WritingOut | None = Field(description="who is writing on the task now, if anyone")
 
 
 class SlaOut(BaseModel):
@@ -80,6 +87,7 @@ class CaseOut(CaseSummary):
     signals: list[SignalRef]
     tasks: list[TaskRef]
     parent_id: str | None
+    merged_into: str | None = Field(description="the case this one was merged into (it is closed)")
     process: ProcessRef | None
     resolution: dict[str, Any] | None
     resolved_at: AwareDatetime | None
@@ -93,6 +101,7 @@ class CasePage(BaseModel):
 
 class TimelineItem(BaseModel):
     id: str
+    case_id: str = Field(description="this case, or a case merged into it")
     at: AwareDatetime
     type: str
     actor: str | None
@@ -109,10 +118,46 @@ class AssignIn(BaseModel):
 
 class CommentIn(BaseModel):
     body: str = Field(min_length=1, max_length=20_000)
+    internal: bool = Field(default=False, description="a note; no comment is ever sent to the customer")
 
 
 class CommentOut(BaseModel):
     id: str
+    case_id: str
     at: AwareDatetime
     actor: str
     body: str
+    internal: bool
+    mentions: list[str] = Field(description="the key holders the body @mentions")
+    merged_from: str | None = Field(description="the case it was written on, when a merge moved it here")
+
+
+class CommentPage(BaseModel):
+    items: list[CommentOut]
+    next_cursor: str | None
+
+
+class LinkIn(BaseModel):
+    type: Literal["duplicate_of", "related", "parent", "child"] = Field(
+        description="what the other case is to this one: its original (duplicate_of), related, "
+        "its parent, or its child"
+    )
+    case_id: str = Field(min_length=1, max_length=32)
+
+
+class LinkOut(BaseModel):
+    id: str
+    type: str = Field(
+        description="duplicate_of | duplicated_by | related | parent | child, seen from this case"
+    )
+    case_id: str = Field(description="the other case")
+    created_by: str
+    created_at: AwareDatetime
+
+
+class LinkList(BaseModel):
+    items: list[LinkOut]
+
+
+class MergeIn(BaseModel):
+    into: str = Field(min_length=1, max_length=32, description="the case that survives")

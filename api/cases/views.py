@@ -7,21 +7,26 @@ from sqlalchemy.orm import Session
 from api.cases.schemas import (
     CaseOut,
     CaseSummary,
+    CommentOut,
     CsatRef,
     CustomerRef,
+    LinkOut,
     ProcessRef,
     SignalRef,
     SlaOut,
     StageOut,
     TaskRef,
+    WritingOut,
 )
+from engine.cases import links
 from engine.cases import service as cases
-from engine.cases.models import Case
+from engine.cases.models import Case, Comment
 from engine.customers import service as customers
 from engine.experience import service as experience
 from engine.processes.models import ProcessInstanceRecord
 from engine.signals import service as signals
 from engine.tasks import service as tasks
+from engine.tasks.models import Task
 
 
 def sla_of(case: Case) -> SlaOut:
@@ -89,14 +94,43 @@ def detail(session: Session, case: Case) -> CaseOut:
             for s in signals.for_case(session, case.id)
         ],
         tasks=[
-            TaskRef(id=t.id, name=t.name, title=t.title, assignee=t.assignee)
+            TaskRef(id=t.id, name=t.name, title=t.title, assignee=t.assignee, writing=writing_of(t))
             for t in tasks.for_case(session, case.id)
         ],
         parent_id=case.parent_id,
+        merged_into=case.merged_into,
         process=process,
         resolution=case.resolution,
         resolved_at=case.resolved_at,
         csat=CsatRef(score=answer.score, comment=answer.comment, received_at=answer.received_at)
         if answer is not None
         else None,
+    )
+
+
+def writing_of(task: Task) -> WritingOut | None:
+    held = tasks.writing(task)
+    return WritingOut(by=held.by, since=held.since, expires_at=held.until) if held else None
+
+
+def comment(row: Comment) -> CommentOut:
+    return CommentOut(
+        id=row.id,
+        case_id=row.case_id,
+        at=row.created_at,
+        actor=row.author,
+        body=row.body,
+        internal=row.internal,
+        mentions=list(row.mentions),
+        merged_from=row.merged_from,
+    )
+
+
+def link(view: links.LinkView) -> LinkOut:
+    return LinkOut(
+        id=view.id,
+        type=view.type,
+        case_id=view.case_id,
+        created_by=view.created_by,
+        created_at=view.created_at,
     )

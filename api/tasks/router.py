@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Response
 from api.cases import views
 from api.cases.schemas import CaseOut
 from api.deps import Caller, DbSession
-from api.tasks.schemas import AssignIn, CompleteIn, NextTaskOut, TaskOut, TaskPage
+from api.tasks.schemas import AssignIn, CompleteIn, NextTaskOut, TaskOut, TaskPage, WritingLease
 from engine.cases import flows
 from engine.cases import service as cases
 from engine.tasks import service as tasks
@@ -38,7 +38,7 @@ def list_tasks(
         limit=limit,
         cursor=cursor,
     )
-    return TaskPage(items=[TaskOut.model_validate(t) for t in rows], next_cursor=next_cursor)
+    return TaskPage(items=[_out(t) for t in rows], next_cursor=next_cursor)
 
 
 @router.post(
@@ -52,13 +52,13 @@ def next_task(caller: Caller, session: DbSession, response: Response) -> NextTas
     found = cases.claim_next(session, caller)
     if found.task is None:
         return Response(status_code=204, headers={"Sift-Next-Reason": found.reason})
-    return NextTaskOut(**TaskOut.model_validate(found.task).model_dump(), urgency=found.urgency or 0)
+    return NextTaskOut(**_out(found.task).model_dump(), urgency=found.urgency or 0)
 
 
 @router.get("/{task_id}", response_model=TaskOut)
 def get_task(task_id: str, caller: Caller, session: DbSession) -> TaskOut:
     caller.require(*WORKERS)
-    return TaskOut.model_validate(tasks.get(session, task_id))
+    return _out(tasks.get(session, task_id))
 
 
 @router.post("/{task_id}/claim", response_model=TaskOut)
@@ -88,6 +88,26 @@ def assign_task(task_id: str, body: AssignIn, caller: Caller, session: DbSession
     return _fresh(session, task_id)
 
 
+@router.post("/{task_id}/writing", response_model=WritingLease)
+def start_writing(task_id: str, caller: Caller, session: DbSession) -> WritingLease:
+    """The caller is writing on the task (a reply): others see it, and their completion of the
+    task is a 409 until the lease lapses. Call again while writing to renew it."""
+    caller.require(*WORKERS)
+    task = _open_task(session, task_id)
+    held = tasks.start_writing(session, task, cases.get(session, task.case_id), caller)
+    return WritingLease(
+        task_id=task.id, case_id=task.case_id, by=held.by, since=held.since, expires_at=held.until
+    )
+
+
+@router.delete("/{task_id}/writing", status_code=204)
+def stop_writing(task_id: str, caller: Caller, session: DbSession) -> Response:
+    """The writer stopped without completing (or a supervisor clears their lease)."""
+    caller.require(*WORKERS)
+    tasks.stop_writing(session, tasks.get(session, task_id), caller)
+    return Response(status_code=204)
+
+
 @router.post("/{task_id}/complete", response_model=CaseOut)
 def complete_task(task_id: str, body: CompleteIn, caller: Caller, session: DbSession) -> CaseOut:
     """Completes the task with data that satisfies its form; answers with the case."""
@@ -106,4 +126,8 @@ def _open_task(session: DbSession, task_id: str) -> Task:
 def _fresh(session: DbSession, task_id: str) -> TaskOut:
     task = tasks.get(session, task_id)
     session.refresh(task)
-    return TaskOut.model_validate(task)
+    return _out(task)
+
+
+def _out(task: Task) -> TaskOut:
+    return TaskOut.model_validate(task).model_copy(update={"writing": views.writing_of(task)})

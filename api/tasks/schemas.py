@@ -4,6 +4,8 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from api.cases.schemas import WritingOut
+
 
 class TaskOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -21,6 +23,7 @@ class TaskOut(BaseModel):
     created_at: AwareDatetime
     completed_at: AwareDatetime | None
     completed_by: str | None
+    writing: WritingOut | None = Field(default=None, description="who is writing on the task now, if anyone")
 
 
 class TaskPage(BaseModel):
@@ -38,3 +41,8 @@ class AssignIn(BaseModel):
 
 class CompleteIn(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
+
+
+class WritingLease(WritingOut):
+    task_id: str
+    case_id: str

@@ -4,8 +4,8 @@ Every change to a case's process goes through :func:`advance`, in the caller's t
 lock the instance (its row on PostgreSQL; SQLite has one writer), restore it, act, run engine
 steps to the next wait state, save, derive the task rows and the timer rows, and apply what the
 process did to the case. Its actions: opening a case (the worker), completing a task (a CSR), a
-BPMN timer coming due (the timer service) and a message into the process (an SLA breach, a
-customer's message correlating in). Nothing else calls the process runtime for a case.
+BPMN timer coming due (the timer service), a message into the process (an SLA breach, a
+customer's message correlating in) and ending it early (a merge into another case). Nothing else calls the process runtime for a case.
 
 After every action the case shows its stage (the user task it waits at, or its lane, or the
 event it waits on) with when it entered it; a process waiting for the customer's message makes
@@ -80,7 +80,16 @@ class Message:
     actor: str
 
 
-Action = Start | CompleteTask | FireTimer | Message
+@dataclass(frozen=True)
+class End:
+    """End the case's process where it stands (its open tasks and timers cancelled) and close
+    the case with ``resolution``: a merge into another case."""
+
+    resolution: dict[str, Any]
+    actor: str
+
+
+Action = Start | CompleteTask | FireTimer | Message | End
 
 
 @dataclass(frozen=True)
@@ -95,6 +104,7 @@ class Outcome:
 BPMN_TIMER = "bpmn"
 CUSTOMER_MESSAGE = "customer_message"  # the BPMN message a customer's reply or new mention sends
 COMPLETED_STAGE = ("resolved", "Resolved")
+CLOSED_STAGE = ("closed", "Closed")
 
 
 class CaseHasNoProcess(Conflict):
@@ -206,8 +216,12 @@ def advance(session: Session, case: Case, action: Action) -> Outcome:
         fired_now=isinstance(action, FireTimer),
     )
     if instance.is_completed and case.status not in (transitions.RESOLVED, transitions.CLOSED):
-        resolution = _resolution(instance.data)
-        cases.transition(session, case, transitions.RESOLVED, actor=action.actor, data=resolution)
+        status, resolution = (
+            (transitions.CLOSED, action.resolution)
+            if isinstance(action, End)
+            else (transitions.RESOLVED, _resolution(instance.data))
+        )
+        cases.transition(session, case, status, actor=action.actor, data=resolution)
         case.resolution = resolution
     _follow_stage(session, case, instance, action.actor)
     return Outcome(created, instance.is_completed)
@@ -219,7 +233,7 @@ def _follow_stage(session: Session, case: Case, instance: ProcessInstance, actor
     open_tasks = instance.open_user_tasks()
     waits = [] if open_tasks or instance.is_completed else instance.waiting_at()
     if instance.is_completed:
-        stage, title = COMPLETED_STAGE
+        stage, title = CLOSED_STAGE if case.status == transitions.CLOSED else COMPLETED_STAGE
     elif open_tasks:
         first = open_tasks[0]
         stage, title = (first.lane, first.lane) if first.lane else (first.name, first.title)
@@ -257,6 +271,11 @@ def _act(session: Session, case: Case, instance: ProcessInstance, action: Action
         return True
     if isinstance(action, Message):
         return instance.send_message(action.name, action.payload)
+    if isinstance(action, End):
+        if instance.is_completed:
+            return False  # it ended already: nothing to cancel
+        instance.cancel()
+        return True
     raise TypeError(f"unknown action {action!r}")
 
 
@@ -266,6 +285,7 @@ def _complete_task(session: Session, case: Case, instance: ProcessInstance, acti
     if task.case_id != case.id:
         raise NotFound("task", f"{action.task_id} of case {case.id}")
     tasks.check_can_complete(task, case, action.who)
+    tasks.check_not_written_by_another(task, action.who)
     tasks.validate_form(task.form, action.data)
     instance.complete_user_task(task.id, action.data, actor=action.actor)
     tasks.set_status(session, task, COMPLETED, actor=action.actor, data=action.data)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, new_id, utcnow
@@ -42,7 +42,10 @@ class Case(Base):
     topic: Mapped[str | None] = mapped_column(String(100), default=None)
     title: Mapped[str] = mapped_column(String(300), default="")
     customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"), default=None, index=True)
-    parent_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), default=None)
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), default=None)  # a parent link
+    # set when the case was merged into another (it is closed then); always the surviving case:
+    # merging a merge target re-points the cases merged into it, so a pointer is one hop
+    merged_into: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), default=None, index=True)
     process_instance_id: Mapped[str | None] = mapped_column(ForeignKey("process_instances.id"), default=None)
     origin_signal_id: Mapped[str | None] = mapped_column(String(32), default=None, unique=True)
 
@@ -82,3 +85,61 @@ class Case(Base):
     # code sets the id columns and never loads through these.
     customer: Mapped[Customer | None] = relationship(lazy="raise_on_sql")
     process_instance: Mapped[ProcessInstanceRecord | None] = relationship(lazy="raise_on_sql")
+
+
+class Comment(Base):
+    """A comment on a case, for the team: never sent to the customer (only a respond task's
+    reply is). ``internal`` marks a note; ``mentions`` are the key holders its @handles named.
+    A merge moves the comments of the merged case to the surviving one (``merged_from``)."""
+
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_case_id_created_at_id", "case_id", "created_at", "id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    author: Mapped[str] = mapped_column(String(80))
+    body: Mapped[str] = mapped_column(Text)
+    internal: Mapped[bool] = mapped_column(default=False)
+    mentions: Mapped[list[Any]] = mapped_column(default=list)
+    merged_from: Mapped[str | None] = mapped_column(String(32), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    case: Mapped[Case] = relationship(lazy="raise_on_sql")  # foreign-key ordering only
+
+
+class Mention(Base):
+    """One key holder named by one comment: what ``GET /mentions?user=me`` lists."""
+
+    __tablename__ = "mentions"
+    __table_args__ = (
+        Index("ix_mentions_user_created_at_id", "user", "created_at", "id"),
+        UniqueConstraint("comment_id", "user"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    comment_id: Mapped[str] = mapped_column(ForeignKey("comments.id"), index=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    user: Mapped[str] = mapped_column(String(80))
+    author: Mapped[str] = mapped_column(String(80))
+    excerpt: Mapped[str] = mapped_column(String(300))
+    internal: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    comment: Mapped[Comment] = relationship(lazy="raise_on_sql")  # foreign-key ordering only
+
+
+class CaseLink(Base):
+    """``source`` is ``type`` of ``target``: its duplicate (``duplicate_of``), its child
+    (``parent``: the target is the source's parent) or ``related``. One link per pair of cases,
+    whichever way round (``pair``: the two ids, sorted)."""
+
+    __tablename__ = "case_links"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    source_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    target_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    type: Mapped[str] = mapped_column(String(16))
+    pair: Mapped[str] = mapped_column(String(65), unique=True)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

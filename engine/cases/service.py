@@ -344,15 +344,12 @@ def _sync_open_tasks(session: Session, case: Case) -> None:
     )
 
 
-def comment(session: Session, case_id: str, body: str, who: Principal) -> dict[str, Any]:
-    case = get(session, case_id)
-    if not body.strip():
-        raise InvalidInput(
-            "A comment needs a body.", fields=[{"field": "body", "message": "must not be empty"}]
-        )
-    event = events.record(session, "case.commented", case_id=case.id, actor=who.name, data={"body": body})
-    session.flush()
-    return {"id": event.id, "at": event.at, "actor": who.name, "body": body}
+def surviving(session: Session, case: Case) -> Case:
+    """The case itself, or, for a merged case, the case it was merged into (one hop: a merge
+    re-points what was merged into the merged case)."""
+    if case.merged_into is None:
+        return case
+    return get(session, case.merged_into)
 
 
 SORTS: dict[str, list[tuple[Any, bool]]] = {

@@ -9,6 +9,7 @@ events, and the ORM's per-object bookkeeping was a large share of its time.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -101,9 +102,12 @@ def _before_commit(session: Session) -> None:
         write_pending(session)
 
 
-def timeline(session: Session, case_id: str) -> list[ActivityEvent]:
+def timeline(session: Session, case_id: str, *, also: Sequence[str] = ()) -> list[ActivityEvent]:
+    """The case's events in the order they were recorded, interleaved with those of the cases in
+    ``also`` (the cases merged into it)."""
     write_pending(session)
-    stmt = select(ActivityEvent).where(ActivityEvent.case_id == case_id).order_by(ActivityEvent.seq)
+    ids = [case_id, *also]
+    stmt = select(ActivityEvent).where(ActivityEvent.case_id.in_(ids)).order_by(ActivityEvent.seq)
     return list(session.scalars(stmt))
 
 

@@ -208,6 +208,11 @@ class ProcessInstance:
             self.advance()
         return bool(caught)
 
+    def cancel(self) -> None:
+        """End the instance where it stands: every unfinished task (open user tasks, timers,
+        message waits, subprocesses) is cancelled and the instance is completed, unsuccessfully."""
+        self.workflow.cancel()
+
     def refresh_timers(self) -> None:
         """Fire the timers that are due, then advance."""
         self.workflow.refresh_timers()

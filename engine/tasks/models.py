@@ -43,6 +43,11 @@ class Task(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
     completed_by: Mapped[str | None] = mapped_column(String(80), default=None)
+    # collision: who is writing on the task now (a lease renewed while they write; it lapses at
+    # writing_until), so another does not complete it meanwhile (engine/tasks/service.py)
+    writer: Mapped[str | None] = mapped_column(String(80), default=None)
+    writing_since: Mapped[datetime | None] = mapped_column(default=None)
+    writing_until: Mapped[datetime | None] = mapped_column(default=None)
 
     # for foreign-key ordering within one flush; never loaded through
     case: Mapped[Case] = relationship(lazy="raise_on_sql")

@@ -7,15 +7,18 @@ A task's status changes only through :func:`set_status`, which records it on the
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
-from sqlalchemy import select
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine import pagination
 from engine.auth.service import Principal
+from engine.config import get_settings
 from engine.db import utcnow
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.events import service as events
@@ -35,6 +38,15 @@ class TaskHeld(Conflict):
     def __init__(self, task_id: str, holder: str) -> None:
         super().__init__(
             f"Task {task_id} is held by {holder}; ask them to release it or a supervisor to reassign it."
+        )
+
+
+class TaskBeingWritten(Conflict):
+    def __init__(self, task_id: str, writer: str, until: datetime) -> None:
+        super().__init__(
+            f"{writer} is writing on task {task_id} (until {until.isoformat(timespec='seconds')} "
+            "unless they go on); wait for them to finish, or ask them (or a supervisor) to stop "
+            "it with DELETE /api/v1/tasks/{id}/writing."
         )
 
 
@@ -142,6 +154,7 @@ def set_status(
     if status == COMPLETED:
         task.completed_by = actor
         task.data = data or {}
+    task.writer = task.writing_since = task.writing_until = None  # whoever wrote, it is done
     events.record(
         session,
         _STATUS_EVENTS[status],
@@ -191,3 +204,86 @@ def _field_error(err: Any) -> dict[str, str]:
     if err.validator == "type":
         return {"field": path, "message": f"must be of type {err.validator_value}"}
     return {"field": path, "message": f"fails the {err.validator} rule ({err.validator_value!r})"}
+
+
+@dataclass(frozen=True)
+class Writing:
+    """Who is writing on an open task, since when, and until when their lease holds."""
+
+    by: str
+    since: datetime
+    until: datetime
+
+
+def writing(task: Task, now: datetime | None = None) -> Writing | None:
+    """The live writing lease on ``task``, or None (nobody, or the lease lapsed)."""
+    if task.status != OPEN or task.writer is None or task.writing_until is None:
+        return None
+    if task.writing_until <= (now or utcnow()):
+        return None
+    return Writing(task.writer, task.writing_since or task.writing_until, task.writing_until)
+
+
+def start_writing(session: Session, task: Task, case: Case, who: Principal) -> Writing:
+    """``who`` is writing on the open ``task`` (a reply, a form): a lease of
+    ``writing_lease_seconds``, renewed by calling again. Another's live lease is a 409 naming
+    them; of two racing callers one wins (a conditional UPDATE). Starting, not renewing, is a
+    ``task.writing_started`` event."""
+    check_can_complete(task, case, who)
+    now = utcnow()
+    until = now + timedelta(seconds=get_settings().writing_lease_seconds)
+    renewing = writing(task, now) is not None and task.writer == who.name
+    since = task.writing_since if renewing and task.writing_since else now
+    result = session.execute(
+        update(Task)
+        .where(
+            Task.id == task.id,
+            Task.status == OPEN,
+            or_(Task.writer.is_(None), Task.writer == who.name, Task.writing_until <= now),
+        )
+        .values(writer=who.name, writing_since=since, writing_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(task)
+    if cast(CursorResult[Any], result).rowcount != 1:
+        held = writing(task, now)
+        if held is None:  # it closed in between
+            raise TaskNotOpen(task.id, task.status)
+        raise TaskBeingWritten(task.id, held.by, held.until)
+    if not renewing:
+        events.record(
+            session,
+            "task.writing_started",
+            case_id=task.case_id,
+            actor=who.name,
+            data={"task_id": task.id, "name": task.name, "until": until.isoformat()},
+        )
+    return Writing(who.name, since, until)
+
+
+def stop_writing(session: Session, task: Task, who: Principal) -> None:
+    """Ends the writing lease on ``task``: its writer, or a supervisor, may; nothing to end is
+    no change. A ``task.writing_stopped`` event when a live lease ended."""
+    held = writing(task)
+    if task.writer is None:
+        return
+    if held is not None and held.by != who.name and not who.is_supervisor:
+        raise TaskBeingWritten(task.id, held.by, held.until)
+    previous = task.writer
+    task.writer = task.writing_since = task.writing_until = None
+    if held is not None:
+        events.record(
+            session,
+            "task.writing_stopped",
+            case_id=task.case_id,
+            actor=who.name,
+            data={"task_id": task.id, "name": task.name, "writer": previous},
+        )
+
+
+def check_not_written_by_another(task: Task, who: Principal) -> None:
+    """Completing a task someone else is writing on is a 409 naming them, supervisors
+    included: two people answering one customer at once is what this prevents."""
+    held = writing(task)
+    if held is not None and held.by != who.name:
+        raise TaskBeingWritten(task.id, held.by, held.until)

@@ -25,7 +25,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, or_, select
 from sqlalchemy.orm import Session
 
 from engine import nlp
@@ -205,22 +205,27 @@ def _opened(session: Session) -> list[Case]:
 
 
 def _case(session: Session, case_id: str) -> Case | None:
+    """The case by id (one this transaction opened, too); a merged case answers with the case it
+    was merged into, where its conversation goes on."""
     found = session.info.get(_OPENED, {}).get(case_id)
     if found is not None and found in session:
         return found
-    return session.get(Case, case_id)
+    case = session.get(Case, case_id)
+    return cases.surviving(session, case) if case is not None else None
 
 
 def prefetch_cases(session: Session, customer_ids: list[str], window: timedelta) -> None:
-    """Loads the live cases of many customers, and those resolved within ``window``, in one
-    query (a worker batch), so :func:`_cases_of` needs no query of its own for them."""
+    """Loads the live cases of many customers, those resolved within ``window`` and those merged
+    into another, in one query (a worker batch), so :func:`_cases_of` needs no query of its own
+    for them."""
     ids = sorted(set(customer_ids))
     if not ids:
         return
     stmt = select(Case).where(
         Case.customer_id.in_(ids),
         Case.status.in_(LIVE)
-        | ((Case.status == transitions.RESOLVED) & (Case.resolved_at >= utcnow() - window)),
+        | ((Case.status == transitions.RESOLVED) & (Case.resolved_at >= utcnow() - window))
+        | Case.merged_into.is_not(None),
     )
     cases_of: dict[str, list[Case]] = session.info.setdefault(_CASES_OF, {})
     for customer_id in ids:
@@ -234,25 +239,31 @@ def _cases_of(
     session: Session, customer_id: str, topic: str, window: timedelta, *, stored: bool
 ) -> tuple[Case | None, Case | None]:
     """The customer's newest open or waiting case on ``topic``, and their case on it resolved
-    most recently if within ``window``. One query, none for a customer new in this transaction
-    (``stored`` false: their cases, if any, were opened in it too) or one whose cases
-    :func:`prefetch_cases` loaded."""
+    most recently if within ``window``; a case merged into another counts as that one. One query
+    (and one per merged case), none for a customer new in this transaction (``stored`` false:
+    their cases, if any, were opened in it too) or one whose cases :func:`prefetch_cases` loaded."""
     found: list[Case] = []
     prefetched = session.info.get(_CASES_OF, {}).get(customer_id)
     if prefetched is not None:
-        found = [c for c in prefetched if c.topic == topic and c in session]
+        for row in prefetched:
+            case = cases.surviving(session, row) if row.topic == topic and row in session else None
+            if case is not None and case not in found:
+                found.append(case)
     elif stored:
         stmt = (
             select(Case)
             .where(
                 Case.customer_id == customer_id,
                 Case.topic == topic,
-                Case.status.in_((*LIVE, transitions.RESOLVED)),
+                or_(Case.status.in_((*LIVE, transitions.RESOLVED)), Case.merged_into.is_not(None)),
             )
             .order_by(Case.created_at.desc())
             .limit(20)
         )
-        found = list(session.scalars(stmt))
+        for row in session.scalars(stmt):  # a merged case stands for the one it went into
+            case = cases.surviving(session, row)
+            if case not in found:
+                found.append(case)
     found += [
         c for c in _opened(session) if c.customer_id == customer_id and c.topic == topic and c not in found
     ]

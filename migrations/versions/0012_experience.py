@@ -1,7 +1,7 @@
 """experience: CSAT answers on cases and the weights of the experience score's factors
 
-Revision ID: 0011_experience
-Revises: 0010_queues
+Revision ID: 0012_experience
+Revises: 0011_collaboration
 Create Date: 2026-12-02 01:30:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import engine.db
 
-revision: str = "0011_experience"
-down_revision: str | None = "0010_queues"
+revision: str = "0012_experience"
+down_revision: str | None = "0011_collaboration"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
