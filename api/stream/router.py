@@ -81,12 +81,11 @@ def stream(
     after: Annotated[int | None, Query(ge=0, description="the last event seq seen")] = None,
     last_event_id: Annotated[str | None, Header(max_length=20)] = None,
 ) -> StreamingResponse:
-    """Server-sent events: one per case event (and presence or queue change) after ``after`` or
-    ``Last-Event-ID``; without either, from now on."""
+    """Server-sent events: one per case event (and presence or queue change) after
+    ``Last-Event-ID``, else after ``after``; without either, from now on."""
     caller.require("csr", "supervisor")
-    start = after
-    if start is None and last_event_id and last_event_id.isdigit():
-        start = int(last_event_id)
+    # a reconnecting EventSource sends Last-Event-ID and the URL it first opened: the header wins
+    start = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
     if start is None:
         start = events.last_seq(session)
     return StreamingResponse(

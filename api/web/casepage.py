@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from api.cases import views
 from api.cases.schemas import CaseOut
 from api.web import forms
+from engine.cases import comments, links, merge
 from engine.cases.models import Case
 from engine.customers import service as customers
 from engine.delivery import replies
@@ -23,6 +24,9 @@ from engine.signals.models import Signal
 from engine.tasks import service as tasks
 
 RECENT_MENTIONS = 5
+COMMENTS_SHOWN = 200
+#: link types a person may add, as the API takes them (what the other case is to this one)
+LINK_TYPES = ("related", "duplicate_of", "parent", "child")
 
 
 @dataclass(frozen=True)
@@ -56,9 +60,16 @@ def build(session: Session, case: Case) -> dict[str, Any]:
         "customer": _customer(session, doc),
         "why": _why(case, rows),
         "clocks": _clocks(case),
-        "timeline": [_line(e) for e in events.timeline(session, case.id)],
+        "timeline": [
+            _line(e, case.id)
+            for e in events.timeline(session, case.id, also=merge.merged_into(session, case.id))
+        ],
         "task": task,
+        "writing": views.writing_of(task) if task else None,
         "fields": forms.fields(task.form, defaults) if task else [],
+        "comments": comments.for_case(session, case.id, limit=COMMENTS_SHOWN)[0],
+        "links": links.for_case(session, case.id),
+        "link_types": LINK_TYPES,
     }
 
 
@@ -140,9 +151,23 @@ def _clocks(case: Case) -> list[Clock]:
     return clocks
 
 
-def _line(event: Any) -> dict[str, Any]:
+def _line(event: Any, case_id: str) -> dict[str, Any]:
     """A timeline line with a short summary of its data: names and codes, never message text."""
     data = event.data or {}
-    keep = ("from", "to", "target", "assignee", "priority", "queue", "topic", "rule", "strategy", "code")
+    keep = (
+        "from",
+        "to",
+        "target",
+        "assignee",
+        "priority",
+        "queue",
+        "topic",
+        "rule",
+        "strategy",
+        "code",
+        "into",
+    )
     summary = ", ".join(f"{k}: {data[k]}" for k in keep if isinstance(data.get(k), str | int))
+    if event.case_id != case_id:
+        summary = f"(merged case {event.case_id}) {summary}"
     return {"at": event.at, "type": event.type, "actor": event.actor, "summary": summary}

@@ -26,6 +26,7 @@ from api.web import casepage
 from api.web.viewer import Viewer, current, safe_next, same_origin, set_cookie, to_signin
 from engine.auth import sessions
 from engine.cases import board as boards
+from engine.cases import comments
 from engine.cases import service as cases
 from engine.cases.models import Case
 from engine.config import get_settings
@@ -168,6 +169,7 @@ def my_work(
         more_url="/work?" + urlencode(more),
         queues=_distinct(session, Case.queue),
         topics=_distinct(session, Case.topic),
+        mentions=comments.mentions(session, comments.MentionFilter(viewer.name, unread=True), limit=10)[0],
     )
 
 

@@ -18,12 +18,14 @@ from sqlalchemy.orm import Session
 from api.deps import SESSION_COOKIE
 from engine.auth import sessions
 from engine.auth.service import Principal
+from engine.events import service as events
 
 
 @dataclass(frozen=True)
 class Viewer:
     principal: Principal
     csrf: str
+    seq: int  # the newest event when the page was read: its event stream starts after it
 
     @property
     def name(self) -> str:
@@ -46,7 +48,7 @@ def current(request: Request, session: Session) -> Viewer | None:
         resolved = sessions.resolve(session, token)
     except sessions.SessionExpired:
         return None
-    return Viewer(resolved.principal, resolved.csrf_token)
+    return Viewer(resolved.principal, resolved.csrf_token, events.last_seq(session))
 
 
 def to_signin(request: Request) -> RedirectResponse:

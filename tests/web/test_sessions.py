@@ -53,9 +53,7 @@ def test_a_signin_posted_from_another_site_is_refused(client, keys):
 
 
 def test_the_next_page_after_signin_stays_on_this_site(client, keys):
-    r = client.post(
-        "/signin", data={"key": keys["csr"], "next": "//evil.example/x"}, follow_redirects=False
-    )
+    r = client.post("/signin", data={"key": keys["csr"], "next": "//evil.example/x"}, follow_redirects=False)
     assert r.headers["location"] == "/work"
 
 

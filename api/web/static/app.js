@@ -78,7 +78,7 @@
     if (!$("[data-live]") || !window.EventSource) return;
     const caseId = ($("#case") || {}).dataset?.case;
     let timer = null;
-    const source = new EventSource("/api/v1/stream");
+    const source = new EventSource(`/api/v1/stream?after=${Number(document.body.dataset.seq) || 0}`);
     source.onmessage = (msg) => {
       const event = JSON.parse(msg.data);
       if (caseId && event.case_id !== caseId) return;
@@ -137,7 +137,7 @@
     button.disabled = true;
     try {
       const r = await api("POST", `/api/v1/tasks/${form.dataset.task}/complete`, { data: formData(form) });
-      if (r.ok) { form.classList.remove("dirty"); location.reload(); return; }
+      if (r.ok) { form.classList.remove("dirty"); lease = { task: null, at: 0 }; location.reload(); return; }
       const fields = (r.data && r.data.fields) || [];
       let first = null;
       for (const f of fields) {
@@ -163,6 +163,49 @@
     const r = await api("POST", `/api/v1/cases/${id}/${path}`, body);
     if (r.ok) { location.reload(); return; }
     say($("#action-result"), (r.data && r.data.detail) || `Failed (${r.status})`, true);
+  }
+
+  async function postComment(form) {
+    const id = $("#case").dataset.case;
+    const body = { body: form.elements.body.value, internal: form.elements.internal.checked };
+    const r = await api("POST", `/api/v1/cases/${id}/comments`, body);
+    const box = $("#comment-error");
+    if (!r.ok) { box.textContent = (r.data && r.data.detail) || `Failed (${r.status})`; box.hidden = false; return; }
+    box.hidden = true;
+    form.reset();
+    refresh();
+  }
+  async function linkAction(method, path, body, after) {
+    const id = $("#case").dataset.case;
+    const r = await api(method, `/api/v1/cases/${id}${path}`, body);
+    const box = $("#links-error");
+    if (!r.ok) { box.textContent = (r.data && r.data.detail) || `Failed (${r.status})`; box.hidden = false; return; }
+    box.hidden = true;
+    if (after) after(r); else refresh();
+  }
+
+  // Collision: while the CSR fills the task's form, a writing lease tells the others; renewed
+  // while they keep typing, given back when they leave the page without completing.
+  const LEASE_RENEW_MS = 30e3;
+  let lease = { task: null, at: 0 };
+  async function writing(form) {
+    const task = form.dataset.task;
+    if (lease.task === task && Date.now() - lease.at < LEASE_RENEW_MS) return;
+    lease = { task, at: Date.now() };
+    const r = await api("POST", `/api/v1/tasks/${task}/writing`);
+    const box = $("#writing-refused");
+    if (r.status === 409 && r.data && r.data.error === "TaskBeingWritten") {
+      box.textContent = r.data.detail;
+      box.hidden = false;
+      lease = { task: null, at: 0 };
+    } else if (r.ok) box.hidden = true;
+  }
+  function stopWriting() {
+    if (!lease.task) return;
+    fetch(`/api/v1/tasks/${lease.task}/writing`, {
+      method: "DELETE", keepalive: true, credentials: "same-origin", headers: { "X-CSRF-Token": csrf() },
+    });
+    lease = { task: null, at: 0 };
   }
 
   // --- the board ----------------------------------------------------------------------------
@@ -223,20 +266,34 @@
     else if (t.id === "help-open") $("#help").showModal();
     else if (t.dataset.action === "claim" || t.dataset.action === "release") caseAction(t.dataset.action);
     else if (t.classList.contains("away-toggle")) toggleAway(t);
+    else if (t.classList.contains("link-remove")) linkAction("DELETE", `/links/${t.dataset.link}`);
+    else if (t.classList.contains("mention-read")) api("POST", `/api/v1/mentions/${t.dataset.mention}/read`).then(refresh);
   });
   document.addEventListener("submit", (e) => {
     const form = e.target;
     if (form.id === "task-form") { e.preventDefault(); completeTask(form); }
     else if (form.id === "assign") { e.preventDefault(); caseAction("assign", { assignee: form.elements.assignee.value || null }); }
     else if (form.classList.contains("reassign")) { e.preventDefault(); reassign(form); }
+    else if (form.id === "comment-form") { e.preventDefault(); postComment(form); }
+    else if (form.id === "link-form") {
+      e.preventDefault();
+      linkAction("POST", "/links", { type: form.elements.type.value, case_id: form.elements.case_id.value.trim() });
+    } else if (form.id === "merge-form") {
+      e.preventDefault();
+      const into = form.elements.into.value.trim();
+      if (confirm(`Merge this case into ${into}? This case closes and its messages move there.`)) {
+        linkAction("POST", ":merge", { into }, () => { location.href = `/cases/${into}`; });
+      }
+    }
   });
   document.addEventListener("input", (e) => {
     const form = e.target.closest("#task-form");
-    if (form) form.classList.add("dirty");
+    if (form) { form.classList.add("dirty"); writing(form); }
   });
   document.addEventListener("change", (e) => {
     if (e.target.closest("#filters") && e.target.tagName === "SELECT") e.target.form.requestSubmit();
   });
+  window.addEventListener("pagehide", stopWriting);
   document.addEventListener("DOMContentLoaded", () => {
     tick();
     setInterval(tick, 1000);
