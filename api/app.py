@@ -13,11 +13,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
-from fastapi.responses import PlainTextResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from api import errors, ratelimit
@@ -39,16 +40,19 @@ from api.tasks.router import router as tasks_router
 from api.timers.router import router as timers_router
 from api.web.router import router as web_router
 from api.webhooks.router import router as webhooks_router
-from engine import bootstrap
+from engine import bootstrap, migrate
 from engine.config import get_settings
+from engine.db import get_engine
 from engine.delivery.service import DeliveryService
 from engine.timers import metrics
 from engine.timers.poller import TimerService
+from engine.worker import metrics as worker_metrics
 from engine.worker.service import Worker
 
 log = logging.getLogger("sift.api")
 
 HEALTHZ = "/healthz"
+READYZ = "/readyz"
 METRICS = "/metrics"
 BEARER = "bearerAuth"
 
@@ -109,7 +113,19 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    @app.get(READYZ, tags=["health"], responses={503: {"description": "a check failed; `checks` says which"}})
+    def readyz(request: Request) -> JSONResponse:
+        """Ready to serve: the database answers, its schema is this Sift's newest, and the worker
+        runs (when this process runs one). 503 with what failed otherwise (no key needed)."""
+        checks = readiness(request.app)
+        ready = all(ok for ok, _ in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not_ready", "checks": {k: v for k, (_, v) in checks.items()}},
+            status_code=200 if ready else 503,
+        )
+
     metrics.install_collector()
+    worker_metrics.install_collector()
 
     @app.get(METRICS, tags=["health"], response_class=PlainTextResponse)
     def prometheus_metrics() -> PlainTextResponse:
@@ -153,9 +169,28 @@ def _mount_assets(app: FastAPI, node_modules: Path | None) -> None:
         app.mount(f"/vendor/{name}", StaticFiles(directory=modules / folder, check_dir=False), name=name)
 
 
+def readiness(app: FastAPI) -> dict[str, tuple[bool, str]]:
+    """Each readiness check: whether it passed, and what it found."""
+    checks: dict[str, tuple[bool, str]] = {}
+    try:
+        problem = migrate.schema_problem(get_engine())
+    except SQLAlchemyError as err:
+        checks["database"] = (False, f"unreachable: {type(err).__name__}")
+        checks["migrations"] = (False, "unknown: the database is unreachable")
+    else:
+        checks["database"] = (True, "ok")
+        checks["migrations"] = (problem is None, "current" if problem is None else f"the database {problem}")
+    worker = getattr(app.state, "worker", None)
+    if worker is None:
+        checks["worker"] = (True, "not run in this process")
+    else:
+        checks["worker"] = (worker.running, "running" if worker.running else "stopped")
+    return checks
+
+
 def _declare_bearer_key(app: FastAPI) -> None:
     """Declares the API key as an HTTP bearer security scheme in the OpenAPI document, needed by
-    every operation but /healthz and /metrics: Swagger UI's Authorize button and clients generated from the
+    every operation but /healthz, /readyz and /metrics: Swagger UI's Authorize button and clients generated from the
     document then send it. The ``Authorization`` header parameter the key dependency reads
     leaves the document, as OpenAPI says such a parameter is ignored anyway."""
     generate = app.openapi
@@ -174,7 +209,7 @@ def _declare_bearer_key(app: FastAPI) -> None:
             for path, operations in schema["paths"].items():
                 for operation in operations.values():
                     _drop_authorization_header(operation)
-                    if path in (HEALTHZ, METRICS):
+                    if path in (HEALTHZ, READYZ, METRICS):
                         operation["security"] = []
         return app.openapi_schema
 

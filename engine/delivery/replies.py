@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from engine.config import get_settings
 from engine.db import new_id, unit_of_work, utcnow
-from engine.delivery import http, leases, signing
+from engine.delivery import http, leases, metrics, signing
 from engine.delivery.http import Sent
 from engine.delivery.models import FAILED, QUEUED, REPLY_STATUSES, SENT, OutboundReply
 from engine.errors import Conflict, InvalidInput, NotFound
@@ -233,4 +233,5 @@ def settle(job: Job, sent: Sent) -> str:
         if not leases.settle(session, OutboundReply, job.reply.id, job.token, **values):
             return "lost"
         events.record(session, event, case_id=job.reply.case_id, actor="replies", data=data)
+    metrics.observe("reply", sent)
     return str(values["status"])

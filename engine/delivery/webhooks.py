@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from engine.config import get_settings
 from engine.db import new_id, unit_of_work, utcnow
-from engine.delivery import leases, signing
+from engine.delivery import leases, metrics, signing
 from engine.delivery.http import Sent
 from engine.delivery.models import (
     ACTIVE,
@@ -336,6 +336,7 @@ def settle(job: Job, sent: Sent) -> str:
         if not leases.settle(session, WebhookDelivery, job.delivery_id, job.token, **values):
             return "lost"
         _count(session, job.subscription_id, sent, settings.webhook_disable_after_failures)
+    metrics.observe("webhook", sent)
     return str(values["status"])
 
 

@@ -14,13 +14,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
+from prometheus_client import Counter
 from sqlalchemy import Table, event, func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from engine.db import new_id, utcnow
 from engine.events.models import ActivityEvent, OutboxEvent
 
 _PENDING = "sift.pending_events"
+_WRITTEN = "sift.written_events"  # session.info: (transaction, type) written and not yet committed
+COMMITTED = Counter("sift_events", "Events committed (timeline lines), by type", ["type"])
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,8 @@ def _write(session: Session) -> None:
     if not buffered:
         return
     session.info[_PENDING] = []
+    within = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_WRITTEN, []).extend((within, row["type"]) for row, _ in buffered)
     conn = session.connection()
     conn.execute(insert(cast(Table, ActivityEvent.__table__)), [row for row, _ in buffered])
     outbox = [
@@ -100,6 +105,29 @@ def _before_commit(session: Session) -> None:
     # events land after the rows they refer to
     if session.info.get(_PENDING):
         write_pending(session)
+
+
+@event.listens_for(Session, "after_commit")
+def _count_committed(session: Session) -> None:
+    # also fires when a savepoint is released: only the outermost commit makes events real
+    if session.get_nested_transaction() is None:
+        for _, type in session.info.pop(_WRITTEN, []):
+            COMMITTED.labels(type).inc()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous: SessionTransaction) -> None:
+    written = session.info.get(_WRITTEN)
+    if written:
+        session.info[_WRITTEN] = [(tx, type) for tx, type in written if not _inside(tx, previous)]
+
+
+def _inside(tx: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    while tx is not None:
+        if tx is ancestor:
+            return True
+        tx = tx.parent
+    return False
 
 
 def timeline(session: Session, case_id: str, *, also: Sequence[str] = ()) -> list[ActivityEvent]:

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, select, tuple_
+from prometheus_client import Counter
+from sqlalchemy import Table, event, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -20,6 +21,9 @@ from engine import pagination
 from engine.db import new_id, utcnow
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.signals.models import BUFFERED, FAILED, IGNORED, PENDING, PROCESSED, Signal
+
+_ACCEPTED = "sift.signals.accepted"  # session.info: new signals stored in this transaction
+ACCEPTED = Counter("sift_signals_accepted", "New signals stored by the inbox (repeats of a key not counted)")
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,8 @@ def accept(session: Session, items: list[NewSignal]) -> list[Accepted]:
             .returning(Signal.source, Signal.external_id)
         )
         inserted = {(src, ext) for src, ext in session.execute(stmt, list(rows.values()))}
+    if inserted:
+        session.info[_ACCEPTED] = session.info.get(_ACCEPTED, 0) + len(inserted)
     stored = {key: (row["id"], PENDING) for key, row in rows.items() if key in inserted}
     earlier = [key for key in first_of if key not in inserted]
     if earlier:
@@ -106,6 +112,17 @@ def accept(session: Session, items: list[NewSignal]) -> list[Accepted]:
         is_first = first_of[item.key] is item and item.key in inserted
         results.append(Accepted(id=sid, status=status, duplicate=not is_first))
     return results
+
+
+@event.listens_for(Session, "after_commit")
+def _count_accepted(session: Session) -> None:
+    if session.get_nested_transaction() is None and (n := session.info.pop(_ACCEPTED, 0)):
+        ACCEPTED.inc(n)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_accepted(session: Session) -> None:
+    session.info.pop(_ACCEPTED, None)
 
 
 def _insert_for(session: Session) -> Any:

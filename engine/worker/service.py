@@ -18,6 +18,8 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+import time
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -33,7 +35,7 @@ from engine.errors import EngineError
 from engine.events import service as events
 from engine.signals import service as signals
 from engine.signals.models import BUFFERED, PENDING, Signal
-from engine.worker import pipeline
+from engine.worker import metrics, pipeline
 
 log = logging.getLogger("sift.worker")
 
@@ -57,11 +59,14 @@ class _Redo(Exception):
 def run_once(limit: int | None = None) -> int:
     """Processes one batch; returns how many signals it claimed."""
     limit = limit or get_settings().worker_batch_size
+    started = time.perf_counter()
     with unit_of_work() as session:
         batch = claim(session, limit)
         if not batch:
             return 0
+        enriching = time.perf_counter()
         enrichments = _enrich_all(batch)
+        metrics.ENRICHMENT.observe(time.perf_counter() - enriching)
         settings = get_settings()
         found = customers.prefetch(session, [(s.source, s.author or {}) for s in batch])
         pipeline.prefetch_cases(
@@ -79,6 +84,10 @@ def run_once(limit: int | None = None) -> int:
             del events.pending(session)[events_before:]
             for signal, enrichment in zip(batch, enrichments, strict=True):
                 process_one(session, signal, enrichment)
+        reached = Counter(s.status for s in batch)
+    for status, count in reached.items():  # committed: counted once
+        metrics.HANDLED.labels(status).inc(count)
+    metrics.BATCH.observe(time.perf_counter() - started)
     return len(batch)
 
 
@@ -165,6 +174,10 @@ class Worker:
 
     def wake(self) -> None:
         self._wake.set()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()

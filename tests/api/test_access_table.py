@@ -58,6 +58,7 @@ def _nothing(role: str) -> Request:
 TABLE: dict[tuple[str, str], tuple[set[str] | frozenset[str] | str, Callable[[str], Request]]] = {
     ("GET", "/healthz"): (PUBLIC, _nothing),
     ("GET", "/metrics"): (PUBLIC, _nothing),
+    ("GET", "/readyz"): (PUBLIC, _nothing),
     ("MOUNT", "/static-offline-docs"): (PUBLIC, _nothing),  # the docs' own assets
     ("MOUNT", "/static"): (PUBLIC, _nothing),  # the pages' scripts and styles
     ("MOUNT", "/vendor/chart.js"): (PUBLIC, _nothing),  # npm packages the pages load

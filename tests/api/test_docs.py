@@ -63,7 +63,7 @@ def test_the_openapi_document_declares_the_bearer_key_for_all_but_healthz(client
     assert spec["security"] == [{"bearerAuth": []}]
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
-            if path in ("/healthz", "/metrics"):
+            if path in ("/healthz", "/readyz", "/metrics"):
                 assert operation["security"] == [], f"{path} needs no key"
             else:
                 assert "security" not in operation, f"{method} {path} overrides the global key"
@@ -72,7 +72,7 @@ def test_the_openapi_document_declares_the_bearer_key_for_all_but_healthz(client
 
 
 def test_docs_and_healthz_need_no_key_while_the_api_does(client, keys):
-    for url in ("/docs", "/redoc", "/openapi.json", "/healthz"):
+    for url in ("/docs", "/redoc", "/openapi.json", "/healthz", "/readyz"):
         assert client.get(url).status_code == 200, url
     assert client.get("/api/v1/cases").status_code == 401
     assert client.get("/api/v1/cases", headers=auth(keys["csr"])).status_code == 200
