@@ -149,6 +149,25 @@ def test_my_work_filters_and_accessibility(server, signed_in):
     page.get_by_label("Cases", exact=True).select_option("all")
     page.wait_for_url("**scope=all**")
     assert page.locator("table.cases tbody tr[data-case]").count() >= 2
+    # keyboard: j moves down the list, Enter opens the selected case, ? lists the shortcuts
+    page.keyboard.press("Escape")
+    page.keyboard.press("j")
+    first = page.locator("table.cases tbody tr.selected")
+    assert first.count() == 1
+    page.keyboard.press("?")
+    assert page.locator("#help").is_visible()
+    page.keyboard.press("Escape")
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "f-q"
+    page.keyboard.press("Escape")
+    selected = first.get_attribute("data-case")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/cases/{selected}")
+    page.keyboard.press("g")
+    page.keyboard.press("w")
+    page.wait_for_url("**/work")
+    page.get_by_label("Cases", exact=True).select_option("all")
+    page.wait_for_url("**scope=all**")
     page.get_by_label("Priority").select_option("urgent")
     page.wait_for_url("**priority=urgent**")
     page.locator("td.empty").wait_for()

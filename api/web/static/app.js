@@ -254,6 +254,11 @@
       a: () => { if ($("#claim")) $("#claim").click(); else $("#assignee")?.focus(); },
       g: () => { pendingG = true; setTimeout(() => { pendingG = false; }, 1500); },
     };
+    if (key === "Enter" && !e.target.closest("a, button")) {
+      const row = $("table.cases tbody tr.selected a");
+      if (row) { e.preventDefault(); row.click(); }
+      return;
+    }
     if (actions[key]) { e.preventDefault(); actions[key](); }
   }
 
