@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api import errors, ratelimit
 from api.accesslog import AccessLog
+from api.assist.router import router as assist_router
 from api.cases.router import router as cases_router
 from api.customers.router import router as customers_router
 from api.experience.router import router as experience_router
@@ -147,6 +148,7 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
         queues_router,
         experience_router,
         mentions_router,
+        assist_router,
         stream_router,
         web_router,
     ):

@@ -119,6 +119,22 @@ class Settings(BaseSettings):
         description="Folder of the installed front-end packages (npm ci); default: node_modules of the checkout.",
     )
 
+    assist_url: str | None = Field(
+        default=None,
+        description="Base URL of an OpenAI-compatible chat endpoint (…/v1) for draft replies; unset, assisted "
+        "replies are off.",
+    )
+    assist_model: str = Field(default="gpt-4o-mini", description="The model the draft requests name.")
+    assist_key: str | None = Field(
+        default=None, description="Bearer key for the assist endpoint, if it needs one."
+    )
+    assist_timeout_seconds: float = Field(default=30.0, gt=0, description="How long a draft may take.")
+    assist_pii_labels: str = Field(
+        default="EMAIL,PHONE",
+        description="Entity labels redacted before anything leaves for the assist endpoint (add ORDER_ID, "
+        "TRACKING_NUMBER, … as your policy needs), comma-separated.",
+    )
+
     gc_threshold: int = Field(
         default=20_000,
         description="Generation-0 threshold of Python's cyclic GC in worker processes (0: Python's default). "

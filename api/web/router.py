@@ -24,6 +24,7 @@ from api.deps import SESSION_COOKIE, DbSession
 from api.queues.router import list_agents_of
 from api.web import casepage
 from api.web.viewer import Viewer, current, safe_next, same_origin, set_cookie, to_signin
+from engine.assist import service as assist
 from engine.auth import sessions
 from engine.cases import board as boards
 from engine.cases import comments
@@ -196,7 +197,15 @@ def case_page(request: Request, session: DbSession, case_id: str) -> Response:
             detail=f"No case has the id {case_id!r}.",
         )
     agents = list_agents_of(session) if viewer.supervisor else []
-    return _page(request, "case.html", viewer, nav="work", agents=agents, **casepage.build(session, case))
+    return _page(
+        request,
+        "case.html",
+        viewer,
+        nav="work",
+        agents=agents,
+        assist=assist.enabled(),
+        **casepage.build(session, case),
+    )
 
 
 @router.get("/board")

@@ -71,6 +71,7 @@ TABLE: dict[tuple[str, str], tuple[set[str] | frozenset[str] | str, Callable[[st
     ("GET", "/board"): (Page({"supervisor"}), _nothing),
     ("GET", "/dashboard"): (Page({"supervisor"}), _nothing),
     ("GET", "/api/v1/stream"): (WORKERS, lambda role: {"params": {"wait": 0}}),
+    ("POST", "/api/v1/cases/{case_id}/draft"): (WORKERS, _nothing),  # 409 AssistOff by default
     ("GET", "/api/v1/timers"): ({"supervisor"}, _nothing),
     ("POST", "/api/v1/timers/{timer_id}/retry"): ({"supervisor"}, _nothing),
     ("GET", "/openapi.json"): (PUBLIC, _nothing),

@@ -208,6 +208,19 @@
     lease = { task: null, at: 0 };
   }
 
+  async function draftReply() {
+    const note = $("#draft-note");
+    say(note, "Asking the assistant…");
+    const r = await api("POST", `/api/v1/cases/${$("#case").dataset.case}/draft`);
+    if (!r.ok) { say(note, (r.data && r.data.detail) || `No draft (${r.status})`, true); return; }
+    const reply = $("#fld-reply");
+    reply.value = r.data.draft;
+    reply.closest("form").classList.add("dirty");
+    writing(reply.closest("form"));
+    say(note, `Assistant draft (${r.data.model}): edit it before you send. Summary: ${r.data.summary}`);
+    reply.focus();
+  }
+
   // --- the board ----------------------------------------------------------------------------
   async function reassign(form) {
     const value = form.elements.assignee.value || null;
@@ -268,6 +281,7 @@
     const t = e.target.closest("button");
     if (!t) return;
     if (t.id === "next") nextCase();
+    else if (t.id === "draft") draftReply();
     else if (t.id === "help-open") $("#help").showModal();
     else if (t.dataset.action === "claim" || t.dataset.action === "release") caseAction(t.dataset.action);
     else if (t.classList.contains("away-toggle")) toggleAway(t);
