@@ -5,10 +5,12 @@ go to tests/web/screenshots/ (ignored by git)."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -40,15 +42,26 @@ def _browser_ready() -> None:
         pytest.skip(message)
 
 
-def _free_port() -> int:
-    for port in [*PORTS, 0]:
+def _free_port(locks: list[Any]) -> int:
+    """A port nobody listens on that no other test worker is about to take: each candidate is
+    claimed with an exclusive lock file held until the server stops (two workers probing one
+    port at once would otherwise both start a server on it, and one would talk to the other's)."""
+    for port in PORTS:
+        lock = open(Path(tempfile.gettempdir()) / f"sift-web-test-port-{port}.lock", "w")  # noqa: SIM115
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            continue
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
+                lock.close()
                 continue
-            return int(s.getsockname()[1])
-    raise RuntimeError("no free port")
+        locks.append(lock)
+        return port
+    raise RuntimeError(f"no free port in {PORTS}")
 
 
 @dataclass
@@ -112,7 +125,8 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     _browser_ready()
     folder = tmp_path_factory.mktemp("web")
-    port = _free_port()
+    locks: list[Any] = []
+    port = _free_port(locks)
     with receiver() as replies:
         # the embedded default database in its own data folder, migrated by serve at start
         env = {
@@ -135,6 +149,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         try:
             url = f"http://127.0.0.1:{port}"
             _wait_healthy(url, process, log)
+            assert process.poll() is None, log.read_text()[-3000:]  # it answered, not another
             srv = Server(url=url, database=folder / "sift.db", replies=replies)
             srv.key("feed", "integration")
             yield srv
@@ -144,6 +159,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+            for lock in locks:
+                lock.close()
 
 
 @pytest.fixture(scope="module")

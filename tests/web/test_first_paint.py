@@ -7,7 +7,11 @@ from __future__ import annotations
 import statistics
 import time
 
+import pytest
+
 from tests.web.conftest import shot
+
+pytestmark = pytest.mark.xdist_group("browser")
 
 CASES = 1000
 LOADS = 5

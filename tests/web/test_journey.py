@@ -14,6 +14,8 @@ import sqlalchemy as sa
 from tests.web.conftest import ADMIN_KEY, axe_violations, shot
 
 COMPLAINT = "@acme my order A12345 never arrived, 3 weeks now, this is terrible"
+# one worker runs the browser tests in order, against one server (./dev test: --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("browser")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -131,7 +133,20 @@ def test_a_supervisor_reassigns_and_the_board_changes(server, signed_in):
     assert board.locator('#queues tr[data-queue="care"] [data-col="at_risk"]').inner_text() != "0"
 
 
+def _answered(server, text: str) -> str:
+    """A case alice answered through the API: its first response is met."""
+    case_id = server.signal(text)
+    alice = server.keys["alice"]
+    assert server.call("POST", f"/api/v1/cases/{case_id}/claim", alice).status_code == 200
+    for data in ({"action": "respond"}, {"reply": "We are on it.", "then": "wait"}):
+        task = server.call("GET", f"/api/v1/cases/{case_id}", alice).json()["tasks"][0]["id"]
+        done = server.call("POST", f"/api/v1/tasks/{task}/complete", alice, json={"data": data})
+        assert done.status_code == 200, done.text
+    return case_id
+
+
 def test_the_dashboard_draws_its_charts_from_real_data(server, signed_in):
+    _answered(server, "@acme my parcel E90001 is lost, nobody answers the phone")
     page = signed_in("sam")
     page.goto(server.url + "/dashboard")
     page.wait_for_function("document.body.dataset.charts === '4'")
@@ -145,6 +160,8 @@ def test_the_dashboard_draws_its_charts_from_real_data(server, signed_in):
 
 
 def test_my_work_filters_and_accessibility(server, signed_in):
+    server.signal("@acme my invoice F12121 is wrong, charged for two plans")
+    server.signal("@acme the courier left my parcel G34343 in the rain, ruined")
     page = signed_in("alice")
     page.get_by_label("Cases", exact=True).select_option("all")
     page.wait_for_url("**scope=all**")
