@@ -24,9 +24,12 @@ from starlette.concurrency import run_in_threadpool
 from api import errors, ratelimit
 from api.accesslog import AccessLog
 from api.assist.router import router as assist_router
+from api.canned.router import router as canned_router
 from api.cases.router import router as cases_router
 from api.customers.router import router as customers_router
 from api.experience.router import router as experience_router
+from api.incidents.router import router as incidents_router
+from api.instances.router import router as instances_router
 from api.keys.router import router as keys_router
 from api.limits import BodyLimit
 from api.mentions.router import router as mentions_router
@@ -45,6 +48,7 @@ from engine import bootstrap, migrate
 from engine.config import get_settings
 from engine.db import get_engine
 from engine.delivery.service import DeliveryService
+from engine.incidents import metrics as incident_metrics
 from engine.timers import metrics
 from engine.timers.poller import TimerService
 from engine.worker import metrics as worker_metrics
@@ -127,6 +131,7 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
 
     metrics.install_collector()
     worker_metrics.install_collector()
+    incident_metrics.install_collector()
 
     @app.get(METRICS, tags=["health"], response_class=PlainTextResponse)
     def prometheus_metrics() -> PlainTextResponse:
@@ -148,6 +153,9 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
         queues_router,
         experience_router,
         mentions_router,
+        incidents_router,
+        instances_router,
+        canned_router,
         assist_router,
         stream_router,
         web_router,

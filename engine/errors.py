@@ -15,6 +15,8 @@ class EngineError(Exception):
     """Base of every error a client is meant to see."""
 
     status: int = 400
+    #: The SpiffWorkflow task a process error happened at (set by the script engine), if any.
+    task_id: str | None = None
 
     def __init__(self, detail: str, *, fields: list[dict[str, Any]] | None = None) -> None:
         super().__init__(detail)

@@ -1,12 +1,14 @@
 """Imports every ORM model so the metadata is complete (Alembic, tests)."""
 
 from engine.auth.models import ApiKey
+from engine.canned.models import CannedReply
 from engine.cases.models import Case, CaseLink, Comment, Mention
 from engine.customers.models import Customer, CustomerHandle
 from engine.db import Base
 from engine.delivery.models import OutboundReply, WebhookDelivery, WebhookSubscription
 from engine.events.models import ActivityEvent, OutboxEvent
 from engine.experience.models import CsatAnswer, ExperienceWeight
+from engine.incidents.models import Incident
 from engine.processes.models import ProcessDefinition, ProcessInstanceRecord, ProcessVersion
 from engine.queues.models import Queue
 from engine.signals.models import Signal, SuppressionRule
@@ -18,6 +20,7 @@ __all__ = [
     "ActivityEvent",
     "ApiKey",
     "Base",
+    "CannedReply",
     "Case",
     "CaseLink",
     "Comment",
@@ -25,6 +28,7 @@ __all__ = [
     "Customer",
     "CustomerHandle",
     "ExperienceWeight",
+    "Incident",
     "Mention",
     "OutboundReply",
     "OutboxEvent",

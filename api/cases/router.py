@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.cases import views
 from api.cases.schemas import (
@@ -20,12 +21,41 @@ from api.cases.schemas import (
     TimelineItem,
 )
 from api.deps import Caller, DbSession
+from engine.canned import respond
 from engine.cases import comments, links, merge
 from engine.cases import service as cases
 from engine.events import service as events
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 WORKERS = ("csr", "supervisor")
+
+
+class BulkReplyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    case_ids: list[Annotated[str, Field(min_length=1, max_length=32)]] = Field(
+        description=f"1 to {respond.MAX_BULK} case ids, each once"
+    )
+    text: str | None = Field(default=None, min_length=1, max_length=5000)
+    canned_reply_id: str | None = Field(default=None, max_length=32)
+    variables: dict[str, str] | None = None
+    then: Literal["resolve", "wait"] | None = None
+
+
+class BulkResultOut(BaseModel):
+    case_id: str
+    status: Literal["ok", "error"]
+    task_id: str | None
+    reply_id: str | None
+    case_status: str | None
+    error: str | None = Field(description="the error code when this case was not replied to")
+    detail: str | None
+
+
+class BulkReplyOut(BaseModel):
+    results: list[BulkResultOut]
+    ok: int
+    failed: int
 
 
 @router.get("", response_model=CasePage)
@@ -147,3 +177,31 @@ def merge_case(case_id: str, body: MergeIn, caller: Caller, session: DbSession) 
     """Merges this case into ``into``; answers with the surviving case."""
     caller.require(*WORKERS)
     return views.detail(session, merge.merge(session, case_id, body.into, caller))
+
+
+@router.post(":bulk-reply", response_model=BulkReplyOut)
+def bulk_reply(body: BulkReplyIn, caller: Caller, session: DbSession) -> BulkReplyOut:
+    """Completes the respond task of each case with one reply (a text, or a canned reply rendered
+    per case); each case succeeds or fails alone, in input order."""
+    caller.require(*WORKERS)
+    request = respond.BulkReply(
+        case_ids=body.case_ids,
+        text=body.text,
+        canned_reply_id=body.canned_reply_id,
+        variables=body.variables,
+        then=body.then,
+    )
+    results = [
+        BulkResultOut(
+            case_id=r.case_id,
+            status="ok" if r.ok else "error",
+            task_id=r.task_id,
+            reply_id=r.reply_id,
+            case_status=r.case_status,
+            error=r.error,
+            detail=r.detail,
+        )
+        for r in respond.bulk_reply(session, request, caller)
+    ]
+    ok = sum(r.status == "ok" for r in results)
+    return BulkReplyOut(results=results, ok=ok, failed=len(results) - ok)

@@ -82,6 +82,18 @@ class CsatRef(BaseModel):
     received_at: AwareDatetime
 
 
+class IncidentRef(BaseModel):
+    id: str
+    status: str
+    element_id: str
+    element_name: str | None
+    error: str
+    message: str
+    attempts: int
+    opened_at: AwareDatetime
+    resolved_at: AwareDatetime | None
+
+
 class CaseOut(CaseSummary):
     customer: CustomerRef | None
     signals: list[SignalRef]
@@ -92,6 +104,9 @@ class CaseOut(CaseSummary):
     resolution: dict[str, Any] | None
     resolved_at: AwareDatetime | None
     csat: CsatRef | None = Field(description="the customer's satisfaction answer (POST .../csat)")
+    incidents: list[IncidentRef] = Field(
+        default_factory=list, description="where the case's process failed at run time, newest first"
+    )
 
 
 class CasePage(BaseModel):

@@ -10,6 +10,7 @@ from api.cases.schemas import (
     CommentOut,
     CsatRef,
     CustomerRef,
+    IncidentRef,
     LinkOut,
     ProcessRef,
     SignalRef,
@@ -23,6 +24,7 @@ from engine.cases import service as cases
 from engine.cases.models import Case, Comment
 from engine.customers import service as customers
 from engine.experience import service as experience
+from engine.incidents import service as incidents
 from engine.processes.models import ProcessInstanceRecord
 from engine.signals import service as signals
 from engine.tasks import service as tasks
@@ -105,6 +107,20 @@ def detail(session: Session, case: Case) -> CaseOut:
         csat=CsatRef(score=answer.score, comment=answer.comment, received_at=answer.received_at)
         if answer is not None
         else None,
+        incidents=[
+            IncidentRef(
+                id=i.id,
+                status=i.status,
+                element_id=i.element_id,
+                element_name=i.element_name,
+                error=i.error,
+                message=i.message,
+                attempts=i.attempts,
+                opened_at=i.opened_at,
+                resolved_at=i.resolved_at,
+            )
+            for i in incidents.for_case(session, case.id)
+        ],
     )
 
 

@@ -31,6 +31,7 @@ class ReplyOut(BaseModel):
     last_status_code: int | None
     last_error: str | None
     external_id: str | None
+    canned_reply_id: str | None
     created_at: datetime
     sent_at: datetime | None
 

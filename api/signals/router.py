@@ -70,7 +70,9 @@ def post_batch(body: BatchIn, caller: Caller, session: DbSession, request: Reque
 def list_signals(
     caller: Caller,
     session: DbSession,
-    status: Annotated[str | None, Query(description="pending | processed | ignored | failed")] = None,
+    status: Annotated[
+        str | None, Query(description="pending | buffered | processed | ignored | failed")
+    ] = None,
     source: Annotated[str | None, Query(max_length=64)] = None,
     since: Annotated[
         AwareDatetime | None, Query(description="received at or after (ISO 8601 with a zone)")

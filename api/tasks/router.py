@@ -8,7 +8,7 @@ from api.cases import views
 from api.cases.schemas import CaseOut
 from api.deps import Caller, DbSession
 from api.tasks.schemas import AssignIn, CompleteIn, NextTaskOut, TaskOut, TaskPage, WritingLease
-from engine.cases import flows
+from engine.canned import respond
 from engine.cases import service as cases
 from engine.tasks import service as tasks
 from engine.tasks.models import OPEN, Task
@@ -110,9 +110,10 @@ def stop_writing(task_id: str, caller: Caller, session: DbSession) -> Response:
 
 @router.post("/{task_id}/complete", response_model=CaseOut)
 def complete_task(task_id: str, body: CompleteIn, caller: Caller, session: DbSession) -> CaseOut:
-    """Completes the task with data that satisfies its form; answers with the case."""
+    """Completes the task with data that satisfies its form; answers with the case. A respond
+    task takes ``canned_reply_id`` (and ``variables``) in place of a written ``reply``."""
     caller.require(*WORKERS)
-    case = flows.complete_task(session, task_id, body.data, caller)
+    case = respond.complete_task(session, task_id, body.data, caller)
     return views.detail(session, case)
 
 

@@ -29,6 +29,7 @@ from engine.db import utcnow
 from engine.delivery import replies
 from engine.errors import Conflict, NotFound
 from engine.events import service as events
+from engine.incidents import service as incidents
 from engine.processes import instances
 from engine.processes.context import acting_for
 from engine.signals.models import Signal
@@ -38,6 +39,7 @@ from engine.tasks.models import COMPLETED, Task
 from engine.timers import service as timers
 
 if TYPE_CHECKING:
+    from engine.processes.models import ProcessInstanceRecord
     from engine.runtime import ProcessInstance
 
 
@@ -57,6 +59,7 @@ class CompleteTask:
     task_id: str
     data: dict[str, Any]
     who: Principal
+    canned: dict[str, str] | None = None  # {"id", "name"}: the respond reply came from a canned reply
 
     @property
     def actor(self) -> str:
@@ -89,7 +92,22 @@ class End:
     actor: str
 
 
-Action = Start | CompleteTask | FireTimer | Message | End
+@dataclass(frozen=True)
+class Retry:
+    """Run the failed task of incident ``incident_id`` again, with ``data`` merged into what it
+    reads, after moving the instance onto ``version`` of its process when one is given."""
+
+    incident_id: str
+    data: dict[str, Any]
+    version: int | None
+    who: Principal
+
+    @property
+    def actor(self) -> str:
+        return self.who.name
+
+
+Action = Start | CompleteTask | FireTimer | Message | End | Retry
 
 
 @dataclass(frozen=True)
@@ -179,20 +197,42 @@ def reopen(session: Session, case: Case, signal_id: str, *, via: str, rule: str 
     return case
 
 
-def complete_task(session: Session, task_id: str, data: dict[str, Any], who: Principal) -> Case:
-    """Completes an open task with ``data`` and advances its case's process."""
+def complete_task(
+    session: Session,
+    task_id: str,
+    data: dict[str, Any],
+    who: Principal,
+    *,
+    canned: dict[str, str] | None = None,
+) -> Case:
+    """Completes an open task with ``data`` and advances its case's process; ``canned`` names the
+    canned reply a respond task's ``reply`` was rendered from (engine/canned)."""
     task = tasks.get(session, task_id)
     case = cases.get(session, task.case_id)
-    advance(session, case, CompleteTask(task_id, data, who))
+    advance(session, case, CompleteTask(task_id, data, who, canned))
+    return case
+
+
+def retry(
+    session: Session, incident_id: str, data: dict[str, Any], version: int | None, who: Principal
+) -> Case:
+    """Retries an open incident's failed task (see :class:`Retry`) through its case's flow."""
+    incident = incidents.get_open(session, incident_id)
+    case = cases.get(session, incident.case_id)
+    advance(session, case, Retry(incident_id, data, version, who))
     return case
 
 
 def advance(session: Session, case: Case, action: Action) -> Outcome:
-    """Acts on the case's process and brings the task rows and the case in line with it.
+    """Acts on the case's process and brings the task rows, the incidents and the case in line
+    with it.
 
-    If the action or an engine step raises, nothing is saved: the caller's transaction (or
-    savepoint) rolls back, and the stored state is as it was."""
+    A script, service call or expression that fails does not undo the action: its task is held
+    at its element as an incident (engine/incidents) and the rest is saved. If anything else
+    raises, nothing is saved: the caller's transaction (or savepoint) rolls back, and the
+    stored state is as it was."""
     new = isinstance(action, Start)
+    retried: str | None = None
     with acting_for(session, case, action.actor):
         if isinstance(action, Start):
             record, instance = instances.start(session, action.process_key, action.data)
@@ -201,9 +241,14 @@ def advance(session: Session, case: Case, action: Action) -> Outcome:
             if case.process_instance_id is None:
                 raise CaseHasNoProcess(case.id)
             record, instance = instances.load(session, case.process_instance_id)  # locks it
-            if not _act(session, case, instance, action):
+            if isinstance(action, Retry):
+                instance, retried = _retry(session, record, instance, action)
+            elif not _act(session, case, instance, action):
                 return Outcome([], instance.is_completed, caught=False)
+    had_incident = record.status == instances.INCIDENT
     instances.save(session, record, instance)
+    if had_incident or retried or record.status == instances.INCIDENT:
+        _sync_incidents(session, case, record, instance, action.actor, retried)
     created = tasks.sync(session, case, record, instance, new=new)
     clocks.track_stages(session, case, lambda: {v.id: v.name for v in instance.open_user_tasks()})
     timers.sync_waiting(
@@ -227,11 +272,45 @@ def advance(session: Session, case: Case, action: Action) -> Outcome:
     return Outcome(created, instance.is_completed)
 
 
+def _retry(
+    session: Session, record: ProcessInstanceRecord, instance: ProcessInstance, action: Retry
+) -> tuple[ProcessInstance, str]:
+    incident = incidents.get_open(session, action.incident_id)
+    if incident.instance_id != record.id:
+        raise NotFound("incident", f"{action.incident_id} of instance {record.id}")
+    if action.version is not None and action.version != record.process_version:
+        instance = instances.migrate(session, record, instance, action.version)
+    instance.retry(incident.task_id, action.data)
+    return instance, incident.task_id
+
+
+def _sync_incidents(
+    session: Session,
+    case: Case,
+    record: ProcessInstanceRecord,
+    instance: ProcessInstance,
+    actor: str,
+    retried: str | None,
+) -> None:
+    """Opens an incident for each task this action failed at and resolves those no longer
+    failed (a completed process leaves none open)."""
+    if instance.failures:
+        session.flush()  # the case and instance rows exist before a new incident names them
+    where = incidents.Where(case.id, record.id, record.process_key, record.process_version)
+    failures = [
+        incidents.Failure(f.task_id, f.element_id, f.title, f.error, f.message) for f in instance.failures
+    ]
+    still = set() if instance.is_completed else {task_id for task_id, _, _ in instance.failed_tasks()}
+    incidents.sync(session, where, failures, still, actor=actor, retried=retried)
+
+
 def _follow_stage(session: Session, case: Case, instance: ProcessInstance, actor: str) -> None:
     """Sets the case's stage from where its process is, and its status from whether the process
-    waits for the customer (``waiting``) or for a CSR (``open``)."""
+    waits for the customer (``waiting``) or for a CSR (``open``); a process held only at a
+    failed task is at that task's element (an incident)."""
     open_tasks = instance.open_user_tasks()
     waits = [] if open_tasks or instance.is_completed else instance.waiting_at()
+    failed = [] if open_tasks or waits or instance.is_completed else instance.failed_tasks()
     if instance.is_completed:
         stage, title = CLOSED_STAGE if case.status == transitions.CLOSED else COMPLETED_STAGE
     elif open_tasks:
@@ -239,6 +318,8 @@ def _follow_stage(session: Session, case: Case, instance: ProcessInstance, actor
         stage, title = (first.lane, first.lane) if first.lane else (first.name, first.title)
     elif waits:
         stage, title = waits[0].name, waits[0].title
+    elif failed:
+        stage, title = failed[0][1], failed[0][2]
     else:
         stage, title = None, None
     if stage != case.stage:
@@ -289,11 +370,17 @@ def _complete_task(session: Session, case: Case, instance: ProcessInstance, acti
     tasks.validate_form(task.form, action.data)
     instance.complete_user_task(task.id, action.data, actor=action.actor)
     tasks.set_status(session, task, COMPLETED, actor=action.actor, data=action.data)
-    _apply_task_outcome(session, case, task.name, action.data, actor=action.actor)
+    _apply_task_outcome(session, case, task.name, action.data, actor=action.actor, canned=action.canned)
 
 
 def _apply_task_outcome(
-    session: Session, case: Case, task_name: str, data: dict[str, Any], *, actor: str
+    session: Session,
+    case: Case,
+    task_name: str,
+    data: dict[str, Any],
+    *,
+    actor: str,
+    canned: dict[str, str] | None = None,
 ) -> None:
     """What a completed task decides about the case itself (triage's priority and topic,
     a reply counting as the first response)."""
@@ -302,10 +389,12 @@ def _apply_task_outcome(
             session, case, {"priority": data.get("priority"), "topic": data.get("topic")}, actor=actor
         )
     if task_name == "respond" and data.get("reply"):
-        _queue_reply(session, case, data["reply"], actor=actor)
+        _queue_reply(session, case, data["reply"], actor=actor, canned=canned)
 
 
-def _queue_reply(session: Session, case: Case, text: str, *, actor: str) -> None:
+def _queue_reply(
+    session: Session, case: Case, text: str, *, actor: str, canned: dict[str, str] | None = None
+) -> None:
     """The reply goes to the channel of the customer's latest message, in reply to it; it is
     sent after the commit (engine/delivery/replies.py). The first-response clock stops here, at
     the CSR's reply, as Zendesk counts the agent's public reply: the team answered, and how long
@@ -317,7 +406,15 @@ def _queue_reply(session: Session, case: Case, text: str, *, actor: str) -> None
         .limit(1)
     ).first()
     channel, in_reply_to = (latest[0], latest[1]) if latest is not None else ("unknown", None)
-    replies.queue(session, case_id=case.id, channel=channel, in_reply_to=in_reply_to, text=text, actor=actor)
+    replies.queue(
+        session,
+        case_id=case.id,
+        channel=channel,
+        in_reply_to=in_reply_to,
+        text=text,
+        actor=actor,
+        canned=canned,
+    )
     clocks.replied(session, case)
 
 

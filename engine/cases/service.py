@@ -433,3 +433,11 @@ def sla_state(case: Case) -> str:
     if case.sla_paused and case.status not in (transitions.RESOLVED, transitions.CLOSED):
         return "paused"
     return case.sla_state
+
+
+def by_instance(session: Session, instance_ids: list[str]) -> dict[str, str]:
+    """The case each process instance runs for now (a reopened case's earlier instances name none)."""
+    if not instance_ids:
+        return {}
+    stmt = select(Case.process_instance_id, Case.id).where(Case.process_instance_id.in_(instance_ids))
+    return {instance_id: case_id for instance_id, case_id in session.execute(stmt) if instance_id}

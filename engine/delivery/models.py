@@ -86,5 +86,7 @@ class OutboundReply(_Leased, Base):
     held_reason: Mapped[str | None] = mapped_column(String(500), default=None)
     last_status_code: Mapped[int | None] = mapped_column(default=None)
     external_id: Mapped[str | None] = mapped_column(String(256), default=None)
+    # the canned reply its text was rendered from (no foreign key: deleting a template keeps history)
+    canned_reply_id: Mapped[str | None] = mapped_column(String(32), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)

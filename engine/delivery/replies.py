@@ -103,8 +103,17 @@ def can_send(channel: str) -> bool:
 
 
 def queue(
-    session: Session, *, case_id: str, channel: str, in_reply_to: str | None, text: str, actor: str
+    session: Session,
+    *,
+    case_id: str,
+    channel: str,
+    in_reply_to: str | None,
+    text: str,
+    actor: str,
+    canned: dict[str, str] | None = None,
 ) -> OutboundReply:
+    """Stores the reply and records ``reply.queued``; ``canned`` (``{"id", "name"}``) names the
+    canned reply its text was rendered from, on the reply and on the timeline."""
     held = None if can_send(channel) else NO_ADAPTER
     reply = OutboundReply(
         id=new_id(),
@@ -117,6 +126,7 @@ def queue(
         attempts=0,
         next_attempt_at=utcnow(),
         held_reason=held,
+        canned_reply_id=canned["id"] if canned else None,
         created_at=utcnow(),
     )
     session.add(reply)
@@ -126,6 +136,8 @@ def queue(
         "in_reply_to": in_reply_to,
         "text": text,
     }
+    if canned:
+        data["canned_reply"] = {"id": canned["id"], "name": canned["name"]}
     if held:
         data["held"] = held
     events.record(session, "reply.queued", case_id=case_id, actor=actor, data=data)

@@ -17,14 +17,17 @@ from engine.errors import NotFound
 from engine.processes import service as definitions
 from engine.processes.models import ProcessInstanceRecord
 
-_compiled_by_number: dict[tuple[str, int], Any] = {}
+_compiled_by_number: dict[tuple[str, int, tuple[tuple[str, int], ...]], Any] = {}
 
 
-def compiled_for(session: Session, key: str, number: int) -> Any:
-    found = _compiled_by_number.get((key, number))
+def compiled_for(session: Session, key: str, number: int, called: dict[str, int] | None = None) -> Any:
+    """Version ``number`` of ``key`` compiled with the versions its call activities call."""
+    memo = (key, number, tuple(sorted((called or {}).items())))
+    found = _compiled_by_number.get(memo)
     if found is None:
-        found = definitions.compiled(definitions.get_version(session, key, number))
-        _compiled_by_number[(key, number)] = found
+        version = definitions.get_version(session, key, number)
+        found = definitions.compiled(version, called, session=session)
+        _compiled_by_number[memo] = found
     return found
 
 
@@ -36,8 +39,12 @@ def start(session: Session, key: str, data: dict[str, Any]) -> tuple[ProcessInst
     """Starts the deployed version of ``key`` and runs it to its first wait state; the record
     is stored by :func:`save`."""
     version = definitions.deployed(session, key)
-    instance = definitions.compiled(version).start(data)
-    return ProcessInstanceRecord(id=new_id(), process_key=key, process_version=version.version), instance
+    called = definitions.pins(session, version)
+    instance = definitions.compiled(version, called, session=session).start(data)
+    record = ProcessInstanceRecord(
+        id=new_id(), process_key=key, process_version=version.version, called_versions=called
+    )
+    return record, instance
 
 
 def load(session: Session, instance_id: str) -> tuple[ProcessInstanceRecord, Any]:
@@ -48,7 +55,7 @@ def load(session: Session, instance_id: str) -> tuple[ProcessInstanceRecord, Any
     record = session.scalar(stmt.execution_options(populate_existing=True))
     if record is None:
         raise NotFound("process instance", instance_id)
-    compiled = compiled_for(session, record.process_key, record.process_version)
+    compiled = compiled_for(session, record.process_key, record.process_version, record.called_versions)
     return record, compiled.restore(record.state)
 
 
@@ -61,9 +68,29 @@ def process_key_of(session: Session, instance_id: str) -> str:
     return key
 
 
+def migrate(session: Session, record: ProcessInstanceRecord, instance: Any, number: int) -> Any:
+    """``instance`` moved onto version ``number`` of its process (see CompiledProcess.adopt);
+    the record names the new version once saved."""
+    target_version = definitions.get_version(session, record.process_key, number)
+    called = definitions.pins(session, target_version)
+    target = compiled_for(session, record.process_key, number, called)
+    moved = target.adopt(instance)
+    record.called_versions = called
+    record.process_version = number
+    return moved
+
+
+RUNNING, COMPLETED, INCIDENT = "running", "completed", "incident"
+STATUSES = (RUNNING, INCIDENT, COMPLETED)
+
+
 def save(session: Session, record: ProcessInstanceRecord, instance: Any) -> None:
-    """Stores the instance's state on its record (a new record joins the session)."""
+    """Stores the instance's state on its record (a new record joins the session); its status
+    is ``completed``, ``incident`` (a task waits for a retry) or ``running``."""
     record.state = instance.dump()
-    record.status = "completed" if instance.is_completed else "running"
+    if instance.is_completed:
+        record.status = COMPLETED
+    else:
+        record.status = INCIDENT if instance.failed_tasks() else RUNNING
     record.updated_at = utcnow()
     session.add(record)

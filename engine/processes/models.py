@@ -59,6 +59,8 @@ class ProcessInstanceRecord(Base):
     status: Mapped[str] = mapped_column(String(16), default="running")  # running | completed | error
     state: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str | None] = mapped_column(String(2000), default=None)
+    #: the version of each process its call activities call, pinned when the instance started
+    called_versions: Mapped[dict[str, Any]] = mapped_column(default=dict)
     lock_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from typing import Any
@@ -26,7 +27,7 @@ from engine.processes.models import DEPLOYED, DRAFT, ProcessDefinition, ProcessV
 # the repository's processes/ folder, which the wheel carries as this package (see setup.py)
 SHIPPED_DIR = files("engine.processes.shipped")
 
-_cache: dict[tuple[str, int, str], Any] = {}
+_cache: dict[tuple[str, int, str, tuple[tuple[str, int], ...]], Any] = {}
 _cache_lock = threading.Lock()
 _DEPLOYED_MEMO = "sift.deployed_versions"
 
@@ -62,7 +63,7 @@ def upload(
 
     Validation happens before anything is written: an invalid file leaves no trace but the error.
     """
-    parsed = runtime.parse_definition(data, filename)
+    parsed = runtime.parse_definition(data, filename, resolve=deployed_xml(session))
     definition = session.get(ProcessDefinition, parsed.key, with_for_update=True)
     if definition is None:
         definition = ProcessDefinition(key=parsed.key, kind=parsed.kind)
@@ -197,17 +198,56 @@ def list_definitions(session: Session) -> list[tuple[ProcessDefinition, list[Pro
     return [(d, by_key.get(d.key, [])) for d in definitions]
 
 
-def compiled(version: ProcessVersion) -> Any:
-    """The compiled process or decision of a version, parsed once per process."""
-    cache_key = (version.key, version.version, version.sha256)
+def deployed_xml(session: Session) -> Callable[[str], bytes | None]:
+    """Looks up the file of a BPMN key's deployed version (what a call activity calls)."""
+
+    def resolve(key: str) -> bytes | None:
+        definition = session.get(ProcessDefinition, key)
+        if definition is None or definition.kind != "bpmn" or definition.deployed_version is None:
+            return None
+        return bytes(get_version(session, key, definition.deployed_version).xml)
+
+    return resolve
+
+
+def pins(session: Session, version: ProcessVersion) -> dict[str, int]:
+    """The deployed version of every process ``version`` calls, directly or through the
+    processes it calls: what an instance starting now runs for its call activities."""
+    found: dict[str, int] = {}
+    queue = list((version.summary or {}).get("calls", []))
+    while queue:
+        key = queue.pop(0)
+        if key in found or key == version.key:
+            continue
+        called = deployed(session, key)
+        found[key] = called.version
+        queue.extend((called.summary or {}).get("calls", []))
+    return found
+
+
+def compiled(
+    version: ProcessVersion, called: dict[str, int] | None = None, *, session: Session | None = None
+) -> Any:
+    """The compiled process or decision of a version, parsed once per process and per
+    versions of the processes it calls (``called``: key -> version, read with ``session``)."""
+    pinned = tuple(sorted((called or {}).items()))
+    cache_key = (version.key, version.version, version.sha256, pinned)
     found = _cache.get(cache_key)
     if found is not None:
         return found
+    files_called = {}
+    if pinned:
+        if session is None:
+            raise TypeError("compiled() needs the session to read the called versions")
+        files_called = {key: bytes(get_version(session, key, number).xml) for key, number in pinned}
     with _cache_lock:
         found = _cache.get(cache_key)
         if found is None:
             xml = bytes(version.xml)
-            found = runtime.compile_process(xml) if version.kind == "bpmn" else runtime.compile_decision(xml)
+            if version.kind == "bpmn":
+                found = runtime.compile_process(xml, files_called)
+            else:
+                found = runtime.compile_decision(xml)
             _cache[cache_key] = found
     return found
 
@@ -228,7 +268,7 @@ def ensure_shipped(session: Session, directory: Traversable = SHIPPED_DIR) -> li
     for path in sorted(shipped, key=lambda path: path.name):
         data = path.read_bytes()
         try:
-            parsed = runtime.parse_definition(data, path.name)
+            parsed = runtime.parse_definition(data, path.name, resolve=deployed_xml(session))
         except EngineError as err:
             raise ShippedDefinitionBroken(path, err) from err
         if session.get(ProcessDefinition, parsed.key) is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from engine.db import utcnow
@@ -24,10 +24,19 @@ def get(session: Session, name: str, *, lock: bool = False) -> Queue | None:
     """The queue's settings, or None for a queue nobody configured (worked by hand). ``lock``
     holds its row until the transaction ends (PostgreSQL), so two assignments in one queue
     take their turns one after the other, and is read afresh. A name found unconfigured is
-    not looked up again in the same transaction (a worker batch asks once per case)."""
+    not looked up again in the same transaction (a worker batch asks once per case).
+
+    A row this transaction has changed and not yet written (a worker batch opens many cases
+    before its one flush) was read under the lock already, and is the newest: it is returned
+    as it is. Reading it afresh would discard the turns taken since, and give every case of
+    the batch to the same member."""
     absent: set[str] = session.info.setdefault(_ABSENT, set())
     if name in absent:
         return None
+    if lock:
+        held = session.identity_map.get(session.identity_key(Queue, name))
+        if held is not None and inspect(held).modified:
+            return held
     pg = session.get_bind().dialect.name == "postgresql"
     queue = session.get(Queue, name, with_for_update=lock and pg, populate_existing=lock and pg)
     if queue is None:

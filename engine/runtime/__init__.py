@@ -4,6 +4,8 @@ from engine.runtime.describe import describe_definition
 from engine.runtime.dmn import CompiledDecision, DecisionResult, compile_decision
 from engine.runtime.errors import (
     DefinitionInvalid,
+    IncidentNotOpen,
+    MigrationRefused,
     ProcessStalled,
     ScriptFailed,
     ScriptRefused,
@@ -12,7 +14,13 @@ from engine.runtime.errors import (
     TaskNotOpen,
     UnsafeXml,
 )
-from engine.runtime.instances import CompiledProcess, ProcessInstance, UserTaskView, compile_process
+from engine.runtime.instances import (
+    CompiledProcess,
+    FailureView,
+    ProcessInstance,
+    UserTaskView,
+    compile_process,
+)
 from engine.runtime.parser import ParsedDefinition, Problem, parse_definition
 from engine.runtime.services import service
 
@@ -21,6 +29,9 @@ __all__ = [
     "CompiledProcess",
     "DecisionResult",
     "DefinitionInvalid",
+    "FailureView",
+    "IncidentNotOpen",
+    "MigrationRefused",
     "ParsedDefinition",
     "Problem",
     "ProcessInstance",

@@ -91,28 +91,36 @@ class SiftScriptEngine(PythonScriptEngine):
         try:
             return run(source, task.data, external_context)
         except scripts.Refusal as refusal:
-            raise ScriptRefused(_element_id(task), refusal.what) from None
+            raise _at(task, ScriptRefused(_element_id(task), refusal.what)) from None
         except _Failed as failed:
-            raise _sift_error(_element_id(task), failed.outcome) from None
-        except EngineError:
+            raise _at(task, _sift_error(_element_id(task), failed.outcome)) from None
+        except EngineError as err:
+            _at(task, err)
             raise
         except Exception as err:
-            raise ScriptFailed(_element_id(task), *scripts.describe_error(err)) from None
+            raise _at(task, ScriptFailed(_element_id(task), *scripts.describe_error(err))) from None
 
     def call_service(self, task: Any, operation_name: str, operation_params: dict, **_: Any) -> str:
         """Call the registered operator; SpiffWorkflow json-loads what we return into the result variable."""
         element = _element_id(task)
         fn = get_service(operation_name)
         if fn is None:
-            raise ServiceFailed(element, operation_name, "no such operator is registered")
+            raise _at(task, ServiceFailed(element, operation_name, "no such operator is registered"))
         params = {name: spec["value"] for name, spec in operation_params.items()}
         try:
             result = fn(**params)
             return json.dumps(result)
-        except EngineError:
-            raise
+        except EngineError as err:
+            raise _at(task, ServiceFailed(element, operation_name, f"{err.code}: {err.detail}")) from None
         except Exception as err:
-            raise ServiceFailed(element, operation_name, type(err).__name__) from None
+            raise _at(task, ServiceFailed(element, operation_name, type(err).__name__)) from None
+
+
+def _at(task: Any, err: EngineError) -> EngineError:
+    """Marks ``err`` with the task it failed at, so the instance can hold that task as an incident."""
+    if err.task_id is None and getattr(task, "id", None) is not None:
+        err.task_id = str(task.id)
+    return err
 
 
 ENGINE = SiftScriptEngine()

@@ -99,3 +99,21 @@ class StateIncompatible(ProcessError):
             f"Instance state was written by serializer {found!r} but this engine reads {expected!r}; "
             "migrate the instance before loading it."
         )
+
+
+class IncidentNotOpen(Conflict):
+    def __init__(self, task_id: str) -> None:
+        super().__init__(
+            f"Task {task_id} is not a failed task of this instance (it was retried or moved on); "
+            "reload the incident to see its status."
+        )
+
+
+class MigrationRefused(Conflict):
+    def __init__(self, key: str, element_ids: list[str]) -> None:
+        names = ", ".join(element_ids[:10])
+        super().__init__(
+            f"The instance cannot move to this version of {key!r}: it has run or waits at elements "
+            f"the version no longer has ({names}). Keep those element ids in the new version."
+        )
+        self.element_ids = element_ids

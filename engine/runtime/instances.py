@@ -8,12 +8,14 @@ If an action raises, the stored state is untouched: discard the instance object 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as BpmnMessage
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
@@ -22,9 +24,16 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import StandardLoopTask
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import Task, TaskState
 
+from engine.errors import ProcessError
 from engine.runtime.engine import ENGINE
-from engine.runtime.errors import DefinitionInvalid, ProcessStalled, TaskNotOpen
-from engine.runtime.parser import read_definition_xml, validate_bpmn
+from engine.runtime.errors import (
+    DefinitionInvalid,
+    IncidentNotOpen,
+    MigrationRefused,
+    ProcessStalled,
+    TaskNotOpen,
+)
+from engine.runtime.parser import read_definition_xml, specs, validate_bpmn
 from engine.runtime.serializer import dump_workflow, restore_workflow
 
 
@@ -52,6 +61,23 @@ class WaitView:
     messages: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class FailureView:
+    """A task the process failed at: held in SpiffWorkflow's ERROR state until it is retried.
+
+    ``error`` is the error's code name and ``message`` what it says (never task data)."""
+
+    task_id: str
+    element_id: str
+    title: str
+    error: str
+    message: str
+
+
+#: Failures one action may hold before the instance gives up stepping (each is an incident).
+MAX_FAILURES_PER_ACTION = 20
+
+
 class CompiledProcess:
     """One parsed process version: the spec objects every instance of that version shares."""
 
@@ -74,14 +100,30 @@ class CompiledProcess:
         """The instance saved by :meth:`ProcessInstance.dump`, with the restricted engine attached."""
         return ProcessInstance(self, restore_workflow(state, self.spec, self.subprocess_specs))
 
+    def adopt(self, instance: ProcessInstance) -> ProcessInstance:
+        """``instance`` (of another version of this process) moved onto this version, as it is:
+        every task keeps its id, state and data and now runs this version's element of the same
+        id (a fixed script, a changed condition). Refused when an element any of its tasks ran
+        or waits at is gone from this version: nothing is changed then."""
+        state = instance.dump()
+        used = {task["task_spec"] for task in state["tasks"].values()}
+        missing = sorted(used - set(self.spec.task_specs))
+        if not missing:
+            try:
+                return self.restore(state)
+            except KeyError as err:  # an element of a subprocess is gone
+                missing = [str(err.args[0]) if err.args else "?"]
+        raise MigrationRefused(self.key, missing)
 
-def compile_process(xml: bytes) -> CompiledProcess:
-    """Validate and parse a BPMN definition once; callers cache the result by (key, version)."""
-    parsed, problems, parser = validate_bpmn(read_definition_xml(xml))
+
+def compile_process(xml: bytes, called: Mapping[str, bytes] | None = None) -> CompiledProcess:
+    """Validate and parse a BPMN definition once; callers cache the result by (key, version)
+    and the versions of the processes it calls (``called``: key -> XML of the pinned version)."""
+    lookup = dict(called or {})
+    parsed, problems, parser = validate_bpmn(read_definition_xml(xml), resolve=lookup.get)
     if problems or parsed is None or parser is None:
         raise DefinitionInvalid(problems)
-    spec = parser.get_spec(parsed.key)
-    subprocess_specs = parser.get_subprocess_specs(parsed.key)
+    spec, subprocess_specs = specs(parser, parsed.key, collaboration=parsed.collaboration)
     return CompiledProcess(parsed.key, spec, subprocess_specs, parsed.forms)
 
 
@@ -102,6 +144,8 @@ class ProcessInstance:
     def __init__(self, compiled: CompiledProcess, workflow: BpmnWorkflow) -> None:
         self.compiled = compiled
         self.workflow = workflow
+        #: the failures this object's actions ran into (each now an ERROR task of the instance)
+        self.failures: list[FailureView] = []
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -134,6 +178,29 @@ class ProcessInstance:
             data=dict(task.data),
             lane=spec.lane,
         )
+
+    def failed_tasks(self) -> list[tuple[str, str, str]]:
+        """(task id, element id, title) of every task held in ERROR: the instance's open incidents."""
+        return [
+            (str(t.id), _element_id(t), t.task_spec.bpmn_name or _element_id(t))
+            for t in _all_tasks(self.workflow)
+            if t.state == TaskState.ERROR
+        ]
+
+    def element_states(self) -> dict[str, list[str]]:
+        """Element ids by what happened to them: ``completed``, ``active`` (ready, started or
+        waiting: where the process is now) and ``failed``; each id once, in element order."""
+        found: dict[str, dict[str, None]] = {"completed": {}, "active": {}, "failed": {}}
+        for task in _all_tasks(self.workflow):
+            if not task.task_spec.bpmn_id:
+                continue  # SpiffWorkflow's own bookkeeping tasks are not on the diagram
+            if task.state == TaskState.COMPLETED:
+                found["completed"][task.task_spec.bpmn_id] = None
+            elif task.state in (TaskState.READY, TaskState.STARTED, TaskState.WAITING):
+                found["active"][task.task_spec.bpmn_id] = None
+            elif task.state == TaskState.ERROR:
+                found["failed"][task.task_spec.bpmn_id] = None
+        return {kind: sorted(ids) for kind, ids in found.items()}
 
     def waiting_at(self) -> list[WaitView]:
         """The events the process itself waits at (see :class:`WaitView`)."""
@@ -186,7 +253,7 @@ class ProcessInstance:
         task.data.update(data)
         if actor is not None:
             task._set_internal_data(completed_by=actor)
-        task.run()
+        self._held(task.run)
         self.advance()
 
     def _open_task(self, task_id: str) -> Task:
@@ -203,10 +270,11 @@ class ProcessInstance:
     def send_message(self, name: str, payload: dict) -> bool:
         """Deliver BPMN message ``name``; False (and no change) if nothing in the instance waits for it."""
         event = BpmnEvent(MessageEventDefinition(name), payload=payload)
-        caught = self.workflow.event_manager.catch(event, internal=False)
-        if caught:
+        caught: list[Any] = []
+        self._held(lambda: caught.append(self.workflow.event_manager.catch(event, internal=False)))
+        if caught and caught[0]:
             self.advance()
-        return bool(caught)
+        return bool(caught and caught[0]) or bool(self.failures)
 
     def cancel(self) -> None:
         """End the instance where it stands: every unfinished task (open user tasks, timers,
@@ -215,14 +283,81 @@ class ProcessInstance:
 
     def refresh_timers(self) -> None:
         """Fire the timers that are due, then advance."""
-        self.workflow.refresh_timers()
+        self._held(self.workflow.refresh_timers)
         self.advance()
 
+    def retry(self, task_id: str, data: dict | None = None) -> None:
+        """Runs a failed task again, with ``data`` merged into what it reads, and advances.
+
+        The task is brought back as its predecessor left it (FUTURE, then updated: its data
+        inherited, a pre-script or timer expression evaluated again), so a failure in a
+        script, a gateway's conditions, a service call or an event's expression is retried
+        the same way; the tasks beside it that its failure kept from being updated are
+        updated too. A new failure holds it again (see :attr:`failures`)."""
+        task = self._failed_task(task_id)
+        if task is None:
+            raise IncidentNotOpen(task_id)
+        if data:
+            task.data.update(data)
+            if task.parent is not None:
+                task.parent.data.update(data)
+        task._set_state(TaskState.FUTURE)
+        siblings = task.parent.children if task.parent is not None else [task]
+        for sibling in [task, *[t for t in siblings if t is not task]]:
+            if sibling is task or sibling.has_state(TaskState.PREDICTED_MASK | TaskState.FUTURE):
+                self._held(lambda t=sibling: t.task_spec._update(t))
+        self.advance()
+
+    def _failed_task(self, task_id: str) -> Task | None:
+        try:
+            task = self.workflow.get_task_from_id(UUID(task_id))
+        except Exception:  # a malformed id, or 3.2.0's TaskNotFoundException
+            return None
+        return task if task is not None and task.state == TaskState.ERROR else None
+
     def advance(self) -> None:
-        """Run engine steps; raise ProcessStalled if work is left that the engine will not do."""
-        self.workflow.do_engine_steps()
+        """Run engine steps to the next wait state; a task that fails there is held as a
+        failure (an incident) and the rest of the process goes on. Raises ProcessStalled if
+        work is left that the engine will not do."""
+        for _ in range(MAX_FAILURES_PER_ACTION):
+            if self._held(self.workflow.do_engine_steps):
+                break
         self._prune_finished_iterations()
         self._check_stalled()
+
+    def _held(self, step: Any) -> bool:
+        """Runs ``step``; True if it finished, False if a task failed and is now held in ERROR.
+
+        Errors that name no task of this instance (a stall, a broken model) are raised."""
+        try:
+            step()
+        except (ProcessError, WorkflowTaskException) as err:
+            task = self._task_of(err)
+            if task is None:
+                raise
+            self._hold(task, err)
+            return False
+        return True
+
+    def _task_of(self, err: Exception) -> Task | None:
+        if isinstance(err, WorkflowTaskException):
+            task = err.task
+        else:
+            task_id = getattr(err, "task_id", None)
+            try:
+                task = self.workflow.get_task_from_id(UUID(task_id)) if task_id else None
+            except Exception:
+                task = None
+        return task if task is not None and task.workflow.top_workflow is self.workflow else None
+
+    def _hold(self, task: Task, err: Exception) -> None:
+        if isinstance(err, ProcessError):
+            code, message = err.code, err.detail
+        else:
+            code, message = "WorkflowError", f"SpiffWorkflow stopped at element {_element_id(task)!r}: {err}"
+        task._set_state(TaskState.ERROR)
+        title = task.task_spec.bpmn_name or _element_id(task)
+        self.failures.append(FailureView(str(task.id), _element_id(task), title, code, message[:2000]))
 
     def _prune_finished_iterations(self) -> None:
         """Drops the finished iterations of standard loops (and their subprocesses).
@@ -256,8 +391,8 @@ class ProcessInstance:
         for task in _all_tasks(self.workflow):
             if task.state == TaskState.READY and not task.task_spec.manual:
                 stuck.append(_element_id(task))
-            elif task.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
-                waiting = True
+            elif task.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED, TaskState.ERROR):
+                waiting = True  # an ERROR task waits for its incident's retry
         if stuck or not waiting:
             raise ProcessStalled(self.compiled.key, stuck)
 

@@ -19,6 +19,7 @@ import json
 import logging
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,9 +72,13 @@ class ParsedDefinition:
     summary: dict = field(default_factory=dict)
     #: Things that will not stop the file from running but may surprise its owner.
     warnings: list[Problem] = field(default_factory=list)
+    #: Deployed processes the file's call activities call (not defined in the file itself).
+    calls: list[str] = field(default_factory=list)
+    #: The key is a collaboration's: all its executable pools start together.
+    collaboration: bool = False
 
 
-def parse_definition(data: bytes, filename: str = "") -> ParsedDefinition:
+def parse_definition(data: bytes, filename: str = "", resolve: Resolver | None = None) -> ParsedDefinition:
     """Validate a BPMN or DMN file (told apart by its root element); raise with ALL problems found.
 
     Raises UnsafeXml for DTDs/entities and DefinitionInvalid for everything else: whatever the
@@ -81,7 +86,7 @@ def parse_definition(data: bytes, filename: str = "") -> ParsedDefinition:
     """
     root = read_definition_xml(data, filename)
     try:
-        parsed, problems = _validate(root, filename)
+        parsed, problems = _validate(root, filename, resolve)
     except (RecursionError, MemoryError, Exception) as err:  # a hostile file must never be a 5xx
         log.exception("definition check failed on %s", filename or "upload")
         message = f"{UNCHECKED} ({type(err).__name__}); simplify the part that is nested or huge."
@@ -91,7 +96,9 @@ def parse_definition(data: bytes, filename: str = "") -> ParsedDefinition:
     return parsed
 
 
-def _validate(root: etree._Element, filename: str) -> tuple[ParsedDefinition | None, list[Problem]]:
+def _validate(
+    root: etree._Element, filename: str, resolve: Resolver | None = None
+) -> tuple[ParsedDefinition | None, list[Problem]]:
     kind = _kind(root)
     if kind is None:
         return None, [
@@ -103,7 +110,7 @@ def _validate(root: etree._Element, filename: str) -> tuple[ParsedDefinition | N
 
         parsed, found = validate_dmn(root)
     else:
-        parsed, found, _ = validate_bpmn(root, filename)
+        parsed, found, _ = validate_bpmn(root, filename, resolve)
     problems += found
     if parsed is not None:
         problems += _identity_problems(root, parsed) + _storable_problems(parsed)
@@ -120,7 +127,23 @@ def _schema_problems(root: etree._Element, kind: str) -> list[Problem]:
                 None, None, f"Unsupported DMN namespace {namespace!r}; use one of {known}.", root.sourceline
             )
         ]
-    return [_located(root, message, line) for message, line in schema.violations(root, xsd)]
+    found = schema.violations(root, xsd)
+    return [
+        _located(root, message, line) for message, line in found if not _spiff_dialect(root, message, line)
+    ]
+
+
+def _spiff_dialect(root: etree._Element, message: str, line: int | None) -> bool:
+    """SpiffWorkflow writes a correlation property's retrieval expression as ``formalExpression``
+    where the XSD has ``messagePath`` (its parser reads only that form): tolerated."""
+    if not message.startswith("Element 'formalExpression': This element is not expected."):
+        return False
+    return any(
+        local_name(e) == "formalExpression"
+        and e.sourceline == line
+        and local_name(e.getparent()) == "correlationPropertyRetrievalExpression"
+        for e in root.iter(f"{{{BPMN_NS}}}formalExpression")
+    )
 
 
 def _located(root: etree._Element, message: str, line: int | None) -> Problem:
@@ -209,37 +232,152 @@ def _problem(element: etree._Element, message: str) -> Problem:
 # --- BPMN ---------------------------------------------------------------------------------------
 
 
+#: Looks up the XML of the deployed version of a process key (None when it is not deployed).
+Resolver = Callable[[str], bytes | None]
+
+
 def validate_bpmn(
-    root: etree._Element, filename: str = ""
+    root: etree._Element, filename: str = "", resolve: Resolver | None = None
 ) -> tuple[ParsedDefinition | None, list[Problem], Any]:
-    """Return the parsed definition, the problems and the SpiffWorkflow parser (None if unusable)."""
+    """Return the parsed definition, the problems and the SpiffWorkflow parser (None if unusable).
+
+    The file's entry, whose id is the key: its one executable process that no other process
+    of the file calls; or, when several are called by none and the file's collaboration holds
+    them all as pools, the collaboration (all its executable pools start together, and the
+    message flows between them are delivered inside the instance). Call activities call a
+    process of the same file or a deployed process (``resolve``); the others are problems."""
     processes = root.findall(f"{{{BPMN_NS}}}process")
     executable = [p for p in processes if p.get("isExecutable", "false").lower() == "true"]
     if not executable:
-        msg = 'No executable process: mark the process isExecutable="true" (Sift runs one per file).'
+        msg = 'No executable process: mark the process isExecutable="true".'
         return None, [Problem(None, None, msg, root.sourceline)], None
-    problems: list[Problem] = []
-    if len(executable) > 1:
-        ids = ", ".join(p.get("id", "?") for p in executable)
-        problems.append(Problem(None, None, f"More than one executable process ({ids}); keep one per file."))
-    process = executable[0]
-    problems += _check_flows(process)
-    forms, form_problems = _read_forms(process)
-    problems += form_problems + _check_scripts(process) + _check_timers(process) + _check_services(process)
-    problems += _check_gateways(process)
+    entry, starts, problems = _entry(root, processes, executable)
+    running = _running(processes, starts)
+    calls, called_roots, call_problems = _external_calls(running, processes, resolve)
+    problems += call_problems
+    forms: dict[str, dict] = {}
+    for process in running:
+        problems += _check_flows(process)
+        found, form_problems = _read_forms(process)
+        forms.update(found)
+        problems += form_problems + _check_scripts(process) + _check_timers(process)
+        problems += _check_services(process) + _check_gateways(process)
     spiff_parser = None
+    collaboration = local_name(entry) == "collaboration"
     if not problems:
-        spiff_parser, spiff_problems = _spiff_parse(root, process.get("id"), filename)
+        spiff_parser, spiff_problems = _spiff_parse(
+            root, entry.get("id"), filename, called_roots, collaboration
+        )
         problems += spiff_problems
+    summary: dict = {"elements": {}, "timers": {}, "forms": forms}
+    warnings: list[Problem] = []
+    for process in running:
+        part = _summary(process, forms)
+        summary["elements"].update(part["elements"])
+        summary["timers"].update(part["timers"])
+        warnings += _warnings(process, forms)
+    if calls:
+        summary["calls"] = calls
+    name = entry.get("name") or (starts[0].get("name") if collaboration else None)
     parsed = ParsedDefinition(
-        key=process.get("id", ""),
+        key=entry.get("id", ""),
         kind="bpmn",
-        name=process.get("name"),
+        name=name,
         forms=forms,
-        summary=_summary(process, forms),
-        warnings=_warnings(process, forms),
+        summary=summary,
+        warnings=warnings,
+        calls=calls,
+        collaboration=collaboration,
     )
     return parsed, problems, spiff_parser
+
+
+def _called_in(process: etree._Element) -> set[str]:
+    return {c.get("calledElement") or "" for c in process.iter(f"{{{BPMN_NS}}}callActivity")}
+
+
+def _entry(
+    root: etree._Element, processes: list[etree._Element], executable: list[etree._Element]
+) -> tuple[etree._Element, list[etree._Element], list[Problem]]:
+    """The element whose id is the key, the processes it starts, and any problem choosing it."""
+    called = set().union(*(_called_in(p) for p in processes))
+    candidates = [p for p in executable if p.get("id") not in called] or executable[:1]
+    if len(candidates) == 1:
+        return candidates[0], candidates, []
+    collaboration = root.find(f"{{{BPMN_NS}}}collaboration")
+    pools = {
+        part.get("processRef")
+        for part in (collaboration if collaboration is not None else [])
+        if local_name(part) == "participant"
+    }
+    if (
+        collaboration is not None
+        and collaboration.get("id")
+        and all(p.get("id") in pools for p in candidates)
+    ):
+        return collaboration, candidates, []
+    ids = ", ".join(p.get("id", "?") for p in candidates)
+    msg = (
+        f"More than one executable process that no other calls ({ids}), and no collaboration holds them all "
+        "as pools; keep one entry process (the others called by it), or draw them as pools of one collaboration."
+    )
+    return candidates[0], candidates, [Problem(None, None, msg)]
+
+
+def _running(processes: list[etree._Element], starts: list[etree._Element]) -> list[etree._Element]:
+    """The processes of the file an instance may run: the entry's, and those they call in it."""
+    by_id = {p.get("id"): p for p in processes}
+    found: dict[str, etree._Element] = {}
+    queue = list(starts)
+    while queue:
+        process = queue.pop()
+        if process.get("id") in found:
+            continue
+        found[process.get("id") or ""] = process
+        queue.extend(by_id[c] for c in sorted(_called_in(process)) if c in by_id)
+    return list(found.values())
+
+
+def _external_calls(
+    running: list[etree._Element], processes: list[etree._Element], resolve: Resolver | None
+) -> tuple[list[str], list[etree._Element], list[Problem]]:
+    """Keys called that the file does not define, the deployed files that define them (and
+    what those call in turn), and a problem per call activity whose process is unknown."""
+    here = {p.get("id") for p in processes}
+    calls: list[str] = []
+    problems: list[Problem] = []
+    for process in running:
+        for activity in process.iter(f"{{{BPMN_NS}}}callActivity"):
+            key = activity.get("calledElement") or ""
+            if key in here:
+                continue
+            if not key:
+                problems.append(_problem(activity, "The call activity names no process (calledElement)."))
+            elif resolve is None or resolve(key) is None:
+                msg = (
+                    f"The call activity calls process {key!r}, which is neither in this file nor deployed; "
+                    "upload and deploy it first (an instance calls the version deployed when it starts)."
+                )
+                problems.append(_problem(activity, msg))
+            elif key not in calls:
+                calls.append(key)
+    roots: list[etree._Element] = []
+    seen = set(here)
+    queue = list(calls)
+    while queue and resolve is not None:
+        key = queue.pop(0)
+        if key in seen:
+            continue
+        seen.add(key)
+        data = resolve(key)
+        if data is None:
+            continue
+        called_root = parse_xml(data)
+        roots.append(called_root)
+        for process in called_root.findall(f"{{{BPMN_NS}}}process"):
+            seen.add(process.get("id"))
+            queue.extend(sorted(_called_in(process) - seen))
+    return sorted(calls), roots, problems
 
 
 def _flow_nodes(process: etree._Element) -> dict[str, etree._Element]:
@@ -499,12 +637,19 @@ def _warnings(process: etree._Element, forms: dict[str, dict]) -> list[Problem]:
     return found
 
 
-def _spiff_parse(root: etree._Element, key: str | None, filename: str) -> tuple[Any, list[Problem]]:
+def _spiff_parse(
+    root: etree._Element,
+    key: str | None,
+    filename: str,
+    called: list[etree._Element] | None = None,
+    collaboration: bool = False,
+) -> tuple[Any, list[Problem]]:
     parser = SpiffBpmnParser(validator=None)
     try:
         parser.add_bpmn_xml(root, filename or None)
-        parser.get_spec(key)
-        parser.get_subprocess_specs(key)
+        for other in called or []:
+            parser.add_bpmn_xml(other)
+        specs(parser, key, collaboration=collaboration)
     except ValidationException as err:
         line = err.line_number if isinstance(err.line_number, int) else None
         message = f"{err.args[0] if err.args else 'invalid model'}"
@@ -514,6 +659,13 @@ def _spiff_parse(root: etree._Element, key: str | None, filename: str) -> tuple[
             Problem(None, None, f"SpiffWorkflow could not parse the process ({type(err).__name__}).")
         ]
     return parser, []
+
+
+def specs(parser: Any, key: str | None, *, collaboration: bool) -> tuple[Any, dict[str, Any]]:
+    """The entry's spec and those of the processes it calls (all pools, for a collaboration)."""
+    if collaboration:
+        return parser.get_collaboration(key)
+    return parser.get_spec(key), parser.get_subprocess_specs(key)
 
 
 def _summary(process: etree._Element, forms: dict[str, dict]) -> dict:

@@ -30,9 +30,16 @@ def text_problem(data: bytes) -> tuple[str, int | None, int | None] | None:
     if b"\x00" in data[:4096]:
         return "The file is binary, not XML text; upload the .bpmn or .dmn file itself.", None, None
     declared = _ENCODING.match(data)
-    if declared and declared.group(1).decode("ascii").lower().replace("_", "-") not in ("utf-8", "utf8"):
-        name = declared.group(1).decode("ascii")
-        return f"The file declares encoding {name!r}; save it as UTF-8 (modelers do by default).", 1, None
+    name = declared.group(1).decode("ascii") if declared else "utf-8"
+    if name.lower().replace("_", "-") not in ("utf-8", "utf8") and not data.isascii():
+        # a file of ASCII bytes reads the same in every ASCII-compatible encoding it may
+        # declare (ASCII, ISO-8859-1, windows-1252...); one with other bytes needs that codec
+        return (
+            f"The file declares encoding {name!r} and holds characters outside ASCII; save it as UTF-8 "
+            "(modelers do by default).",
+            1,
+            None,
+        )
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as err:

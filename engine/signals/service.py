@@ -142,7 +142,7 @@ def get(session: Session, signal_id: str) -> Signal:
     return signal
 
 
-STATUSES = (PENDING, PROCESSED, IGNORED, FAILED)
+STATUSES = (PENDING, BUFFERED, PROCESSED, IGNORED, FAILED)
 #: newest first; each filter has an index that starts with it and ends with these
 NEWEST_FIRST = [(Signal.received_at, True), (Signal.id, True)]
 

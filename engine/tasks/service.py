@@ -161,7 +161,7 @@ def set_status(
         case_id=task.case_id,
         actor=actor,
         data={"task_id": task.id, "name": task.name},
-        outbox=status == COMPLETED,
+        outbox=True,  # task.cancelled is delivered too (engine/events/types.py, docs/api.md)
     )
 
 

@@ -74,6 +74,11 @@ TABLE: dict[tuple[str, str], tuple[set[str] | frozenset[str] | str, Callable[[st
     ("POST", "/api/v1/cases/{case_id}/draft"): (WORKERS, _nothing),  # 409 AssistOff by default
     ("GET", "/api/v1/timers"): ({"supervisor"}, _nothing),
     ("POST", "/api/v1/timers/{timer_id}/retry"): ({"supervisor"}, _nothing),
+    ("GET", "/api/v1/incidents"): ({"supervisor", "process_owner"}, _nothing),
+    ("GET", "/api/v1/incidents/{incident_id}"): ({"supervisor", "process_owner"}, _nothing),
+    ("POST", "/api/v1/incidents/{incident_id}:retry"): ({"supervisor", "process_owner"}, _body({})),
+    ("GET", "/api/v1/processes/{key}/instances"): ({"supervisor", "process_owner"}, _nothing),
+    ("GET", "/api/v1/instances/{instance_id}"): ({"supervisor", "process_owner"}, _nothing),
     ("GET", "/openapi.json"): (PUBLIC, _nothing),
     ("GET", "/docs"): (PUBLIC, _nothing),
     ("GET", "/docs/oauth2-redirect"): (PUBLIC, _nothing),
@@ -118,6 +123,16 @@ TABLE: dict[tuple[str, str], tuple[set[str] | frozenset[str] | str, Callable[[st
     ("GET", "/api/v1/agents"): ({"supervisor"}, _nothing),
     # "me": every worker may set their own presence; the other roles are refused
     ("PATCH", "/api/v1/agents/{name}"): (WORKERS, lambda role: {"json": {"away": False}}),
+    ("POST", "/api/v1/cases:bulk-reply"): (WORKERS, _body({"case_ids": ["nope"], "text": "Hi"})),
+    ("POST", "/api/v1/canned-replies"): (
+        {"supervisor"},
+        lambda role: {"json": {"name": f"table-{role}", "body": "Hi {{customer.name|there}}"}},
+    ),
+    ("GET", "/api/v1/canned-replies"): (WORKERS, _nothing),
+    ("GET", "/api/v1/canned-replies/{reply_id}"): (WORKERS, _nothing),
+    ("PATCH", "/api/v1/canned-replies/{reply_id}"): ({"supervisor"}, _body({"tags": ["x"]})),
+    ("DELETE", "/api/v1/canned-replies/{reply_id}"): ({"supervisor"}, _nothing),
+    ("POST", "/api/v1/canned-replies/{reply_id}:render"): (WORKERS, _body({"case_id": "nope"})),
     ("GET", "/api/v1/tasks/{task_id}"): (WORKERS, _nothing),
     ("POST", "/api/v1/tasks/{task_id}/complete"): (WORKERS, _body({"data": {}})),
     ("GET", "/api/v1/customers"): (WORKERS, lambda role: {"params": {"handle": "twitter:@nobody"}}),

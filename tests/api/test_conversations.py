@@ -442,3 +442,31 @@ def test_a_300_message_conversation_stays_one_small_case(client, keys):
     _complete(client, keys, case_id, "respond", {"reply": "Glad to help!", "then": "resolve"})
     case = _complete(client, keys, case_id, "resolve", {"resolution_code": "answered"})
     assert case["status"] == "resolved" and case["resolution"]["code"] == "answered"
+
+
+def test_the_signal_list_finds_buffered_replies(client, keys):
+    reply = _post(
+        client, keys, author={"handle": "@listed"}, external_id="b-1", in_reply_to="b-0", text="hello??"
+    )
+    drain()
+    listed = client.get("/api/v1/signals", params={"status": "buffered"}, headers=auth(keys["csr"])).json()
+    assert [s["id"] for s in listed["items"]] == [reply]
+
+
+def test_a_task_the_customer_cancels_is_on_the_outbox_as_its_catalogue_says(client, keys):
+    """task.cancelled is a delivered type: a webhook subscriber hears of it (it was timeline only)."""
+    from engine.events.models import OutboxEvent
+    from engine.events.types import delivered
+
+    author = {"handle": "@cancel"}
+    first = _opened(client, keys, author, "x-0")
+    case_id = first["case_id"]
+    _complete(client, keys, case_id, "triage", {"action": "respond"})
+    _complete(client, keys, case_id, "respond", {"reply": "Done.", "then": "resolve"})
+    _post(client, keys, author=author, external_id="x-1", in_reply_to="x-0", text="no it is still broken!!")
+    drain()
+    cancelled = [e for e in _timeline(client, keys, case_id) if e["type"] == "task.cancelled"]
+    assert cancelled and delivered("task.cancelled")
+    with unit_of_work() as s:
+        outbox = set(s.scalars(select(OutboxEvent.id).where(OutboxEvent.type == "task.cancelled")))
+    assert {e["id"] for e in cancelled} <= outbox

@@ -285,3 +285,32 @@ def test_a_claim_past_capacity_is_refused_and_a_supervisor_cannot_assign_past_it
         cases.assign(s, second, "ann", Principal("sup", "supervisor"))
     with unit_of_work() as s:
         cases.claim(s, first, ann)  # claiming what one holds already is no new work
+
+
+def test_round_robin_takes_turns_among_the_cases_one_worker_batch_opens():
+    """A worker batch opens its cases without a flush; each takes the next turn all the same
+    (reading the queue's row afresh once discarded the batch's earlier turns: every case of a
+    batch went to the same CSR)."""
+    from engine.signals import service as signals
+    from engine.worker.service import run_once
+
+    for name in ("alice", "bob"):
+        _csr(name, capacity=100)
+    _strategy("round_robin")
+    with unit_of_work() as s:
+        signals.accept(
+            s,
+            [
+                signals.NewSignal(
+                    source="twitter",
+                    external_id=f"batch-{n}",
+                    text=f"@acme my order A1234{n} never arrived, 3 weeks now",
+                    author={"handle": f"@batch{n}"},
+                )
+                for n in range(6)
+            ],
+        )
+    assert run_once(limit=50) == 6
+    with unit_of_work() as s:
+        held = Counter(s.scalars(select(Case.assignee)))
+    assert held == {"alice": 3, "bob": 3}

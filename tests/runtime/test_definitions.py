@@ -154,3 +154,35 @@ def test_a_file_that_is_neither_bpmn_nor_dmn():
     with pytest.raises(DefinitionInvalid) as caught:
         parse_definition(b"<html/>")
     assert "neither BPMN nor DMN" in caught.value.problems[0].message
+
+
+CORRELATED = b"""<?xml version="1.0" encoding="US-ASCII"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:message id="letter" name="Letter"/>
+  <bpmn:correlationProperty id="lover_name" name="Name">
+    <bpmn:correlationPropertyRetrievalExpression messageRef="letter">
+      <bpmn:formalExpression>lover.name</bpmn:formalExpression>
+    </bpmn:correlationPropertyRetrievalExpression>
+  </bpmn:correlationProperty>
+  <bpmn:process id="letters" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:userTask id="write" name="Write"/>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="write"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="write" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_spiffworkflows_correlation_expressions_and_an_ascii_declaration_are_accepted():
+    assert parse_definition(CORRELATED).key == "letters"
+    other = CORRELATED.replace(b"<bpmn:formalExpression>lover.name</bpmn:formalExpression>", b"<bpmn:bogus/>")
+    with pytest.raises(DefinitionInvalid):
+        parse_definition(other)  # only SpiffWorkflow's form is tolerated, not any element
+    latin = CORRELATED.replace(b"US-ASCII", b"ISO-8859-1").replace(
+        b'name="Write"', 'name="Écrire"'.encode("latin-1")
+    )
+    with pytest.raises(DefinitionInvalid) as caught:
+        parse_definition(latin)
+    assert "outside ASCII" in caught.value.problems[0].message

@@ -11,9 +11,8 @@ from SpiffWorkflow.task import TaskState
 
 from engine.runtime import (
     CompiledProcess,
+    IncidentNotOpen,
     ProcessStalled,
-    ScriptRefused,
-    ServiceFailed,
     StateIncompatible,
     TaskNotOpen,
     compile_process,
@@ -115,10 +114,11 @@ def test_restored_instances_keep_the_restricted_engine():
     state = json.loads(json.dumps(compiled.start({"n": 1}).dump()))
     restored = compiled.restore(state)
     assert restored.workflow.script_engine is ENGINE
-    with pytest.raises(ScriptRefused) as caught:
-        restored.complete_user_task(only_task(restored).id, {})
-    assert caught.value.element_id == "after_review"
-    assert "import" in caught.value.what
+    restored.complete_user_task(only_task(restored).id, {})
+    (failure,) = restored.failures  # refused, and held at its element as an incident
+    assert (failure.element_id, failure.error) == ("after_review", "ScriptRefused")
+    assert "import" in failure.message
+    assert [element for _, element, _ in restored.failed_tasks()] == ["after_review"]
 
 
 @pytest.mark.parametrize(
@@ -127,9 +127,10 @@ def test_restored_instances_keep_the_restricted_engine():
 )
 def test_runtime_refusal_in_a_script_task_names_the_element(script):
     compiled = unvalidated(data_file("hostile_runtime.bpmn"), script)
-    with pytest.raises(ScriptRefused) as caught:
-        compiled.start()
-    assert caught.value.element_id == "hostile"
+    instance = compiled.start()
+    (failure,) = instance.failures
+    assert (failure.element_id, failure.error) == ("hostile", "ScriptRefused")
+    assert not instance.is_completed
 
 
 def test_validation_refuses_what_the_runtime_would_refuse():
@@ -182,15 +183,13 @@ def test_service_errors_are_process_errors_not_name_errors():
         compiled = compile_process(data_file("service_task.bpmn"))
     finally:
         unregister("tests.echo")
-    with pytest.raises(ServiceFailed) as caught:
-        compiled.start({"handle": "@ana"})
-    assert "no such operator" in caught.value.detail
+    (failure,) = compiled.start({"handle": "@ana"}).failures
+    assert failure.error == "ServiceFailed" and "no such operator" in failure.message
     service("tests.echo")(boom)
     try:
-        with pytest.raises(ServiceFailed) as caught:
-            compiled.start({"handle": "@ana"})
-        assert caught.value.element_id == "lookup"
-        assert "secret detail" not in caught.value.detail
+        (failure,) = compiled.start({"handle": "@ana"}).failures
+        assert (failure.element_id, failure.error) == ("lookup", "ServiceFailed")
+        assert "secret detail" not in failure.message
     finally:
         unregister("tests.echo")
 
@@ -307,3 +306,38 @@ def _ancestors(task):  # type: ignore[no-untyped-def]
     while task.parent is not None:
         task = task.parent
         yield task
+
+
+GATEWAY = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:exclusiveGateway id="big" name="Big?" default="small_flow"/>
+    <bpmn:userTask id="large" name="Large"/>
+    <bpmn:userTask id="small" name="Small"/>
+    <bpmn:endEvent id="e1"/><bpmn:endEvent id="e2"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="big"/>
+    <bpmn:sequenceFlow id="large_flow" sourceRef="big" targetRef="large">
+      <bpmn:conditionExpression>amount &gt; 100</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="small_flow" sourceRef="big" targetRef="small"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="large" targetRef="e1"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="small" targetRef="e2"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_failing_condition_is_held_through_a_json_round_trip_and_retried_with_data():
+    compiled = compile_process(GATEWAY)
+    instance = compiled.start({})
+    (failure,) = instance.failures
+    assert (failure.element_id, failure.error) == ("big", "ScriptFailed") and "amount" in failure.message
+    assert instance.open_user_tasks() == [] and not instance.is_completed
+    restored = compiled.restore(json.loads(json.dumps(instance.dump())))
+    assert restored.element_states()["failed"] == ["big"]
+    with pytest.raises(IncidentNotOpen):
+        restored.retry("00000000-0000-0000-0000-000000000000")
+    restored.retry(failure.task_id, {"amount": 500})
+    assert restored.failures == [] and [t.name for t in restored.open_user_tasks()] == ["large"]
+    assert restored.failed_tasks() == []

@@ -1,7 +1,7 @@
 """web sessions: a key exchanged for an HttpOnly session cookie with a CSRF token
 
-Revision ID: 0013_web_sessions
-Revises: 0012_experience
+Revision ID: 0015_web_sessions
+Revises: 0014_canned_replies
 Create Date: 2026-12-02 03:00:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import engine.db
 
-revision: str = "0013_web_sessions"
-down_revision: str | None = "0012_experience"
+revision: str = "0015_web_sessions"
+down_revision: str | None = "0014_canned_replies"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

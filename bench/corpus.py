@@ -1,0 +1,119 @@
+"""Corpus check: how many BPMN diagrams that SpiffWorkflow's own parser accepts Sift accepts.
+
+Reads every ``*.bpmn`` under the folders named on the command line (e.g. a checkout of
+SpiffWorkflow's ``tests/SpiffWorkflow``; the diagrams are not in its wheel or sdist and are
+never committed here). For each file:
+
+1. SpiffWorkflow's parser (``SpiffBpmnParser``, no XSD validator) reads it and builds the spec
+   of each of its processes: the file is **parser-accepted** when that raises nothing.
+2. Sift's upload validation (``engine.runtime.parse_definition``, what ``POST /processes``
+   runs) judges it, with the files it accepted so far "deployed" under their keys, so a call
+   activity may call a process another file deploys (rounds repeat until nothing new passes).
+
+Prints accepted / parser-accepted and the refusals grouped by their first problem (ids and
+names in quotes folded, so one reason counts once). Diagrams Sift refuses on purpose (imports in
+scripts, unknown service operators, Camunda Java calls) are refusals too, with their reason.
+
+    .venv/bin/python bench/corpus.py PATH [PATH ...] [--list]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+
+def _spiff_accepts(data: bytes, name: str) -> str | None:
+    """None when SpiffWorkflow's parser builds every process of the file, else why not."""
+    from lxml import etree
+    from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+
+    parser = SpiffBpmnParser(validator=None)
+    try:
+        root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
+        parser.add_bpmn_xml(root, name)
+        for process_id in parser.get_process_ids():
+            parser.get_spec(process_id)
+    except Exception as err:
+        return f"{type(err).__name__}: {err}"[:200]
+    return None
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|\([^)]*\)")
+
+
+def _reason(err: Exception) -> str:
+    fields = getattr(err, "fields", None) or []
+    message = fields[0]["message"] if fields else getattr(err, "detail", str(err))
+    return _QUOTED.sub("…", message)[:160]
+
+
+def _sift_round(
+    pending: dict[Path, bytes], deployed: dict[str, bytes]
+) -> tuple[dict[Path, str], dict[Path, str]]:
+    """One pass over ``pending``: (accepted file -> key, refused file -> reason)."""
+    from engine.errors import EngineError
+    from engine.runtime import parse_definition
+
+    accepted, refused = {}, {}
+    for path, data in pending.items():
+        try:
+            parsed = parse_definition(data, path.name, resolve=deployed.get)
+        except EngineError as err:
+            refused[path] = f"{type(err).__name__}: {_reason(err)}"
+            continue
+        accepted[path] = parsed.key
+        deployed.setdefault(parsed.key, data)
+    return accepted, refused
+
+
+def main() -> int:
+    args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    args.add_argument("paths", nargs="+", type=Path)
+    args.add_argument("--list", action="store_true", help="name every refused file")
+    opts = args.parse_args()
+    from engine import bootstrap
+
+    bootstrap.register_operations()
+    files = sorted({f for p in opts.paths for f in ([p] if p.is_file() else p.rglob("*.bpmn"))})
+    spiff_refused: dict[Path, str] = {}
+    pending: dict[Path, bytes] = {}
+    for path in files:
+        data = path.read_bytes()
+        why = _spiff_accepts(data, path.name)
+        if why is None:
+            pending[path] = data
+        else:
+            spiff_refused[path] = why
+    deployed: dict[str, bytes] = {}
+    accepted: dict[Path, str] = {}
+    refused: dict[Path, str] = {}
+    while pending:
+        new, refused = _sift_round(pending, deployed)
+        if not new:
+            break
+        accepted.update(new)
+        pending = {p: d for p, d in pending.items() if p not in new}
+    parser_ok = len(accepted) + len(refused)
+    share = len(accepted) / parser_ok if parser_ok else 0.0
+    print(f"files: {len(files)}; SpiffWorkflow's parser accepts {parser_ok}")
+    print(f"Sift accepts {len(accepted)} / {parser_ok} parser-accepted = {share:.1%}")
+    print("\nSift's refusals, by reason:")
+    for reason, n in Counter(refused.values()).most_common():
+        print(f"  {n:4d}  {reason}")
+        if opts.list:
+            for path, why in sorted(refused.items()):
+                if why == reason:
+                    print(f"          {path}")
+    print(f"\nSpiffWorkflow's own refusals: {len(spiff_refused)}")
+    for reason, n in Counter(r.split(":")[0] for r in spiff_refused.values()).most_common():
+        print(f"  {n:4d}  {reason}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    sys.exit(main())
