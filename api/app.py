@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api import errors, ratelimit
 from api.accesslog import AccessLog
+from api.assist.router import router as assist_router
 from api.canned.router import router as canned_router
 from api.cases.router import router as cases_router
 from api.customers.router import router as customers_router
@@ -36,10 +39,12 @@ from api.queues.router import router as queues_router
 from api.replies.router import router as replies_router
 from api.signals.router import router as signals_router
 from api.sla.router import router as sla_router
+from api.stream.router import router as stream_router
 from api.suppressions.router import router as suppressions_router
 from api.tasks.router import router as tasks_router
 from api.timers.router import router as timers_router
 from api.trends.router import router as trends_router
+from api.web.router import router as web_router
 from api.webhooks.router import router as webhooks_router
 from engine import bootstrap, migrate
 from engine.config import get_settings
@@ -155,9 +160,27 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
         canned_router,
         trends_router,
         insights_router,
+        assist_router,
+        stream_router,
+        web_router,
     ):
         app.include_router(router)
+    _mount_assets(app, settings.node_modules)
     return app
+
+
+WEB = Path(__file__).parent / "web"
+#: front-end packages served from node_modules (installed by npm ci from package-lock.json)
+VENDOR = {"chart.js": "chart.js/dist"}
+
+
+def _mount_assets(app: FastAPI, node_modules: Path | None) -> None:
+    """The pages' own scripts and styles, and the npm packages they load, as static files. A
+    checkout without ``npm ci`` still serves every page; only the charts are missing then."""
+    app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+    modules = node_modules or Path(__file__).resolve().parents[1] / "node_modules"
+    for name, folder in VENDOR.items():
+        app.mount(f"/vendor/{name}", StaticFiles(directory=modules / folder, check_dir=False), name=name)
 
 
 def readiness(app: FastAPI) -> dict[str, tuple[bool, str]]:

@@ -23,11 +23,17 @@ from sqlalchemy.orm import Session
 
 from api import accesslog, ratelimit
 from engine.auth import service as auth
+from engine.auth import sessions
 from engine.auth.service import Principal
 from engine.db import unit_of_work
 from engine.errors import Conflict, Unauthorized
 
 _AFTER_COMMIT = "sift.after_commit"
+#: the web pages' session cookie (HttpOnly, SameSite=Strict; api/web/router.py sets it)
+SESSION_COOKIE = "sift_session"
+#: the header that carries the session's CSRF token on every state-changing request
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def request_session() -> Iterator[Session]:
@@ -65,9 +71,17 @@ def bearer_key(authorization: str | None) -> str | None:
 def current_principal(
     request: Request, session: DbSession, authorization: Annotated[str | None, Header()] = None
 ) -> Principal:
-    """The key's holder; an address that sent too many invalid keys gets 429 (api/ratelimit.py)."""
+    """The key's holder; an address that sent too many invalid keys gets 429 (api/ratelimit.py).
+
+    Without a bearer key, a web session cookie stands for the key that signed in; then every
+    state-changing request must carry the session's CSRF token in ``X-CSRF-Token`` (403
+    ``CsrfRefused``), so another site cannot make a signed-in browser act. A bearer key is
+    checked exactly as before, and a request that sends one is never judged by its cookie."""
     raw = bearer_key(authorization)
     if not raw:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            return _session_principal(request, session, token)
         return auth.authenticate(session, raw)  # 401: no key, and no guess to count
     limits = ratelimit.of(request.app)
     address = ratelimit.client_address(request)
@@ -80,6 +94,14 @@ def current_principal(
     limits.key_worked(address, raw)
     setattr(request.state, accesslog.KEY_NAME, principal.name)
     return principal
+
+
+def _session_principal(request: Request, session: Session, token: str) -> Principal:
+    resolved = sessions.resolve(session, token)
+    if request.method not in SAFE_METHODS:
+        sessions.check_csrf(resolved, request.headers.get(CSRF_HEADER))
+    setattr(request.state, accesslog.KEY_NAME, resolved.principal.name)
+    return resolved.principal
 
 
 Caller = Annotated[Principal, Depends(current_principal)]

@@ -103,6 +103,38 @@ class Settings(BaseSettings):
     )
     reply_retry_max_seconds: float = Field(default=3600.0, description="Longest wait between reply attempts.")
 
+    web_session_hours: float = Field(
+        default=12.0,
+        gt=0,
+        description="A web sign-in lasts at most this long (a working day), then the person signs in again.",
+    )
+    web_session_idle_minutes: float = Field(
+        default=60.0,
+        gt=0,
+        description="A web session unused for this long has ended (the next page asks to sign in).",
+    )
+
+    node_modules: Path | None = Field(
+        default=None,
+        description="Folder of the installed front-end packages (npm ci); default: node_modules of the checkout.",
+    )
+
+    assist_url: str | None = Field(
+        default=None,
+        description="Base URL of an OpenAI-compatible chat endpoint (…/v1) for draft replies; unset, assisted "
+        "replies are off.",
+    )
+    assist_model: str = Field(default="gpt-4o-mini", description="The model the draft requests name.")
+    assist_key: str | None = Field(
+        default=None, description="Bearer key for the assist endpoint, if it needs one."
+    )
+    assist_timeout_seconds: float = Field(default=30.0, gt=0, description="How long a draft may take.")
+    assist_pii_labels: str = Field(
+        default="EMAIL,PHONE",
+        description="Entity labels redacted before anything leaves for the assist endpoint (add ORDER_ID, "
+        "TRACKING_NUMBER, … as your policy needs), comma-separated.",
+    )
+
     gc_threshold: int = Field(
         default=20_000,
         description="Generation-0 threshold of Python's cyclic GC in worker processes (0: Python's default). "

@@ -92,9 +92,14 @@ def _workers(session: DbSession) -> list[ApiKey]:
 def list_agents(caller: Caller, session: DbSession) -> AgentList:
     """Every active CSR and supervisor key with its presence, capacity and load."""
     caller.require("supervisor")
+    return AgentList(items=list_agents_of(session))
+
+
+def list_agents_of(session: DbSession) -> list[AgentOut]:
+    """The agents with their loads (also what the board and the case page show)."""
     keys = _workers(session)
     held = assignment.loads(session, [k.name for k in keys])
-    return AgentList(items=[_agent(k, held[k.name]) for k in keys])
+    return [_agent(k, held[k.name]) for k in keys]
 
 
 @router.patch("/api/v1/agents/{name}", response_model=AgentOut)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base, new_id, utcnow
@@ -36,3 +36,20 @@ class ApiKey(Base):
     capacity: Mapped[int | None] = mapped_column(default=None)
     away: Mapped[bool] = mapped_column(default=False, server_default="0")
     away_since: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class WebSession(Base):
+    """A person signed in to the web pages with their key: the browser holds only the session
+    token (an HttpOnly cookie), the table only its SHA-256. ``csrf_token`` is the synchronizer
+    token every state-changing request of the session must echo in a header. A session ends at
+    ``expires_at``, after ``idle`` without use, at sign-out (the row goes), or when its key is
+    revoked (checked on every request)."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from prometheus_client import Counter
-from sqlalchemy import Table, event, insert, select
+from sqlalchemy import Table, event, func, insert, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from engine.db import new_id, utcnow
@@ -145,6 +145,30 @@ def audit_trail(session: Session, type_prefix: str, limit: int = 100) -> list[Ac
         select(ActivityEvent)
         .where(ActivityEvent.case_id.is_(None), ActivityEvent.type.startswith(type_prefix))
         .order_by(ActivityEvent.seq.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+#: system-wide events a live page shows besides the cases' (presence and queue settings)
+LIVE_TYPES = ("agent.updated", "queue.updated")
+
+
+def last_seq(session: Session) -> int:
+    """The newest event's sequence number (0 when there is none): where a live feed starts."""
+    return int(session.scalar(select(func.max(ActivityEvent.seq))) or 0)
+
+
+def live_after(session: Session, seq: int, *, limit: int = 200) -> list[ActivityEvent]:
+    """Events after ``seq`` in order that a live page reacts to: every case's, and presence and
+    queue changes; never the audit lines (keys, imports)."""
+    stmt = (
+        select(ActivityEvent)
+        .where(
+            ActivityEvent.seq > seq,
+            ActivityEvent.case_id.is_not(None) | ActivityEvent.type.in_(LIVE_TYPES),
+        )
+        .order_by(ActivityEvent.seq)
         .limit(limit)
     )
     return list(session.scalars(stmt))

@@ -53,6 +53,7 @@ EVENT_TYPES: dict[str, tuple[bool, str]] = {
     "reply.queued": (True, "a CSR's reply is queued for the customer's channel"),
     "reply.sent": (True, "the channel adapter accepted the reply"),
     "reply.failed": (True, "an attempt to send the reply failed (retried unless final)"),
+    "reply.drafted": (False, "the assistant drafted a reply for a CSR to edit (timeline only)"),
     "agent.updated": (True, "a CSR's presence, capacity, skills or queues changed"),
     "queue.updated": (True, "a queue's strategy or required skills changed"),
     "canned_reply.created": (True, "a canned reply was created"),

@@ -4,10 +4,15 @@ The test walks the app's routes and fails when a route is missing from ``TABLE``
 names a route that is gone), so a new endpoint cannot skip the decision. "Allowed" means the
 request got past the role check: anything but 401/403 (a 404 for a dummy id is allowed).
 "Denied" means exactly 403. Without a key every endpoint but the public ones is 401.
+
+Web pages (``Page``) are reached with a session cookie, not a bearer key: without one they
+redirect to the sign-in page, and each role signs in and gets the page (allowed) or 403. Sign-in
+and sign-out (``SESSION``) need no key by nature; tests/web/test_sessions.py covers them.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +24,12 @@ from tests.helpers import auth, signal_body
 
 ROLES = ("integration", "csr", "supervisor", "process_owner", "admin")
 PUBLIC = "public"
+SESSION = "session"
+
+
+class Page(frozenset[str]):
+    """The roles that may open a web page (signed in with a session cookie)."""
+
 
 WORKERS = {"csr", "supervisor"}
 READERS = {"csr", "supervisor", "process_owner"}
@@ -44,11 +55,23 @@ def _nothing(role: str) -> Request:
     return {}
 
 
-TABLE: dict[tuple[str, str], tuple[set[str] | str, Callable[[str], Request]]] = {
+TABLE: dict[tuple[str, str], tuple[set[str] | frozenset[str] | str, Callable[[str], Request]]] = {
     ("GET", "/healthz"): (PUBLIC, _nothing),
     ("GET", "/metrics"): (PUBLIC, _nothing),
     ("GET", "/readyz"): (PUBLIC, _nothing),
     ("MOUNT", "/static-offline-docs"): (PUBLIC, _nothing),  # the docs' own assets
+    ("MOUNT", "/static"): (PUBLIC, _nothing),  # the pages' scripts and styles
+    ("MOUNT", "/vendor/chart.js"): (PUBLIC, _nothing),  # npm packages the pages load
+    ("GET", "/"): (PUBLIC, _nothing),  # a redirect to sign-in or My work
+    ("GET", "/signin"): (PUBLIC, _nothing),
+    ("POST", "/signin"): (SESSION, _nothing),
+    ("POST", "/signout"): (SESSION, _nothing),
+    ("GET", "/work"): (Page(WORKERS), _nothing),
+    ("GET", "/cases/{case_id}"): (Page(WORKERS), _nothing),
+    ("GET", "/board"): (Page({"supervisor"}), _nothing),
+    ("GET", "/dashboard"): (Page({"supervisor"}), _nothing),
+    ("GET", "/api/v1/stream"): (WORKERS, lambda role: {"params": {"wait": 0}}),
+    ("POST", "/api/v1/cases/{case_id}/draft"): (WORKERS, _nothing),  # 409 AssistOff by default
     ("GET", "/api/v1/timers"): ({"supervisor"}, _nothing),
     ("POST", "/api/v1/timers/{timer_id}/retry"): ({"supervisor"}, _nothing),
     ("GET", "/api/v1/incidents"): ({"supervisor", "process_owner"}, _nothing),
@@ -161,6 +184,11 @@ TABLE: dict[tuple[str, str], tuple[set[str] | str, Callable[[str], Request]]] = 
 }
 
 DUMMY = {"number": "1", "name": "table-test"}
+MOUNT_FILES = {
+    "/static-offline-docs": "swagger-ui.css",
+    "/static": "app.css",
+    "/vendor/chart.js": "chart.umd.min.js",
+}
 PATHS = {"/api/v1/agents/{name}": "/api/v1/agents/me"}
 
 
@@ -201,10 +229,18 @@ def test_each_role_is_allowed_or_forbidden_as_the_table_says(client, keys, route
     allowed, request = TABLE[route]
     url = _url(path)
     if method == "MOUNT":  # static files: one of them stands for the mount
-        method, url = "GET", f"{path}/swagger-ui.css"
+        method, url = "GET", f"{path}/{MOUNT_FILES[path]}"
     if allowed == PUBLIC:
-        r = client.request(method, url, **request("anonymous"))
-        assert r.status_code == 200, (route, r.status_code, r.text[:200])
+        r = client.request(method, url, follow_redirects=False, **request("anonymous"))
+        assert r.status_code in (200, 303), (route, r.status_code, r.text[:200])
+        return
+    if allowed == SESSION:
+        r = client.request(method, url, follow_redirects=False, **request("anonymous"))
+        # no session without a key: a cookie may only be cleared (set empty)
+        assert r.status_code < 500 and not re.search(r"sift_session=[^\";]", r.headers.get("set-cookie", ""))
+        return
+    if isinstance(allowed, Page):
+        _check_page(client, keys, method, url, allowed)
         return
     anonymous = client.request(method, url, **request("anonymous"))
     assert anonymous.status_code == 401, (route, "no key", anonymous.status_code)
@@ -217,3 +253,21 @@ def test_each_role_is_allowed_or_forbidden_as_the_table_says(client, keys, route
         else:
             assert r.status_code == 403, (route, role, r.status_code, r.text[:200])
             assert r.json()["error"] == "Forbidden"
+
+
+def _check_page(client: Any, keys: dict[str, str], method: str, url: str, allowed: Page) -> None:
+    client.cookies.clear()
+    anonymous = client.request(method, url, follow_redirects=False)
+    assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/signin"), url
+    bearer = client.request(method, url, headers=auth(keys["admin"]), follow_redirects=False)
+    assert bearer.status_code == 303, (url, "pages take the session cookie, not a bearer key")
+    for role in ROLES:
+        client.cookies.clear()
+        signed = client.post("/signin", data={"key": keys[role]}, follow_redirects=False)
+        assert signed.status_code == 303, (role, signed.status_code)
+        r = client.request(method, url, follow_redirects=False)
+        if role == "admin" or role in allowed:
+            assert r.status_code in (200, 404), (url, role, r.status_code, r.text[:200])
+        else:
+            assert r.status_code == 403, (url, role, r.status_code)
+    client.cookies.clear()
