@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -128,3 +129,18 @@ def _operations_registered() -> None:
     from engine import bootstrap
 
     bootstrap.register_operations()
+
+
+@pytest.fixture
+def settings_env(monkeypatch):  # type: ignore[no-untyped-def]
+    """Sets SIFT_ settings for one test (the settings object is rebuilt, and again afterwards)."""
+    from engine.config import get_settings
+
+    def put(**values: Any) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(f"SIFT_{name.upper()}", str(value))
+        get_settings.cache_clear()
+
+    yield put
+    monkeypatch.undo()
+    get_settings.cache_clear()

@@ -16,21 +16,6 @@ WITHOUT_ORDER = "@acme my package never arrived, 3 weeks now 😡 worst delivery
 BODY = "Hi {{customer.name}}, sorry about order {{ order_id }}. Your case is {{case.id}}. {{agent.name}}"
 
 
-@pytest.fixture
-def settings_env(monkeypatch):  # type: ignore[no-untyped-def]
-    """Sets SIFT_ settings for one test (the settings object is rebuilt, and again afterwards)."""
-    from engine.config import get_settings
-
-    def put(**values: Any) -> None:
-        for name, value in values.items():
-            monkeypatch.setenv(f"SIFT_{name.upper()}", str(value))
-        get_settings.cache_clear()
-
-    yield put
-    monkeypatch.undo()
-    get_settings.cache_clear()
-
-
 def _make(client, keys, name="Delay", body=BODY, **extra: Any) -> dict:  # type: ignore[no-untyped-def]
     r = client.post(
         "/api/v1/canned-replies", json={"name": name, "body": body, **extra}, headers=auth(keys["supervisor"])

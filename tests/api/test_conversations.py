@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from typing import Any
 
-import pytest
 from sqlalchemy import select, update
 
 from engine.cases.models import Case
@@ -17,21 +15,6 @@ from engine.timers import service as timers
 from tests.helpers import auth, count, drain, put_default_policy, signal_body
 
 COMPLAINT = "@acme my order A12345 never arrived, 3 weeks now 😡"
-
-
-@pytest.fixture
-def settings(monkeypatch):  # type: ignore[no-untyped-def]
-    """Sets SIFT_ settings for one test (the settings object is rebuilt, and again afterwards)."""
-    from engine.config import get_settings
-
-    def put(**values: Any) -> None:
-        for name, value in values.items():
-            monkeypatch.setenv(f"SIFT_{name.upper()}", str(value))
-        get_settings.cache_clear()
-
-    yield put
-    monkeypatch.undo()
-    get_settings.cache_clear()
 
 
 def _post(client, keys, **overrides) -> str:  # type: ignore[no-untyped-def]
@@ -164,8 +147,10 @@ def test_a_reply_and_its_parent_in_one_batch_make_one_case(client, keys):
     assert reply["status"] == "processed" and count(Case) == 1
 
 
-def test_a_reply_whose_parent_never_comes_is_handled_alone_after_the_buffer_window(client, keys, settings):
-    settings(reply_buffer_seconds=0.3)
+def test_a_reply_whose_parent_never_comes_is_handled_alone_after_the_buffer_window(
+    client, keys, settings_env
+):
+    settings_env(reply_buffer_seconds=0.3)
     sid = _post(client, keys, author={"handle": "@orphan"}, external_id="o-1", in_reply_to="o-0")
     drain()
     assert _signal(client, keys, sid)["status"] == "buffered"
@@ -271,8 +256,8 @@ def test_a_reply_to_a_resolved_case_within_the_window_reopens_it(client, keys):
     assert _case(client, keys, first["case_id"])["status"] == "open"
 
 
-def test_a_mention_after_the_reopen_window_opens_a_new_case(client, keys, settings):
-    settings(reopen_window_seconds=60)
+def test_a_mention_after_the_reopen_window_opens_a_new_case(client, keys, settings_env):
+    settings_env(reopen_window_seconds=60)
     author = {"handle": "@toolate"}
     first = _opened(client, keys, author, "rl-0")
     _resolve(client, keys, first["case_id"])
@@ -358,8 +343,8 @@ def test_suppression_rules_refuse_bad_input_and_expire(client, keys):
     assert [r["id"] for r in expired] == [rule["id"]]
 
 
-def test_the_quiet_period_resolves_a_waiting_case_itself(client, keys, settings):
-    settings(conversation_quiet_period="PT1S")
+def test_the_quiet_period_resolves_a_waiting_case_itself(client, keys, settings_env):
+    settings_env(conversation_quiet_period="PT1S")
     sig = _opened(client, keys, {"handle": "@quiet"}, "q-0")
     _to_waiting(client, keys, sig["case_id"])
     time.sleep(1.2)
