@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Select, and_, or_
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from engine.db import UTCDateTime
 from engine.errors import EngineError
@@ -68,3 +68,18 @@ def page(
 
 def next_cursor(row: Any, columns: list[tuple[InstrumentedAttribute[Any], bool]]) -> str:
     return encode([getattr(row, col.key) for col, _desc in columns])
+
+
+def fetch(
+    session: Session,
+    stmt: Select[Any],
+    columns: list[tuple[InstrumentedAttribute[Any], bool]],
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Any], str | None]:
+    """One page of ``stmt``'s rows in ``columns`` order after ``cursor``, and the cursor of the
+    next page (None on the last): one row more than ``limit`` is read to know there is one."""
+    rows = list(session.scalars(page(stmt, columns, cursor).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, next_cursor(rows[-1], columns) if more and rows else None

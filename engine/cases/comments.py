@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -137,14 +136,7 @@ def for_case(
     stmt = select(Comment).where(Comment.case_id == case_id)
     if internal is not None:
         stmt = stmt.where(Comment.internal.is_(internal))
-    rows = list(session.scalars(pagination.page(stmt, OLDEST_FIRST, cursor).limit(limit + 1)))
-    return _paged(rows, limit, OLDEST_FIRST)
-
-
-def _paged(rows: list[Any], limit: int, order: list[Any]) -> tuple[list[Any], str | None]:
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, pagination.next_cursor(rows[-1], order) if more and rows else None
+    return pagination.fetch(session, stmt, OLDEST_FIRST, cursor, limit)
 
 
 @dataclass(frozen=True)
@@ -172,8 +164,7 @@ def mentions(
     stmt = select(Mention).where(Mention.user == flt.user)
     if flt.unread:
         stmt = stmt.where(Mention.read_at.is_(None))
-    rows = list(session.scalars(pagination.page(stmt, NEWEST_FIRST, cursor).limit(limit + 1)))
-    return _paged(rows, limit, NEWEST_FIRST)
+    return pagination.fetch(session, stmt, NEWEST_FIRST, cursor, limit)
 
 
 def mark_read(session: Session, mention_id: str, who: Principal) -> Mention:

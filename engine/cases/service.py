@@ -421,11 +421,7 @@ def list_cases(
         stmt = _sla_filter(stmt, flt.sla)
     if flt.q:
         stmt = stmt.where(Case.title.ilike(f"%{_escape_like(flt.q)}%", escape="\\"))
-    stmt = pagination.page(stmt, SORTS[sort], cursor).limit(limit + 1)
-    rows = list(session.scalars(stmt))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, pagination.next_cursor(rows[-1], SORTS[sort]) if more and rows else None
+    return pagination.fetch(session, stmt, SORTS[sort], cursor, limit)
 
 
 def _escape_like(text: str) -> str:

@@ -184,7 +184,4 @@ def list_incidents(
         stmt = stmt.where(Incident.process_key == flt.process_key)
     if flt.case_id is not None:
         stmt = stmt.where(Incident.case_id == flt.case_id)
-    rows = list(session.scalars(pagination.page(stmt, NEWEST_FIRST, cursor).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, pagination.next_cursor(rows[-1], NEWEST_FIRST) if more and rows else None
+    return pagination.fetch(session, stmt, NEWEST_FIRST, cursor, limit)

@@ -72,7 +72,4 @@ def list_instances(
         stmt = stmt.where(ProcessInstanceRecord.process_version == version)
     wanted = (status,) if status is not None else ("running", "incident")
     stmt = stmt.where(ProcessInstanceRecord.status.in_(wanted))
-    rows = list(session.scalars(pagination.page(stmt, NEWEST_FIRST, cursor).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, pagination.next_cursor(rows[-1], NEWEST_FIRST) if more and rows else None
+    return pagination.fetch(session, stmt, NEWEST_FIRST, cursor, limit)

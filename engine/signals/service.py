@@ -173,10 +173,7 @@ def list_signals(
         stmt = stmt.where(Signal.case_id == flt.case_id)
     if flt.since is not None:
         stmt = stmt.where(Signal.received_at >= flt.since)
-    rows = list(session.scalars(pagination.page(stmt, NEWEST_FIRST, cursor).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, pagination.next_cursor(rows[-1], NEWEST_FIRST) if more and rows else None
+    return pagination.fetch(session, stmt, NEWEST_FIRST, cursor, limit)
 
 
 def for_case(session: Session, case_id: str) -> list[Signal]:

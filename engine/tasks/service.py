@@ -91,10 +91,7 @@ def list_open(
         stmt = stmt.where(Task.queue == queue)
     if case_id is not None:
         stmt = stmt.where(Task.case_id == case_id)
-    rows = list(session.scalars(pagination.page(stmt, OLDEST_FIRST, cursor).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, pagination.next_cursor(rows[-1], OLDEST_FIRST) if more and rows else None
+    return pagination.fetch(session, stmt, OLDEST_FIRST, cursor, limit)
 
 
 def sync(

@@ -56,10 +56,7 @@ def list_trends(
         stmt = stmt.where(Trend.severity >= flt.min_severity)
     if flt.case_id is not None:
         stmt = stmt.where(Trend.case_id == flt.case_id)
-    rows = list(session.scalars(pagination.page(stmt, NEWEST_FIRST, cursor).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, pagination.next_cursor(rows[-1], NEWEST_FIRST) if more and rows else None
+    return pagination.fetch(session, stmt, NEWEST_FIRST, cursor, limit)
 
 
 def get_trend(session: Session, trend_id: str) -> Trend:
