@@ -9,6 +9,7 @@ use ``redact`` before text goes anywhere near a log.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any
@@ -27,6 +28,10 @@ __all__ = ["analysed_part", "build_pipeline", "enrich", "enrich_many", "get_pipe
 _CHUNK_DOCS = 5_000
 MAX_STRINGS = 500_000
 MAX_LONG_TOKEN_CHARS = 50_000_000  # characters of tokens over MAX_CHUNK in the string store
+# The pipeline is not safe to share between threads: its string store and the sentiment scorer's
+# per-norm table grow as new words arrive, and two threads adding rows at once leave the table
+# pointing words at other words' features, for every later text. One thread at a time runs it.
+_LOCK = threading.RLock()
 
 
 def analysed_part(text: str, limit: int | None = None) -> str:
@@ -92,7 +97,9 @@ def current_pipeline() -> Language:
 
 def enrich(text: str, author: dict[str, Any] | None = None) -> dict[str, Any]:
     """The enrichment of one mention."""
-    return _result(current_pipeline()(analysed_part(text)), author)
+    part = analysed_part(text)
+    with _LOCK:
+        return _result(current_pipeline()(part), author)
 
 
 def enrich_many(
@@ -102,11 +109,16 @@ def enrich_many(
 
     The stream is taken in chunks of a few thousand; before each, the
     pipeline is renewed if its strings passed ``MAX_STRINGS``
-    (``current_pipeline``).
+    (``current_pipeline``). A chunk is enriched whole under the pipeline's
+    lock, so the lock is never held while the caller works between items.
     """
     stream = iter(items)
     while chunk := list(islice(stream, _CHUNK_DOCS)):
-        nlp = current_pipeline()
         window = [(analysed_part(text), author) for text, author in chunk]
-        for doc, author in nlp.pipe(window, as_tuples=True, batch_size=batch_size):
-            yield _result(doc, author)
+        with _LOCK:
+            nlp = current_pipeline()
+            done = [
+                _result(doc, author)
+                for doc, author in nlp.pipe(window, as_tuples=True, batch_size=batch_size)
+            ]
+        yield from done

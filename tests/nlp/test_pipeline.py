@@ -234,3 +234,37 @@ def test_the_window_cuts_a_text_without_whitespace_at_the_limit() -> None:
     assert analysed_part("ab " * 10, 30) == "ab " * 10
     early_space = "y" * 10 + " " + "z" * 100  # its only space is far before the limit
     assert analysed_part(early_space, 100) == early_space[:100]
+
+
+def test_threads_enriching_at_once_get_what_one_thread_gets() -> None:
+    """The pipeline's tables grow as new words arrive; threads sharing it must not tear them."""
+    import threading
+
+    get_pipeline.cache_clear()  # a fresh table, so every thread adds rows
+    texts = [
+        f"@acme order A{n} {'never arrived' if n % 2 else 'was great'} word{n}x{n * 7}" for n in range(400)
+    ]
+    expected = {t: enrich(t) for t in texts}
+    get_pipeline.cache_clear()
+    got: dict[str, dict] = {}
+    lock = threading.Lock()
+
+    def work(part: list[str]) -> None:
+        for text in part:
+            result = enrich(text)
+            with lock:
+                got[text] = result
+
+    def work_many(part: list[str]) -> None:
+        for text, result in zip(part, enrich_many((t, None) for t in part), strict=True):
+            with lock:
+                got[text] = result
+
+    threads = [threading.Thread(target=work, args=(texts[i::4],)) for i in range(3)]
+    threads.append(threading.Thread(target=work_many, args=(texts[3::4],)))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert got == expected
+    assert enrich(texts[0]) == expected[texts[0]]
