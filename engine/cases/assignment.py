@@ -151,12 +151,18 @@ def _turn_order(names: list[str], last: str | None) -> list[str]:
     return after + [n for n in names if n not in after]
 
 
-def next_candidates(
-    session: Session, queue_names: list[str], now: datetime, *, skip: set[str], pg: bool
-) -> Any:
-    """The most urgent open, unheld task of an open case in ``queue_names`` (not in ``skip``),
-    with its urgency; on PostgreSQL the task row is locked, and rows other transactions hold
-    are skipped, so racing callers get different tasks."""
+NEXT_BATCH = 8  # candidates ranked per query; the first one still free is claimed
+
+
+def next_candidates(session: Session, queue_names: list[str], now: datetime, *, skip: set[str]) -> list[Any]:
+    """The most urgent open, unheld tasks of open cases in ``queue_names`` (not in ``skip``),
+    best first, with their urgency: up to ``NEXT_BATCH`` rows of (task id, case id, urgency).
+
+    The ranking reads only the partial indexes over unheld open cases and tasks
+    (``ix_cases_unheld_open_urgency``, ``ix_tasks_unheld_open_case``), never the heap of all
+    open cases. It takes no lock: a ``FOR UPDATE`` here would make PostgreSQL fetch every
+    joined case row for its recheck, which is what made this query slow; :func:`lock_free`
+    locks the chosen task afterwards."""
     score = urgency(now)
     stmt = (
         select(Task.id, Task.case_id, score)
@@ -169,10 +175,20 @@ def next_candidates(
             Case.status == transitions.OPEN,
         )
         .order_by(score.desc(), Case.sla_due_at.asc().nulls_last(), Task.created_at, Task.id)
-        .limit(1)
+        .limit(NEXT_BATCH)
     )
     if skip:
         stmt = stmt.where(Task.id.not_in(skip))
-    if pg:
-        stmt = stmt.with_for_update(skip_locked=True, of=Task)
-    return session.execute(stmt).first()
+    return list(session.execute(stmt).all())
+
+
+def lock_free(session: Session, task_id: str) -> bool:
+    """On PostgreSQL: locks the task row if it is still open and unheld and no other
+    transaction holds it (``SKIP LOCKED``), so racing callers pass each other by instead of
+    queueing on the same row. The claim itself is the conditional UPDATE of the case."""
+    stmt = (
+        select(Task.id)
+        .where(Task.id == task_id, Task.status == OPEN, Task.assignee.is_(None))
+        .with_for_update(skip_locked=True)
+    )
+    return session.scalar(stmt) is not None

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 
 OPEN_INVESTIGATION = "kind = 'investigation' AND status IN ('open', 'waiting')"
+UNHELD_OPEN = "status = 'open' AND assignee IS NULL"  # the cases Get Next Work chooses among
 
 
 class Case(Base):
@@ -38,6 +39,18 @@ class Case(Base):
             unique=True,
             sqlite_where=text(OPEN_INVESTIGATION),
             postgresql_where=text(OPEN_INVESTIGATION),
+        ),
+        # Get Next Work reads every unheld open case's urgency columns: from this index alone, not
+        # from the heap rows of all open cases (most of them held) it read before
+        Index(
+            "ix_cases_unheld_open_urgency",
+            "priority_rank",
+            "urgency",
+            "customer_points",
+            "sla_due_at",
+            "id",
+            sqlite_where=text(UNHELD_OPEN),
+            postgresql_where=text(UNHELD_OPEN),
         ),
     )
 

@@ -285,28 +285,35 @@ def claim_next(session: Session, who: Principal) -> NextWork:
     if not queue_names:
         return NextWork(None, "no_queues")
     tried: set[str] = set()
-    for _ in range(MAX_CLAIM_TRIES):
-        row = assignment.next_candidates(session, queue_names, utcnow(), skip=tried, pg=_is_pg(session))
-        if row is None:
+    pg = _is_pg(session)
+    while len(tried) < MAX_CLAIM_TRIES:
+        ranked = assignment.next_candidates(session, queue_names, utcnow(), skip=tried)
+        if not ranked:
             break
-        task_id, case_id, score = row
-        if _take(session, case_id, who.name):
-            case = get(session, case_id)
-            session.refresh(case)
-            events.record(
-                session,
-                "case.claimed",
-                case_id=case_id,
-                actor=who.name,
-                data={"assignee": who.name, "task_id": task_id, "via": "tasks:next", "urgency": int(score)},
-            )
-            _sync_open_tasks(session, case)
-            task = session.get(Task, task_id)
-            assert task is not None
-            session.refresh(task)
-            return NextWork(task, "claimed", int(score))
-        tried.add(task_id)  # someone claimed its case in between: the next one
+        for task_id, case_id, score in ranked:
+            tried.add(task_id)
+            if pg and not assignment.lock_free(session, task_id):
+                continue  # another caller is taking it
+            if _take(session, case_id, who.name):
+                return _claimed(session, who, task_id, case_id, int(score))
     return NextWork(None, "nothing")
+
+
+def _claimed(session: Session, who: Principal, task_id: str, case_id: str, score: int) -> NextWork:
+    case = get(session, case_id)
+    session.refresh(case)
+    events.record(
+        session,
+        "case.claimed",
+        case_id=case_id,
+        actor=who.name,
+        data={"assignee": who.name, "task_id": task_id, "via": "tasks:next", "urgency": score},
+    )
+    _sync_open_tasks(session, case)
+    task = session.get(Task, task_id)
+    assert task is not None
+    session.refresh(task)
+    return NextWork(task, "claimed", score)
 
 
 def release(session: Session, case_id: str, who: Principal, *, task_id: str | None = None) -> Case:

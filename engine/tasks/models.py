@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, utcnow
@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from engine.processes.models import ProcessInstanceRecord
 
 OPEN, COMPLETED, CANCELLED = "open", "completed", "cancelled"
+UNHELD_OPEN = "status = 'open' AND assignee IS NULL"
 
 
 class Task(Base):
@@ -27,6 +28,16 @@ class Task(Base):
         Index("ix_tasks_status_assignee", "status", "assignee"),
         Index("ix_tasks_status_queue", "status", "queue"),
         Index("ix_tasks_status_created_at_id", "status", "created_at", "id"),  # the paged task list
+        # Get Next Work's unheld open tasks, by case, with what it filters and orders them by
+        Index(
+            "ix_tasks_unheld_open_case",
+            "case_id",
+            "queue",
+            "created_at",
+            "id",
+            sqlite_where=text(UNHELD_OPEN),
+            postgresql_where=text(UNHELD_OPEN),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
