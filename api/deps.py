@@ -14,6 +14,7 @@ for the error handlers; a commit that fails becomes an error response in the sam
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
@@ -28,6 +29,8 @@ from engine.auth.service import Principal
 from engine.db import unit_of_work
 from engine.errors import Conflict, Unauthorized
 
+log = logging.getLogger("sift.api")
+
 _AFTER_COMMIT = "sift.after_commit"
 #: the web pages' session cookie (HttpOnly, SameSite=Strict; api/web/router.py sets it)
 SESSION_COOKIE = "sift_session"
@@ -37,15 +40,14 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def request_session() -> Iterator[Session]:
-    committing = False
     try:
         with unit_of_work() as session:
             yield session
-            committing = True
     except IntegrityError as err:
-        if not committing:
-            raise
-        # a constraint checked at commit (a concurrent writer got there first): nothing was kept
+        # a unique or foreign key constraint refused a row, at a flush inside the endpoint or at
+        # commit: a concurrent writer got there first (two requests creating the same name pass
+        # the existence check together). The transaction rolled back, so nothing was kept.
+        log.warning("constraint refused a write: %s", str(err.orig).splitlines()[0] if err.orig else err)
         raise Conflict(
             "Someone changed the same data at the same moment; nothing was saved, try again."
         ) from err

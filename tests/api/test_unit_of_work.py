@@ -43,6 +43,15 @@ def probe_client(app):  # type: ignore[no-untyped-def]
         auth_service.create_key(session, "written-then-refused", "csr")
         raise InvalidInput("refused after writing")
 
+    @app.post("/probe/flush-fails")
+    def flush_fails(session: DbSession) -> dict[str, str]:
+        auth_service.create_key(session, "written-before-the-clash", "csr")
+        # what two requests creating the same name do when both pass the existence check: the
+        # second one's flush meets the unique index
+        session.add(ApiKey(name="written-before-the-clash", role="csr", key_hash="x" * 64))
+        session.flush()
+        return {"status": "looked fine"}
+
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
 
@@ -52,6 +61,32 @@ def test_a_commit_that_fails_is_an_error_response_and_keeps_nothing(probe_client
     assert r.status_code == 409, r.text
     assert r.json()["error"] == "Conflict"
     assert not _key_exists("written-then-lost")
+
+
+def test_a_constraint_refusing_a_flush_inside_the_endpoint_is_a_conflict_and_keeps_nothing(probe_client, db):
+    r = probe_client.post("/probe/flush-fails")
+    assert r.status_code == 409, r.text
+    assert r.json()["error"] == "Conflict"
+    assert not _key_exists("written-before-the-clash")
+
+
+def test_racing_creates_of_one_name_make_one_key_and_conflicts(client, keys):
+    import threading
+
+    barrier = threading.Barrier(6)
+    codes: list[int] = []
+
+    def create() -> None:
+        barrier.wait()
+        r = client.post("/api/v1/keys", json={"name": "raced", "role": "csr"}, headers=auth(keys["admin"]))
+        codes.append(r.status_code)
+
+    threads = [threading.Thread(target=create) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(codes) == [201] + [409] * 5
 
 
 def test_a_commit_that_raises_anything_is_an_error_response(client, keys, monkeypatch):
