@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from api.cases import views
 from api.cases.schemas import CaseOut
 from api.web import forms
+from engine.canned import service as canned
+from engine.canned import templates
 from engine.cases import comments, links, merge
 from engine.cases.models import Case
 from engine.customers import service as customers
@@ -40,6 +42,7 @@ class Message:
     status: str | None = None
     held_reason: str | None = None
     last_error: str | None = None
+    canned: bool = False  # a reply sent as a canned reply, unedited
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,14 @@ def build(session: Session, case: Case) -> dict[str, Any]:
         "comments": comments.for_case(session, case.id, limit=COMMENTS_SHOWN)[0],
         "links": links.for_case(session, case.id),
         "link_types": LINK_TYPES,
+        "canned": canned.list_replies(session) if task and _asks_reply(task.form) else [],
+        "canned_supplied": sorted(templates.SUPPLIED),
     }
+
+
+def _asks_reply(form: dict[str, Any]) -> bool:
+    """A form with a reply field: canned replies may fill it."""
+    return "reply" in (form.get("properties") or {})
 
 
 def _thread(session: Session, case: Case, rows: list[Signal]) -> list[Message]:
@@ -95,6 +105,7 @@ def _thread(session: Session, case: Case, rows: list[Signal]) -> list[Message]:
             status=r.status,
             held_reason=r.held_reason,
             last_error=r.last_error,
+            canned=r.canned_reply_id is not None,
         )
         for r in replies.list_replies(session, case_id=case.id, status=None, limit=500)
     ]
@@ -168,6 +179,9 @@ def _line(event: Any, case_id: str) -> dict[str, Any]:
         "into",
     )
     summary = ", ".join(f"{k}: {data[k]}" for k in keep if isinstance(data.get(k), str | int))
+    canned = data.get("canned_reply")
+    if isinstance(canned, dict) and canned.get("name"):
+        summary = ", ".join(filter(None, (summary, f"canned reply: {canned['name']}")))
     if event.case_id != case_id:
         summary = f"(merged case {event.case_id}) {summary}"
     return {"at": event.at, "type": event.type, "actor": event.actor, "summary": summary}
