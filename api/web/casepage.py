@@ -17,6 +17,7 @@ from api.web import forms
 from engine.canned import service as canned
 from engine.canned import templates
 from engine.cases import comments, links, merge
+from engine.cases import service as cases
 from engine.cases.models import Case
 from engine.customers import service as customers
 from engine.delivery import replies
@@ -24,9 +25,12 @@ from engine.events import service as events
 from engine.signals import service as signals
 from engine.signals.models import Signal
 from engine.tasks import service as tasks
+from engine.trends import insights
 
 RECENT_MENTIONS = 5
 COMMENTS_SHOWN = 200
+CHILDREN_SHOWN = 20
+TRENDS_SHOWN = 5
 #: link types a person may add, as the API takes them (what the other case is to this one)
 LINK_TYPES = ("related", "duplicate_of", "parent", "child")
 
@@ -75,6 +79,27 @@ def build(session: Session, case: Case) -> dict[str, Any]:
         "link_types": LINK_TYPES,
         "canned": canned.list_replies(session) if task and _asks_reply(task.form) else [],
         "canned_supplied": sorted(templates.SUPPLIED),
+        **_investigation(session, case, doc.children.total),
+    }
+
+
+def _investigation(session: Session, case: Case, children: int) -> dict[str, Any]:
+    """The investigation the case belongs to (its parent), the cases under it (an investigation's
+    children, the nearest SLA first) and the trend spikes that opened or joined the one of the
+    two that is an investigation."""
+    parent = session.get(Case, case.parent_id) if case.parent_id else None
+    under = cases.list_cases(session, cases.CaseFilter(parent_id=case.id), limit=CHILDREN_SHOWN)[0]
+    investigation = case if case.kind == "investigation" else parent
+    spikes = (
+        insights.list_trends(session, insights.TrendFilter(case_id=investigation.id), limit=TRENDS_SHOWN)[0]
+        if investigation is not None
+        else []
+    )
+    return {
+        "parent": parent,
+        "children": [views.summary(c) for c in under] if children else [],
+        "trend_case": investigation,
+        "trends": spikes,
     }
 
 
