@@ -35,6 +35,7 @@ from engine.config import get_settings
 from engine.db import utcnow
 from engine.errors import Unauthorized
 from engine.trends import insights
+from engine.trends.models import SOURCE, TOPIC
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -43,6 +44,8 @@ WORKERS = ("csr", "supervisor")
 SCOPES = ("mine", "unassigned", "all")
 PAGE_SIZE = 50
 LOOSE_TRENDS = timedelta(days=1)  # entity and keyword trends stay on the board this long
+SERIES_SPAN = timedelta(days=90)  # the dashboard's longest window: its busiest topics and sources
+SERIES_SHOWN = 6
 
 
 def _page(request: Request, name: str, viewer: Viewer | None, status: int = 200, **context: Any) -> Response:
@@ -238,4 +241,12 @@ def dashboard(request: Request, session: DbSession) -> Response:
         return to_signin(request)
     if refused := _refused(request, viewer, "supervisor"):
         return refused
-    return _page(request, "dashboard.html", viewer, nav="dashboard")
+    now = utcnow()
+    return _page(
+        request,
+        "dashboard.html",
+        viewer,
+        nav="dashboard",
+        topics=insights.busiest(session, TOPIC, now - SERIES_SPAN, now, limit=SERIES_SHOWN),
+        sources=insights.busiest(session, SOURCE, now - SERIES_SPAN, now, limit=SERIES_SHOWN),
+    )

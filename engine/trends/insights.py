@@ -282,3 +282,24 @@ def open_trends(session: Session, *, since: datetime, limit: int = 20) -> list[O
         .limit(max(limit - len(found), 0))
     )
     return found + [OpenTrend(t, 1, t.severity, None) for t in loose]
+
+
+def busiest(session: Session, kind: str, since: datetime, until: datetime, *, limit: int = 6) -> list[str]:
+    """The keys of ``kind`` (topic, entity, keyword, source) with the most mentions in
+    ``[since, until)``, most first; topics leave out the catch-all topic."""
+    if kind not in KINDS:
+        raise InvalidInput(
+            f"Unknown kind {kind!r}; use one of {', '.join(KINDS)}.",
+            fields=[{"field": "kind", "message": "must be one of " + ", ".join(KINDS)}],
+        )
+    prefix = series_name(kind, "")
+    stmt = (
+        select(TrendCount.series)
+        .where(TrendCount.series.startswith(prefix), TrendCount.minute >= minute_of(since))
+        .where(TrendCount.minute < minute_of(until) + 1)
+        .group_by(TrendCount.series)
+        .order_by(func.sum(TrendCount.volume).desc(), TrendCount.series)
+    )
+    if kind == TOPIC:
+        stmt = stmt.where(TrendCount.series != series_name(TOPIC, GENERAL))
+    return [s[len(prefix) :] for s in session.scalars(stmt.limit(limit))]

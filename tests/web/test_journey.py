@@ -210,7 +210,20 @@ def test_the_dashboard_draws_its_charts_from_real_data(server, signed_in):
     _answered(server, "@acme my parcel E90001 is lost, nobody answers the phone")
     page = signed_in("sam")
     page.goto(server.url + "/dashboard")
-    page.wait_for_function("document.body.dataset.charts === '4'")
+    page.wait_for_function("document.body.dataset.charts === '8'")
+    topics = page.evaluate(
+        "Chart.getChart(document.getElementById('c-topic-volume')).data.datasets"
+        ".map(d => [d.label, d.data.reduce((a, b) => a + b, 0)])"
+    )
+    assert "delivery" in dict(topics) and all(n > 0 for _, n in topics), topics
+    sources = page.evaluate(
+        "Chart.getChart(document.getElementById('c-source-sentiment')).data.datasets.map(d => d.label)"
+    )
+    assert sources == ["twitter"]
+    assert "twitter" in page.locator("#t-source tbody").inner_text()
+    issue = page.locator("#issues li[data-topic]").first
+    assert issue.locator(".badge").count() >= 1  # the words customers use
+    assert issue.locator(".recent li").count() >= 1  # sample mentions
     labels = page.evaluate("Chart.getChart(document.getElementById('c-queue')).data.labels")
     assert "care" in labels
     first = page.locator("#t-queue tbody tr").first.inner_text()
