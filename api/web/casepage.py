@@ -29,7 +29,7 @@ from engine.trends import insights
 
 RECENT_MENTIONS = 5
 COMMENTS_SHOWN = 200
-CHILDREN_SHOWN = 20
+CHILDREN_SHOWN = 8
 TRENDS_SHOWN = 5
 #: link types a person may add, as the API takes them (what the other case is to this one)
 LINK_TYPES = ("related", "duplicate_of", "parent", "child")
