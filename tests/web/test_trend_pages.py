@@ -39,6 +39,9 @@ def test_the_board_and_the_case_pages_show_the_trend_and_its_investigation(serve
     page.goto(server.url + "/board")
     row = page.locator(f'#trends tr[data-trend="{spiked["id"]}"]')
     assert "delivery" in row.inner_text() and f"{spiked['severity']} / 10" in row.inner_text()
+    insights = page.locator("#trends tr", has_text="no investigation of its own")
+    assert insights.count() >= 1  # the entity and keyword spikes of the same burst
+    assert insights.first.locator("th").inner_text().split()[0] in ("entity", "keyword")
     assert axe_violations(page) == []
     shot(page, "board-trends")
 
