@@ -256,6 +256,7 @@ def demo(
     seed: Annotated[int | None, typer.Option(help="random seed for a reproducible stream")] = None,
 ) -> None:
     """Send a demo stream of mentions into a running Sift."""
+    from engine.demo import team
     from engine.demo.stream import signals
 
     if not key:
@@ -265,6 +266,17 @@ def demo(
     sent = 0
     with httpx.Client(base_url=url, headers=headers, timeout=10) as client:
         _wait_healthy(client)
+        try:
+            made = team.set_up(client)
+        except (RuntimeError, httpx.HTTPError) as err:
+            made = team.SetUp([], [], str(err))
+        if made.problem:
+            typer.echo(f"demo: {made.problem}", err=True)
+        elif made.created:
+            names = ", ".join(made.created)
+            typer.echo(
+                f"demo: made the CSRs {names} (keys not shown); you work {', '.join(made.admin_queues)}"
+            )
         for body in signals(seed=seed):
             if count and sent >= count:
                 break

@@ -14,7 +14,10 @@ from sqlalchemy.orm import Session
 from api.cases import views
 from api.cases.schemas import CaseOut
 from api.web import forms
+from engine.canned import service as canned
+from engine.canned import templates
 from engine.cases import comments, links, merge
+from engine.cases import service as cases
 from engine.cases.models import Case
 from engine.customers import service as customers
 from engine.delivery import replies
@@ -22,9 +25,12 @@ from engine.events import service as events
 from engine.signals import service as signals
 from engine.signals.models import Signal
 from engine.tasks import service as tasks
+from engine.trends import insights
 
 RECENT_MENTIONS = 5
 COMMENTS_SHOWN = 200
+CHILDREN_SHOWN = 8
+TRENDS_SHOWN = 5
 #: link types a person may add, as the API takes them (what the other case is to this one)
 LINK_TYPES = ("related", "duplicate_of", "parent", "child")
 
@@ -40,6 +46,7 @@ class Message:
     status: str | None = None
     held_reason: str | None = None
     last_error: str | None = None
+    canned: bool = False  # a reply sent as a canned reply, unedited
 
 
 @dataclass(frozen=True)
@@ -70,7 +77,35 @@ def build(session: Session, case: Case) -> dict[str, Any]:
         "comments": comments.for_case(session, case.id, limit=COMMENTS_SHOWN)[0],
         "links": links.for_case(session, case.id),
         "link_types": LINK_TYPES,
+        "canned": canned.list_replies(session) if task and _asks_reply(task.form) else [],
+        "canned_supplied": sorted(templates.SUPPLIED),
+        **_investigation(session, case, doc.children.total),
     }
+
+
+def _investigation(session: Session, case: Case, children: int) -> dict[str, Any]:
+    """The investigation the case belongs to (its parent), the cases under it (an investigation's
+    children, the nearest SLA first) and the trend spikes that opened or joined the one of the
+    two that is an investigation."""
+    parent = session.get(Case, case.parent_id) if case.parent_id else None
+    under = cases.list_cases(session, cases.CaseFilter(parent_id=case.id), limit=CHILDREN_SHOWN)[0]
+    investigation = case if case.kind == "investigation" else parent
+    spikes = (
+        insights.list_trends(session, insights.TrendFilter(case_id=investigation.id), limit=TRENDS_SHOWN)[0]
+        if investigation is not None
+        else []
+    )
+    return {
+        "parent": parent,
+        "children": [views.summary(c) for c in under] if children else [],
+        "trend_case": investigation,
+        "trends": spikes,
+    }
+
+
+def _asks_reply(form: dict[str, Any]) -> bool:
+    """A form with a reply field: canned replies may fill it."""
+    return "reply" in (form.get("properties") or {})
 
 
 def _thread(session: Session, case: Case, rows: list[Signal]) -> list[Message]:
@@ -95,6 +130,7 @@ def _thread(session: Session, case: Case, rows: list[Signal]) -> list[Message]:
             status=r.status,
             held_reason=r.held_reason,
             last_error=r.last_error,
+            canned=r.canned_reply_id is not None,
         )
         for r in replies.list_replies(session, case_id=case.id, status=None, limit=500)
     ]
@@ -168,6 +204,9 @@ def _line(event: Any, case_id: str) -> dict[str, Any]:
         "into",
     )
     summary = ", ".join(f"{k}: {data[k]}" for k in keep if isinstance(data.get(k), str | int))
+    canned = data.get("canned_reply")
+    if isinstance(canned, dict) and canned.get("name"):
+        summary = ", ".join(filter(None, (summary, f"canned reply: {canned['name']}")))
     if event.case_id != case_id:
         summary = f"(merged case {event.case_id}) {summary}"
     return {"at": event.at, "type": event.type, "actor": event.actor, "summary": summary}

@@ -9,6 +9,7 @@ The dashboard reads the JSON API itself and draws with Chart.js from node_module
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -31,7 +32,10 @@ from engine.cases import comments
 from engine.cases import service as cases
 from engine.cases.models import Case
 from engine.config import get_settings
+from engine.db import utcnow
 from engine.errors import Unauthorized
+from engine.trends import insights
+from engine.trends.models import SOURCE, TOPIC
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -39,6 +43,9 @@ router = APIRouter(include_in_schema=False)
 WORKERS = ("csr", "supervisor")
 SCOPES = ("mine", "unassigned", "all")
 PAGE_SIZE = 50
+LOOSE_TRENDS = timedelta(days=1)  # entity and keyword trends stay on the board this long
+SERIES_SPAN = timedelta(days=90)  # the dashboard's longest window: its busiest topics and sources
+SERIES_SHOWN = 6
 
 
 def _page(request: Request, name: str, viewer: Viewer | None, status: int = 200, **context: Any) -> Response:
@@ -223,6 +230,7 @@ def board(request: Request, session: DbSession) -> Response:
         queues=boards.queue_figures(session),
         attention=[views.summary(c) for c in boards.needing_attention(session)],
         agents=list_agents_of(session),
+        trends=insights.open_trends(session, since=utcnow() - LOOSE_TRENDS),
     )
 
 
@@ -233,4 +241,12 @@ def dashboard(request: Request, session: DbSession) -> Response:
         return to_signin(request)
     if refused := _refused(request, viewer, "supervisor"):
         return refused
-    return _page(request, "dashboard.html", viewer, nav="dashboard")
+    now = utcnow()
+    return _page(
+        request,
+        "dashboard.html",
+        viewer,
+        nav="dashboard",
+        topics=insights.busiest(session, TOPIC, now - SERIES_SPAN, now, limit=SERIES_SHOWN),
+        sources=insights.busiest(session, SOURCE, now - SERIES_SPAN, now, limit=SERIES_SHOWN),
+    )

@@ -12,6 +12,9 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine import pagination
+from engine.cases import service as cases
+from engine.cases import transitions
+from engine.cases.models import Case
 from engine.errors import InvalidInput, NotFound
 from engine.nlp import redact
 from engine.signals.models import PROCESSED, Signal
@@ -231,3 +234,72 @@ def _sample(signal: Signal) -> dict[str, Any]:
         "sentiment": (e.get("sentiment") or {}).get("label"),
         "case_id": signal.case_id,
     }
+
+
+@dataclass(frozen=True)
+class OpenTrend:
+    """A topic's open investigation with the spikes it gathered, or a recent entity or keyword
+    trend (no investigation of its own): what the supervisor board lists."""
+
+    newest: Trend
+    spikes: int
+    top_severity: int
+    investigation: Case | None
+    children: dict[str, int] = field(default_factory=dict)  # the investigation's cases by status
+
+
+def open_trends(session: Session, *, since: datetime, limit: int = 20) -> list[OpenTrend]:
+    """Open investigations by their spikes' highest severity, then newest detection, each with
+    its newest spike; then entity and keyword trends recorded since ``since``, newest first."""
+    live = Case.status.in_((transitions.OPEN, transitions.WAITING))
+    grouped = session.execute(
+        select(Trend.case_id, func.count(), func.max(Trend.severity), func.max(Trend.detected_at))
+        .join(Case, Trend.case_id == Case.id)
+        .where(live)
+        .group_by(Trend.case_id)
+        .order_by(func.max(Trend.severity).desc(), func.max(Trend.detected_at).desc(), Trend.case_id)
+        .limit(limit)
+    ).all()
+    found = []
+    for case_id, spikes, severity, _ in grouped:
+        newest = session.scalars(
+            select(Trend).where(Trend.case_id == case_id).order_by(Trend.detected_at.desc(), Trend.id.desc())
+        ).first()
+        assert newest is not None  # the group was counted from its rows
+        found.append(
+            OpenTrend(
+                newest,
+                int(spikes),
+                int(severity),
+                session.get(Case, case_id),
+                cases.children_counts(session, str(case_id)),
+            )
+        )
+    loose = session.scalars(
+        select(Trend)
+        .where(Trend.case_id.is_(None), Trend.recorded_at >= since)
+        .order_by(Trend.recorded_at.desc(), Trend.id.desc())
+        .limit(max(limit - len(found), 0))
+    )
+    return found + [OpenTrend(t, 1, t.severity, None) for t in loose]
+
+
+def busiest(session: Session, kind: str, since: datetime, until: datetime, *, limit: int = 6) -> list[str]:
+    """The keys of ``kind`` (topic, entity, keyword, source) with the most mentions in
+    ``[since, until)``, most first; topics leave out the catch-all topic."""
+    if kind not in KINDS:
+        raise InvalidInput(
+            f"Unknown kind {kind!r}; use one of {', '.join(KINDS)}.",
+            fields=[{"field": "kind", "message": "must be one of " + ", ".join(KINDS)}],
+        )
+    prefix = series_name(kind, "")
+    stmt = (
+        select(TrendCount.series)
+        .where(TrendCount.series.startswith(prefix), TrendCount.minute >= minute_of(since))
+        .where(TrendCount.minute < minute_of(until) + 1)
+        .group_by(TrendCount.series)
+        .order_by(func.sum(TrendCount.volume).desc(), TrendCount.series)
+    )
+    if kind == TOPIC:
+        stmt = stmt.where(TrendCount.series != series_name(TOPIC, GENERAL))
+    return [s[len(prefix) :] for s in session.scalars(stmt.limit(limit))]

@@ -208,3 +208,29 @@ def test_a_higher_threshold_on_the_topic_means_no_investigation(client, keys):
         drain()
     assert client.get("/api/v1/trends", params={"kind": "topic"}, headers=sup).json()["items"] == []
     assert client.get("/api/v1/cases", params={"kind": "investigation"}, headers=sup).json()["items"] == []
+
+
+def test_the_board_and_the_case_pages_show_the_trend_and_its_investigation(client, keys, replayed):
+    sup = auth(keys["supervisor"])
+    trend = client.get("/api/v1/trends", params={"kind": "topic"}, headers=sup).json()["items"][0]
+    inv = client.get(f"/api/v1/cases/{trend['case_id']}", headers=sup).json()
+    child = _all(client, sup, {"parent_id": inv["id"]})[0]
+    signin = client.post("/signin", data={"key": keys["supervisor"]}, follow_redirects=False)
+    assert signin.status_code == 303
+
+    board = client.get("/board").text
+    row = board.split(f'<tr data-trend="{trend["id"]}">', 1)[1].split("</tr>", 1)[0]
+    assert "topic <b>delivery</b>" in row and f"{trend['severity']} / 10" in row
+    assert f'href="/cases/{inv["id"]}"' in row
+    assert f"{inv['children']['total']} cases ({inv['children']['total']} open)" in row
+
+    page = client.get(f"/cases/{inv['id']}").text
+    panel = page.split('id="investigation"', 1)[1].split("</section>", 1)[0]
+    assert f"{inv['children']['total']} cases under it" in panel
+    assert f'<span class="badge">{inv["children"]["total"]} open</span>' in panel
+    assert f'href="/cases/{child["id"]}"' in panel and "severity" in panel and "<b>delivery</b>" in panel
+
+    page = client.get(f"/cases/{child['id']}").text
+    panel = page.split('id="investigation"', 1)[1].split("</section>", 1)[0]
+    assert f'Part of investigation <a href="/cases/{inv["id"]}">' in panel
+    assert "Trend of the investigation" in panel and f"severity {trend['severity']}" in panel

@@ -14,6 +14,11 @@ import sqlalchemy as sa
 from tests.web.conftest import ADMIN_KEY, axe_violations, shot
 
 COMPLAINT = "@acme my order A12345 never arrived, 3 weeks now, this is terrible"
+CANNED = {
+    "Lost parcel": "Hi {{customer.name}}, sorry that order {{order_id}} is lost: a replacement ships "
+    "today. Your case is {{case.id}}.",
+    "Refund on its way": "Hi {{customer.name}}, the refund for {{order_id}} is on its way.",
+}
 # one worker runs the browser tests in order, against one server (./dev test: --dist loadgroup)
 pytestmark = pytest.mark.xdist_group("browser")
 
@@ -26,6 +31,11 @@ def team(server):
     # cases wait in the queue for Get Next Work instead of being handed out at opening
     r = server.call("PUT", "/api/v1/queues/care", server.keys["sam"], json={"strategy": "manual"})
     assert r.status_code == 200, r.text
+    for name, body in CANNED.items():
+        r = server.call(
+            "POST", "/api/v1/canned-replies", server.keys["sam"], json={"name": name, "body": body}
+        )
+        assert r.status_code == 201, r.text
 
 
 def _no_serious_violations(page, name):
@@ -37,8 +47,11 @@ def test_a_csr_works_a_case_from_signin_to_resolution(server, signed_in):
     case_id = server.signal(COMPLAINT)
     page = signed_in("alice")
     shot(page, "my-work-empty")
+    started = time.monotonic()
     page.keyboard.press("n")  # Get Next Work
     page.wait_for_url(f"**/cases/{case_id}")
+    page.wait_for_load_state("load")
+    print(f"\nNext → case page loaded {(time.monotonic() - started) * 1000:.0f} ms")
     assert page.locator("#holder").inner_text() == "alice"
     assert "routing v1" in page.locator(".rule").inner_text()  # why this case
     assert "twitter:@cust" in page.locator("#cust-h + p + dl").inner_text()
@@ -75,12 +88,35 @@ def test_a_csr_works_a_case_from_signin_to_resolution(server, signed_in):
     )
     assert refused == [409, "TaskHeld"]  # alice holds the case: bob cannot write on it either
 
+    # the canned reply replaces what she typed, its variables filled in for this case
+    page.keyboard.press("Escape")
+    page.keyboard.press("c")
+    assert page.evaluate("document.activeElement.id") == "canned"
+    started = time.monotonic()
+    page.get_by_label("Start from").select_option(label="Lost parcel")
+    reply = page.locator("#fld-reply")
+    page.wait_for_function("document.getElementById('fld-reply').value.startsWith('Hi ')")
+    print(f"canned reply picked → reply box filled {(time.monotonic() - started) * 1000:.0f} ms")
+    text = reply.input_value()
+    handle = server.call("GET", f"/api/v1/cases/{case_id}", ADMIN_KEY).json()["customer"]["name"]
+    assert text == (
+        f"Hi {handle}, sorry that order A12345 is lost: a replacement ships today. Your case is {case_id}."
+    )
+    assert "order_id = A12345" in page.locator("#canned-note").inner_text()
+    _no_serious_violations(page, "case page, canned reply filled in")
+    shot(page, "case-canned")
+
     page.get_by_label("Then").select_option("resolve")
+    started = time.monotonic()
     page.get_by_role("button", name="Complete Respond").click()
     page.locator("#task-h", has_text="Resolve").wait_for()
     sent = page.locator('.msg-reply [data-reply-status="sent"]')
     sent.wait_for(timeout=20_000)  # delivered through the receiver, shown by the live stream
-    assert [r.json()["case_id"] for r in server.replies.requests] == [case_id]
+    print(f"send → shown delivered {(time.monotonic() - started) * 1000:.0f} ms")
+    delivered = [r.json() for r in server.replies.requests]
+    assert [(d["case_id"], d["text"]) for d in delivered] == [(case_id, text)]
+    assert page.locator(".msg-reply .badge", has_text="canned reply").count() == 1
+    assert "canned reply: Lost parcel" in page.locator("#timeline").inner_text()
     shot(page, "case-replied")
 
     page.get_by_label("Resolution").select_option("answered")
@@ -89,6 +125,38 @@ def test_a_csr_works_a_case_from_signin_to_resolution(server, signed_in):
     page.locator("#task-h", has_text="No open task").wait_for()
     assert "resolved" in page.locator("#case-facts").inner_text()
     shot(page, "case-resolved")
+
+
+def test_a_canned_reply_asks_for_a_missing_variable_and_goes_as_typed_once_edited(server, signed_in):
+    case_id = server.signal("@acme charged twice for the same headphones, nobody answers")
+    alice = server.keys["alice"]
+    assert server.call("POST", f"/api/v1/cases/{case_id}/claim", alice).status_code == 200
+    task = server.call("GET", f"/api/v1/cases/{case_id}", alice).json()["tasks"][0]["id"]
+    done = server.call("POST", f"/api/v1/tasks/{task}/complete", alice, json={"data": {"action": "respond"}})
+    assert done.status_code == 200, done.text
+    page = signed_in("alice")
+    page.goto(f"{server.url}/cases/{case_id}")
+    page.get_by_label("Start from").select_option(label="Refund on its way")
+    note = page.locator("#canned-note")
+    page.wait_for_function("document.getElementById('canned-note').textContent.includes('order_id')")
+    assert "no value for this case" in note.inner_text()
+    assert page.locator("#fld-reply").input_value() == ""  # nothing half-filled
+    order = page.get_by_label("order id")
+    assert order.is_visible()
+    order.fill("R-2024-77")
+    order.press("Tab")  # a change re-renders with the value given
+    page.wait_for_function("document.getElementById('fld-reply').value.includes('R-2024-77')")
+    page.locator("#fld-reply").press("End")
+    page.keyboard.type(" Sorry for the double charge.")
+    assert "Edited" in note.inner_text()
+    before = len(server.replies.requests)
+    page.get_by_label("Then").select_option("wait")
+    page.get_by_role("button", name="Complete Respond").click()
+    page.locator('.msg-reply [data-reply-status="sent"]').wait_for(timeout=20_000)
+    sent = server.replies.requests[before].json()
+    assert sent["text"].endswith("is on its way. Sorry for the double charge.")
+    assert "R-2024-77" in sent["text"]
+    assert page.locator(".msg-reply .badge", has_text="canned reply").count() == 0  # it went as typed
 
 
 def test_comments_mention_a_colleague_who_sees_it_on_my_work(server, signed_in):
@@ -149,7 +217,20 @@ def test_the_dashboard_draws_its_charts_from_real_data(server, signed_in):
     _answered(server, "@acme my parcel E90001 is lost, nobody answers the phone")
     page = signed_in("sam")
     page.goto(server.url + "/dashboard")
-    page.wait_for_function("document.body.dataset.charts === '4'")
+    page.wait_for_function("document.body.dataset.charts === '8'")
+    topics = page.evaluate(
+        "Chart.getChart(document.getElementById('c-topic-volume')).data.datasets"
+        ".map(d => [d.label, d.data.reduce((a, b) => a + b, 0)])"
+    )
+    assert "delivery" in dict(topics) and all(n > 0 for _, n in topics), topics
+    sources = page.evaluate(
+        "Chart.getChart(document.getElementById('c-source-sentiment')).data.datasets.map(d => d.label)"
+    )
+    assert sources == ["twitter"]
+    assert "twitter" in page.locator("#t-source tbody").inner_text()
+    issue = page.locator("#issues li[data-topic]").first
+    assert issue.locator(".badge").count() >= 1  # the words customers use
+    assert issue.locator(".recent li").count() >= 1  # sample mentions
     labels = page.evaluate("Chart.getChart(document.getElementById('c-queue')).data.labels")
     assert "care" in labels
     first = page.locator("#t-queue tbody tr").first.inner_text()
@@ -189,6 +270,9 @@ def test_my_work_filters_and_accessibility(server, signed_in):
     page.wait_for_url("**priority=urgent**")
     page.locator("td.empty").wait_for()
     _no_serious_violations(page, "my work")
+    page.goto(server.url + "/cases/no-such-case")
+    assert page.locator("h1").inner_text() == "No such case"
+    _no_serious_violations(page, "error page")
     page.goto(server.url + "/signin")
     _no_serious_violations(page, "sign-in")
 

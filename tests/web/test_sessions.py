@@ -144,3 +144,11 @@ def test_the_stream_sends_case_events_without_their_data(client, keys):
     resumed = client.get("/api/v1/stream", params={"wait": 0}, headers={"Last-Event-ID": str(start)})
     assert resumed.text.count("id: ") == len(frames)
     assert client.get("/api/v1/stream", params={"wait": 0}).text.count("id: ") == 0  # from now on
+
+
+def test_next_is_offered_to_csr_and_admin_keys_not_to_supervisors(client, keys):
+    for name, offered in (("csr", True), ("admin", True), ("supervisor", False)):
+        client.cookies.clear()
+        _signin(client, keys[name])
+        button = re.search(r'<button type="button" id="next"[^>]*>', client.get("/work").text).group(0)
+        assert ("disabled" not in button) is offered, (name, button)

@@ -131,13 +131,63 @@
     for (const el of $$("[aria-invalid]", form)) el.removeAttribute("aria-invalid");
     $("#form-error", form).hidden = true;
   }
+  // Canned replies: the template picked is rendered for this case (POST …:render, which fills its
+  // variables) into the reply box, where the CSR may edit it. Sent unchanged, the task is
+  // completed with its canned_reply_id (the timeline names it); once edited, as the CSR's text.
+  let canned = null; // {id, text, variables} of the rendered template in the reply box
+  function cannedVariables() {
+    const out = {};
+    for (const input of $$("#canned-box input[data-var]")) {
+      if (input.value.trim()) out[input.dataset.var] = input.value.trim();
+    }
+    return out;
+  }
+  async function pickCanned() {
+    const id = $("#canned").value, note = $("#canned-note"), reply = $("#fld-reply");
+    canned = null;
+    if (!id) { say(note, ""); return; }
+    const variables = cannedVariables();
+    const r = await api("POST", `/api/v1/canned-replies/${encodeURIComponent(id)}:render`,
+      { case_id: $("#case").dataset.case, variables });
+    if (!r.ok) {
+      for (const f of (r.data && r.data.fields) || []) {
+        const wanted = /^variables\.(.+)$/.exec(String(f.field || ""));
+        const box = wanted && $(`.canned-var[data-var="${CSS.escape(wanted[1])}"]`);
+        if (box) { box.hidden = false; $("input", box).focus(); }
+      }
+      say(note, (r.data && r.data.detail) || `Could not fill in the canned reply (${r.status}).`, true);
+      return;
+    }
+    reply.value = r.data.text;
+    canned = { id, text: r.data.text, variables };
+    const filled = Object.entries(r.data.values).map(([k, v]) => `${k} = ${v}`).join(", ");
+    say(note, `Filled in${filled ? ` (${filled})` : ""}; edit it as you like before you send.`);
+    const form = reply.closest("form");
+    form.classList.add("dirty");
+    writing(form);
+  }
+  function replyEdited() {
+    if (!canned) return;
+    const same = $("#fld-reply").value === canned.text;
+    say($("#canned-note"), same ? "The canned reply as filled in." : "Edited: it goes as your own text.");
+  }
+  function taskData(form) {
+    const data = formData(form);
+    if (canned && data.reply === canned.text) {
+      delete data.reply;
+      data.canned_reply_id = canned.id;
+      if (Object.keys(canned.variables).length) data.variables = canned.variables;
+    }
+    return data;
+  }
+
   async function completeTask(form) {
     clearErrors(form);
     const button = $("#complete", form);
     button.disabled = true;
     try {
-      const r = await api("POST", `/api/v1/tasks/${form.dataset.task}/complete`, { data: formData(form) });
-      if (r.ok) { form.classList.remove("dirty"); lease = { task: null, at: 0 }; location.reload(); return; }
+      const r = await api("POST", `/api/v1/tasks/${form.dataset.task}/complete`, { data: taskData(form) });
+      if (r.ok) { form.classList.remove("dirty"); lease = { task: null, at: 0 }; canned = null; location.reload(); return; }
       const fields = (r.data && r.data.fields) || [];
       let first = null;
       for (const f of fields) {
@@ -258,6 +308,7 @@
       j: () => move(1),
       k: () => move(-1),
       r: () => ($("#fld-reply") || $("#task-form [name]"))?.focus(),
+      c: () => $("#canned")?.focus(),
       e: () => {
         const form = $("#task-form");
         if (!form) return;
@@ -308,8 +359,10 @@
   document.addEventListener("input", (e) => {
     const form = e.target.closest("#task-form");
     if (form) { form.classList.add("dirty"); writing(form); }
+    if (e.target.id === "fld-reply") replyEdited();
   });
   document.addEventListener("change", (e) => {
+    if (e.target.id === "canned" || e.target.closest(".canned-var")) pickCanned();
     if (e.target.closest("#filters") && e.target.tagName === "SELECT") e.target.form.requestSubmit();
   });
   window.addEventListener("pagehide", stopWriting);
