@@ -64,7 +64,7 @@ TABLE: dict[tuple[str, str], tuple[set[str] | frozenset[str] | str, Callable[[st
     ("MOUNT", "/vendor/chart.js"): (PUBLIC, _nothing),  # npm packages the pages load
     ("MOUNT", "/vendor/bpmn-js"): (PUBLIC, _nothing),
     ("MOUNT", "/vendor/dmn-js"): (PUBLIC, _nothing),
-    ("GET", "/"): (PUBLIC, _nothing),  # a redirect to sign-in or My work
+    ("GET", "/"): (PUBLIC, _nothing),  # a redirect to sign-in, My work or the workbench
     ("GET", "/signin"): (PUBLIC, _nothing),
     ("POST", "/signin"): (SESSION, _nothing),
     ("POST", "/signout"): (SESSION, _nothing),

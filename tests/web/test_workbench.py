@@ -43,6 +43,8 @@ def owners(server):
 
 def _workbench(signed_in, path):
     page = signed_in("olga")
+    assert page.url.endswith("/workbench")  # a process owner lands on the workbench
+    assert page.get_by_role("link", name="My work").count() == 0
     page.goto(path)
     return page
 
