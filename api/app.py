@@ -45,6 +45,7 @@ from api.tasks.router import router as tasks_router
 from api.timers.router import router as timers_router
 from api.trends.router import router as trends_router
 from api.web.router import router as web_router
+from api.web.workbench import router as workbench_router
 from api.webhooks.router import router as webhooks_router
 from engine import bootstrap, migrate
 from engine.config import get_settings
@@ -163,6 +164,7 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
         assist_router,
         stream_router,
         web_router,
+        workbench_router,
     ):
         app.include_router(router)
     _mount_assets(app, settings.node_modules)
@@ -171,12 +173,12 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
 
 WEB = Path(__file__).parent / "web"
 #: front-end packages served from node_modules (installed by npm ci from package-lock.json)
-VENDOR = {"chart.js": "chart.js/dist"}
+VENDOR = {"chart.js": "chart.js/dist", "bpmn-js": "bpmn-js/dist", "dmn-js": "dmn-js/dist"}
 
 
 def _mount_assets(app: FastAPI, node_modules: Path | None) -> None:
     """The pages' own scripts and styles, and the npm packages they load, as static files. A
-    checkout without ``npm ci`` still serves every page; only the charts are missing then."""
+    checkout without ``npm ci`` still serves every page; only the charts and the workbench's diagrams are missing then."""
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     modules = node_modules or Path(__file__).resolve().parents[1] / "node_modules"
     for name, folder in VENDOR.items():

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi import Path as FastApiPath
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -28,8 +29,11 @@ from api.processes.schemas import (
     version_detail,
     version_out,
 )
+from engine import nlp
 from engine.errors import Conflict, InvalidInput, PayloadTooLarge
 from engine.processes import service as definitions
+from engine.routing import service as routing
+from engine.worker import pipeline
 
 MAX_VERSION = 2**31 - 1
 VersionNumber = Annotated[int, FastApiPath(ge=1, le=MAX_VERSION, description="version number, from 1")]
@@ -146,6 +150,49 @@ def _store(session: Session, data: bytes, filename: str, actor: str) -> UploadOu
             "Another upload of the same key was stored at the same moment; upload again."
         ) from None
     return upload_out(version, created)
+
+
+@router.post(":validate", openapi_extra=_UPLOAD_BODY)
+async def validate(caller: Caller, session: DbSession, request: Request) -> dict[str, Any]:
+    """Checks a file as an upload would, storing nothing: ``{"valid", "key", "kind",
+    "problems", "warnings"}``, each problem naming its element (the modeler marks them)."""
+    caller.require("process_owner")
+    data, filename = await _read_file(request)
+    return await run_in_threadpool(definitions.check, session, data, filename)
+
+
+class RoutingTestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    xml: str | None = Field(default=None, max_length=MAX_FILE_BYTES, description="a draft routing table")
+    signal_id: str | None = Field(default=None, max_length=32, description="a stored, enriched signal")
+    text: str | None = Field(default=None, max_length=10_000, description="a pasted mention, enriched here")
+    source: str = Field(default="twitter", max_length=64)
+    context: dict[str, Any] | None = Field(default=None, description="the routing inputs themselves")
+
+
+@router.post("/routing:test")
+def routing_test(body: RoutingTestIn, caller: Caller, session: DbSession) -> dict[str, Any]:
+    """Which rule fires for one signal with the deployed routing table and with a draft one."""
+    caller.require("process_owner")
+    given = [name for name in ("signal_id", "text", "context") if getattr(body, name) is not None]
+    if len(given) != 1:
+        raise InvalidInput(
+            "Give exactly one of signal_id (a stored signal), text (a pasted mention) or context.",
+            fields=[{"field": "signal_id", "message": "give one of signal_id, text, context"}],
+        )
+    if body.signal_id is not None:
+        context = pipeline.routing_context_of(session, body.signal_id)
+    elif body.text is not None:
+        context = routing.context_for(
+            nlp.enrich(body.text), source=body.source, influence=0.0, value_tier=None
+        )
+    else:
+        context = routing.context_for({}, source=body.source, influence=0.0, value_tier=None) | (
+            body.context or {}
+        )
+    draft = body.xml.encode("utf-8") if body.xml is not None else None
+    return routing.compare(session, context, draft)
 
 
 @router.get("/{key}/audit", response_model=AuditList)

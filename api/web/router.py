@@ -63,7 +63,10 @@ def _refused(request: Request, viewer: Viewer, *roles: str) -> Response | None:
 
 @router.get("/")
 def home(request: Request, session: DbSession) -> Response:
-    return RedirectResponse("/work" if current(request, session) else "/signin", status_code=303)
+    viewer = current(request, session)
+    if viewer is None:
+        return RedirectResponse("/signin", status_code=303)
+    return RedirectResponse("/workbench" if viewer.role == "process_owner" else "/work", status_code=303)
 
 
 @router.get("/signin")
@@ -108,6 +111,8 @@ def signin(
             limits.key_failed(address)
         return _signin(request, target, "That key is not valid. Check it, or ask an admin for one.", 401)
     limits.key_worked(address, key)
+    if target == "/work" and started.principal.role == "process_owner":
+        target = "/workbench"  # My work is for CSRs and supervisors; a process owner's page is this
     response = RedirectResponse(target, status_code=303)
     set_cookie(request, response, started)
     return response

@@ -104,6 +104,22 @@ def upload(
     return version, True
 
 
+def check(session: Session, data: bytes, filename: str = "") -> dict[str, Any]:
+    """What an upload of ``data`` would say, without storing anything: the key and kind, and
+    every problem (each naming its element) or the warnings of a valid file."""
+    try:
+        parsed = runtime.parse_definition(data, filename, resolve=deployed_xml(session))
+    except runtime.DefinitionInvalid as err:
+        return {"valid": False, "key": None, "kind": None, "problems": err.fields or [], "warnings": []}
+    return {
+        "valid": True,
+        "key": parsed.key,
+        "kind": parsed.kind,
+        "problems": [],
+        "warnings": [w.as_field() for w in parsed.warnings],
+    }
+
+
 def deploy(session: Session, key: str, number: int, *, actor: str | None = None) -> ProcessVersion:
     """Makes ``number`` the version new work starts on (an earlier number is a rollback).
 

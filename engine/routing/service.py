@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine.errors import ProcessError
+from engine import runtime
+from engine.errors import InvalidInput, ProcessError
 from engine.processes import service as definitions
 
 ROUTING_KEY = "routing"
@@ -69,4 +70,36 @@ def route(session: Session, context: dict[str, Any]) -> dict[str, Any]:
         "rule": f"routing v{version.version} · {result.rule_id or result.rule_index}: {label}",
         "rule_id": result.rule_id,
         "table_version": version.version,
+    }
+
+
+def compare(session: Session, context: dict[str, Any], draft_xml: bytes | None) -> dict[str, Any]:
+    """Which rule fires for ``context`` with the deployed routing table and with ``draft_xml``
+    (a routing table not stored yet; validated as an upload would be, 422 naming each problem)."""
+    version = definitions.deployed(session, ROUTING_KEY)
+    out: dict[str, Any] = {
+        "context": context,
+        "deployed": {"version": version.version, **_fired(definitions.compiled(version), context)},
+        "draft": None,
+    }
+    if draft_xml is not None:
+        parsed = runtime.parse_definition(draft_xml, "draft.dmn")
+        if parsed.kind != "dmn" or parsed.key != ROUTING_KEY:
+            raise InvalidInput(
+                f"The draft is the {parsed.kind.upper()} {parsed.key!r}, not the routing table; "
+                f"its decision id must be {ROUTING_KEY!r}.",
+                fields=[{"field": "xml", "message": f"decision id must be {ROUTING_KEY!r}"}],
+            )
+        out["draft"] = {"version": None, **_fired(runtime.compile_decision(draft_xml), context)}
+    return out
+
+
+def _fired(decision: Any, context: dict[str, Any]) -> dict[str, Any]:
+    result = decision.evaluate(dict(context))
+    return {
+        "matched": bool(result.outputs),
+        "rule_id": result.rule_id,
+        "rule_index": result.rule_index,
+        "rule_description": result.rule_description,
+        "outputs": dict(result.outputs),
     }

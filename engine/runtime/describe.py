@@ -35,8 +35,27 @@ def describe_definition(data: bytes) -> dict:
     return {"kind": "bpmn", "elements": elements, "forms": forms, "timers": timers}
 
 
+_XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
+#: attributes at the value BPMN gives them when absent (a modeler may write or drop them)
+_DEFAULTS = {
+    "testBefore": "false",
+    "isForCompensation": "false",
+    "triggeredByEvent": "false",
+    "cancelActivity": "true",
+    "isInterrupting": "true",
+    "parallelMultiple": "false",
+    "isSequential": "false",
+    "startQuantity": "1",
+    "completionQuantity": "1",
+}
+
+
 def digest(element: etree._Element) -> str:
-    """A hash of what an element says, ignoring its links (flows carry those) and nested elements."""
+    """A hash of what an element says, ignoring its links (flows carry those) and nested elements,
+    and how the file was written: indentation, where namespaces are declared, and the
+    ``xsi:type="tFormalExpression"`` a modeler writes on expressions (their type anyway) and
+    attributes written at their default, so a
+    diagram saved again by bpmn-js compares equal to the file it opened."""
     clone = copy.deepcopy(element)
     for child in list(clone):
         if not isinstance(child.tag, str):
@@ -44,4 +63,17 @@ def digest(element: etree._Element) -> str:
         nested = local_name(element) in _CONTAINERS[1:] and child.get("id")
         if local_name(child) in ("incoming", "outgoing") or nested:
             clone.remove(child)
-    return hashlib.sha256(etree.tostring(clone, method="c14n")).hexdigest()[:16]
+    for node in clone.iter():
+        if node.text is not None and not node.text.strip():
+            node.text = None
+        if node.tail is not None and not node.tail.strip():
+            node.tail = None
+        if not isinstance(node.tag, str):
+            continue
+        if node.get(_XSI_TYPE, "").endswith("tFormalExpression"):
+            del node.attrib[_XSI_TYPE]
+        for name, default in _DEFAULTS.items():
+            if node.get(name) == default:
+                del node.attrib[name]
+    clone.tail = None
+    return hashlib.sha256(etree.tostring(clone, method="c14n", exclusive=True)).hexdigest()[:16]

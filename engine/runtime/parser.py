@@ -134,8 +134,12 @@ def _schema_problems(root: etree._Element, kind: str) -> list[Problem]:
 
 
 def _spiff_dialect(root: etree._Element, message: str, line: int | None) -> bool:
-    """SpiffWorkflow writes a correlation property's retrieval expression as ``formalExpression``
-    where the XSD has ``messagePath`` (its parser reads only that form): tolerated."""
+    """What modelers write and SpiffWorkflow reads that the XSD refuses, tolerated: a correlation
+    property's retrieval expression as ``formalExpression`` (SpiffWorkflow's form, where the XSD
+    has ``messagePath``), and an ``ioSpecification`` without its ``inputSet``/``outputSet``
+    (Camunda Modeler and bpmn-js write ``<ioSpecification/>`` and data inputs without sets)."""
+    if message.startswith("Element 'ioSpecification': Missing child element(s)."):
+        return True
     if not message.startswith("Element 'formalExpression': This element is not expected."):
         return False
     return any(

@@ -36,7 +36,9 @@ from engine.cases import service as cases
 from engine.cases.models import Case
 from engine.config import get_settings
 from engine.customers import service as customers
+from engine.customers.models import Customer
 from engine.db import utcnow
+from engine.errors import InvalidInput, NotFound
 from engine.events import service as events
 from engine.routing import service as routing
 from engine.signals import service as signals
@@ -284,3 +286,23 @@ def _within(case: Case, window: timedelta, now: datetime | None = None) -> bool:
     if case.status != transitions.RESOLVED or case.resolved_at is None:
         return False
     return (now or utcnow()) - case.resolved_at <= window
+
+
+def routing_context_of(session: Session, signal_id: str) -> dict[str, Any]:
+    """The routing inputs a stored signal was (or would now be) routed with: its enrichment, its
+    source and its customer's influence and value tier (what ``handle`` gives the table)."""
+    signal = session.get(Signal, signal_id)
+    if signal is None:
+        raise NotFound("signal", signal_id)
+    if not signal.enrichment:
+        raise InvalidInput(
+            f"The signal {signal_id!r} is not enriched yet (status {signal.status}); pick a processed one.",
+            fields=[{"field": "signal_id", "message": "not enriched yet"}],
+        )
+    customer = session.get(Customer, signal.customer_id) if signal.customer_id else None
+    return routing.context_for(
+        signal.enrichment,
+        source=signal.source,
+        influence=customer.influence if customer else 0.0,
+        value_tier=customer.value_tier if customer else None,
+    )

@@ -62,7 +62,9 @@ TABLE: dict[tuple[str, str], tuple[set[str] | frozenset[str] | str, Callable[[st
     ("MOUNT", "/static-offline-docs"): (PUBLIC, _nothing),  # the docs' own assets
     ("MOUNT", "/static"): (PUBLIC, _nothing),  # the pages' scripts and styles
     ("MOUNT", "/vendor/chart.js"): (PUBLIC, _nothing),  # npm packages the pages load
-    ("GET", "/"): (PUBLIC, _nothing),  # a redirect to sign-in or My work
+    ("MOUNT", "/vendor/bpmn-js"): (PUBLIC, _nothing),
+    ("MOUNT", "/vendor/dmn-js"): (PUBLIC, _nothing),
+    ("GET", "/"): (PUBLIC, _nothing),  # a redirect to sign-in, My work or the workbench
     ("GET", "/signin"): (PUBLIC, _nothing),
     ("POST", "/signin"): (SESSION, _nothing),
     ("POST", "/signout"): (SESSION, _nothing),
@@ -70,6 +72,9 @@ TABLE: dict[tuple[str, str], tuple[set[str] | frozenset[str] | str, Callable[[st
     ("GET", "/cases/{case_id}"): (Page(WORKERS), _nothing),
     ("GET", "/board"): (Page({"supervisor"}), _nothing),
     ("GET", "/dashboard"): (Page({"supervisor"}), _nothing),
+    ("GET", "/workbench"): (Page({"process_owner"}), _nothing),
+    ("GET", "/workbench/processes/{key}"): (Page({"process_owner"}), _nothing),
+    ("GET", "/workbench/instances/{instance_id}"): (Page({"process_owner"}), _nothing),
     ("GET", "/api/v1/stream"): (WORKERS, lambda role: {"params": {"wait": 0}}),
     ("POST", "/api/v1/cases/{case_id}/draft"): (WORKERS, _nothing),  # 409 AssistOff by default
     ("GET", "/api/v1/timers"): ({"supervisor"}, _nothing),
@@ -181,6 +186,11 @@ TABLE: dict[tuple[str, str], tuple[set[str] | frozenset[str] | str, Callable[[st
     ("GET", "/api/v1/processes/{key}/versions/{number}/diff"): (READERS, _nothing),
     ("GET", "/api/v1/processes/{key}/versions/{number}/xml"): (READERS, _nothing),
     ("POST", "/api/v1/processes/{key}/versions/{number}/deploy"): ({"process_owner"}, _nothing),
+    ("POST", "/api/v1/processes:validate"): (
+        {"process_owner"},
+        lambda role: {"files": {"file": ("x.bpmn", b"not xml", "application/xml")}},
+    ),
+    ("POST", "/api/v1/processes/routing:test"): ({"process_owner"}, _body({"context": {}})),
 }
 
 DUMMY = {"number": "1", "name": "table-test"}
@@ -188,6 +198,8 @@ MOUNT_FILES = {
     "/static-offline-docs": "swagger-ui.css",
     "/static": "app.css",
     "/vendor/chart.js": "chart.umd.min.js",
+    "/vendor/bpmn-js": "bpmn-modeler.production.min.js",
+    "/vendor/dmn-js": "dmn-modeler.production.min.js",
 }
 PATHS = {"/api/v1/agents/{name}": "/api/v1/agents/me"}
 

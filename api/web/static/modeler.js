@@ -1,0 +1,307 @@
+// The BPMN modeler page: bpmn-js (npm, served from node_modules) edits a stored version; the
+// side panel edits Sift's properties (a user task's form with its live preview, a service
+// task's operator, a script, a timer's expression, a flow's condition) through bpmn-js's
+// modeling commands, so they undo like any other edit. The server validates, stores a draft
+// version, diffs it against the deployed one and deploys; the page marks what it answers on the
+// diagram.
+(() => {
+  "use strict";
+  const W = window.SiftWorkbench;
+  const { call, fileForm, say, el } = W;
+  const page = document.getElementById("modeler-page");
+  const key = page.dataset.key;
+  const number = Number(page.dataset.version);
+  const deployed = page.dataset.deployed ? Number(page.dataset.deployed) : null;
+  const MARKS = ["sift-problem", "sift-added", "sift-changed", "sift-removed"];
+
+  const modeler = new window.BpmnJS({
+    container: "#canvas",
+    moddleExtensions: { sift: W.SIFT_NS, spiffworkflow: W.SPIFF_NS },
+  });
+  window.siftModeler = modeler; // the browser tests drive the diagram through it
+  const canvas = modeler.get("canvas");
+  const overlays = modeler.get("overlays");
+  const registry = modeler.get("elementRegistry");
+  const modeling = modeler.get("modeling");
+  const moddle = modeler.get("moddle");
+  const commands = modeler.get("commandStack");
+  let savedAt = 0; // the command stack's depth when the diagram equalled the stored version
+  let marked = new Set();
+  let selected = null;
+
+  const dirty = () => commands._stackIdx + 1 !== savedAt;
+
+  async function open() {
+    const r = await fetch(`/api/v1/processes/${encodeURIComponent(key)}/versions/${number}/xml`, {
+      credentials: "same-origin",
+    });
+    if (!r.ok) return say(`Could not read version ${number} (HTTP ${r.status}).`, true);
+    try {
+      const { warnings } = await modeler.importXML(await r.text());
+      canvas.zoom("fit-viewport");
+      savedAt = commands._stackIdx + 1;
+      say(warnings.length ? `Opened v${number}; the modeler read it with ${warnings.length} warning(s).` : `Opened v${number}.`);
+    } catch (err) {
+      say(`The modeler cannot draw v${number}: ${err.message}`, true);
+    }
+  }
+
+  function clearMarks(kinds) {
+    for (const id of marked) for (const k of kinds) canvas.removeMarker(id, k);
+    for (const k of kinds) overlays.remove({ type: k });
+  }
+
+  function mark(id, kind, text) {
+    if (!registry.get(id)) return false;
+    canvas.addMarker(id, kind);
+    marked.add(id);
+    if (text) {
+      overlays.add(id, kind, {
+        position: { top: -14, right: 14 },
+        html: el("div", { class: `badge-overlay ${kind}`, title: text, text: kind === "sift-problem" ? "!" : text }),
+      });
+    }
+    return true;
+  }
+
+  async function xmlNow() {
+    const { xml } = await modeler.saveXML({ format: true });
+    return xml;
+  }
+
+  function showProblems(problems) {
+    clearMarks(["sift-problem"]);
+    const list = document.getElementById("problems");
+    list.replaceChildren();
+    if (!problems.length) list.append(el("li", { class: "ok", text: "No problem: the server accepts this diagram." }));
+    for (const p of problems) {
+      const onDiagram = p.element_id ? mark(p.element_id, "sift-problem", p.message) : false;
+      const where = p.element_id ? `${p.element_name || p.element_id}` : p.line ? `line ${p.line}` : "file";
+      const item = el("li", { class: "problem", "data-element": p.element_id || "" }, el("strong", { text: where + ": " }), p.message);
+      if (onDiagram) {
+        item.append(" ", el("button", { type: "button", class: "link", text: "Show", onclick: () => select(p.element_id) }));
+      }
+      list.append(item);
+    }
+  }
+
+  function select(id) {
+    const element = registry.get(id);
+    if (!element) return;
+    modeler.get("selection").select(element);
+    canvas.scrollToElement(element);
+  }
+
+  async function validate() {
+    say("Validating on the server…");
+    const r = await call("POST", "/api/v1/processes:validate", fileForm(await xmlNow(), `${key}.bpmn`));
+    if (!r.ok) return say(errorText(r), true);
+    showProblems(r.data.problems);
+    say(r.data.valid ? "Valid: no problem found." : `${r.data.problems.length} problem(s), marked on the diagram.`, !r.data.valid);
+    return r.data.valid;
+  }
+
+  async function save() {
+    say("Saving…");
+    const r = await call("POST", "/api/v1/processes", fileForm(await xmlNow(), `${key}.bpmn`));
+    if (r.status === 422) {
+      showProblems(r.data.fields || []);
+      return say(`Not saved: ${(r.data.fields || []).length} problem(s), marked on the diagram.`, true);
+    }
+    if (!r.ok) return say(errorText(r), true);
+    if (r.data.key !== key) return say(`Saved as ${r.data.key} v${r.data.version}: the process id changed.`);
+    location.href = `/workbench/processes/${encodeURIComponent(key)}?version=${r.data.version}&saved=${r.data.created ? 1 : 0}`;
+  }
+
+  async function compare() {
+    if (dirty()) return say("The diagram has unsaved edits: save it as a draft first, then compare the stored version.", true);
+    if (deployed === null) return say("No version is deployed yet: there is nothing to compare with.", true);
+    const r = await call("GET", `/api/v1/processes/${encodeURIComponent(key)}/versions/${number}/diff`);
+    if (!r.ok) return say(errorText(r), true);
+    clearMarks(["sift-added", "sift-changed"]);
+    const d = r.data;
+    const list = document.getElementById("changes");
+    list.replaceChildren();
+    const line = (kind, e, extra) =>
+      list.append(el("li", { class: `change ${kind}`, "data-element": e.id }, el("strong", { text: `${kind}: ` }), `${e.name || e.id} (${e.type || "element"})${extra || ""}`));
+    for (const e of d.added) { mark(e.id, "sift-added", "added"); line("added", e); }
+    for (const e of d.changed) { mark(e.id, "sift-changed", "changed"); line("changed", e, e.what && e.what.length ? ` — ${e.what.join(", ")}` : ""); }
+    for (const e of d.removed) line("removed", e);
+    for (const id of d.forms_changed || []) list.append(el("li", { text: `form changed: ${id}` }));
+    for (const t of d.timers_changed || []) list.append(el("li", { text: `timer changed: ${t.id} (${t.before || "—"} → ${t.after || "—"})` }));
+    if (d.unchanged) list.append(el("li", { class: "note", text: `v${number} is the same as the deployed v${d.against}.` }));
+    document.getElementById("legend").hidden = false;
+    await showBase(d.against, d.removed.map((e) => e.id));
+    say(`Compared v${number} with the deployed v${d.against}: ${d.added.length} added, ${d.changed.length} changed, ${d.removed.length} removed.`);
+  }
+
+  let base = null;
+  async function showBase(against, removed) {
+    const wrap = document.getElementById("base-wrap");
+    if (!removed.length || against === number) { wrap.hidden = true; return; }
+    wrap.hidden = false;
+    document.getElementById("base-number").textContent = `v${against}`;
+    if (!base) base = new window.BpmnJS({ container: "#base-canvas", moddleExtensions: { sift: W.SIFT_NS, spiffworkflow: W.SPIFF_NS } });
+    const r = await fetch(`/api/v1/processes/${encodeURIComponent(key)}/versions/${against}/xml`, { credentials: "same-origin" });
+    await base.importXML(await r.text());
+    base.get("canvas").zoom("fit-viewport");
+    for (const id of removed) if (base.get("elementRegistry").get(id)) base.get("canvas").addMarker(id, "sift-removed");
+  }
+
+  async function deploy(version) {
+    if (version === number && dirty()) return say("The diagram has unsaved edits: save them as a draft and deploy that version.", true);
+    const r = await call("POST", `/api/v1/processes/${encodeURIComponent(key)}/versions/${version}/deploy`);
+    if (!r.ok) return say(errorText(r), true);
+    location.href = `/workbench/processes/${encodeURIComponent(key)}?version=${version}&deployed=1`;
+  }
+
+  function errorText(r) {
+    const d = r.data || {};
+    return `${d.error || "HTTP " + r.status}: ${d.detail || "the server refused"}`;
+  }
+
+  // --- the properties panel ---------------------------------------------------------------
+  const props = document.getElementById("props");
+  const bo = (element) => element.businessObject;
+  const extension = (element, type) => ((bo(element).extensionElements || {}).values || []).find((v) => v.$instanceOf(type));
+
+  function setExtension(element, type, attrs) {
+    const found = extension(element, type);
+    if (found) return modeling.updateModdleProperties(element, found, attrs);
+    let ext = bo(element).extensionElements;
+    const created = moddle.create(type, attrs);
+    if (!ext) {
+      ext = moddle.create("bpmn:ExtensionElements", { values: [created] });
+      created.$parent = ext;
+      modeling.updateProperties(element, { extensionElements: ext });
+    } else {
+      created.$parent = ext;
+      modeling.updateModdleProperties(element, ext, { values: [...(ext.values || []), created] });
+    }
+  }
+
+  function field(label, id, control, help) {
+    return el("div", { class: "field" }, el("label", { for: id, text: label }), control, help ? el("p", { class: "note", id: id + "-help", text: help }) : null);
+  }
+
+  function render(element) {
+    selected = element;
+    props.replaceChildren();
+    if (!element || element.type === "bpmn:Process" || element.type === "bpmn:Collaboration") {
+      props.append(el("p", { class: "note", text: "Select an element of the diagram to edit its properties." }));
+      return;
+    }
+    const b = bo(element);
+    props.append(el("p", { class: "note" }, el("strong", { text: element.type.replace("bpmn:", "") }), ` · id ${element.id}`));
+    const name = el("input", { id: "prop-name", type: "text", value: b.name || "" });
+    name.addEventListener("change", () => modeling.updateProperties(element, { name: name.value || undefined }));
+    props.append(field("Name", "prop-name", name));
+
+    if (element.type === "bpmn:UserTask") renderForm(element);
+    if (element.type === "bpmn:ServiceTask") renderService(element);
+    if (element.type === "bpmn:ScriptTask") {
+      const script = el("textarea", { id: "prop-script", rows: "6", class: "code" });
+      script.value = b.script || "";
+      script.addEventListener("change", () => modeling.updateProperties(element, { script: script.value }));
+      props.append(field("Script (Python subset: no imports)", "prop-script", script));
+    }
+    const timer = (b.eventDefinitions || []).find((d) => d.$instanceOf("bpmn:TimerEventDefinition"));
+    if (timer) renderTimer(element, timer);
+    if (element.type === "bpmn:SequenceFlow" && b.sourceRef && /Gateway$/.test(b.sourceRef.$type)) {
+      const cond = el("input", { id: "prop-condition", type: "text", class: "code", value: (b.conditionExpression || {}).body || "" });
+      cond.addEventListener("change", () =>
+        modeling.updateProperties(element, {
+          conditionExpression: cond.value ? moddle.create("bpmn:FormalExpression", { body: cond.value }) : undefined,
+        }));
+      props.append(field("Condition (expression)", "prop-condition", cond));
+    }
+  }
+
+  function renderForm(element) {
+    const form = extension(element, "sift:Form");
+    const text = el("textarea", { id: "prop-form", rows: "12", class: "code", "aria-describedby": "prop-form-help" });
+    text.value = form ? (form.body || "").trim() : "";
+    const preview = el("div", { id: "form-preview", class: "preview", "aria-live": "polite" });
+    const draw = () => {
+      preview.replaceChildren(el("h3", { text: "Preview of the form" }));
+      if (!text.value.trim()) return preview.append(el("p", { class: "note", text: "No form: the task completes with no data." }));
+      try {
+        const schema = JSON.parse(text.value);
+        if (typeof schema !== "object" || schema === null || Array.isArray(schema)) throw new Error("the schema must be a JSON object");
+        preview.append(W.formPreview(schema, `preview-${element.id}`));
+      } catch (err) {
+        preview.append(el("p", { class: "error", text: `Not JSON the form can use: ${err.message}` }));
+      }
+    };
+    text.addEventListener("input", draw);
+    text.addEventListener("change", () => setExtension(element, "sift:Form", { body: "\n" + text.value + "\n" }));
+    const add = el("button", {
+      type: "button",
+      text: "Add a field",
+      onclick: () => {
+        let schema;
+        try { schema = text.value.trim() ? JSON.parse(text.value) : { type: "object", properties: {} }; } catch (err) { return say("Fix the schema's JSON before adding a field.", true); }
+        const fname = (prompt("Field name (letters, digits, _)") || "").trim();
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(fname)) return;
+        schema.properties = schema.properties || {};
+        schema.properties[fname] = { type: "string", title: fname.replace(/_/g, " ") };
+        text.value = JSON.stringify(schema, null, 2);
+        draw();
+        text.dispatchEvent(new Event("change"));
+      },
+    });
+    props.append(field("Form (JSON Schema, Draft 2020-12)", "prop-form", text, "What the CSR fills in; the server checks the data against it on completion."), add, preview);
+    draw();
+  }
+
+  function renderService(element) {
+    const op = extension(element, "spiffworkflow:ServiceTaskOperator");
+    const opId = el("input", { id: "prop-operator", type: "text", class: "code", value: op ? op.id || "" : "" });
+    opId.addEventListener("change", () => setExtension(element, "spiffworkflow:ServiceTaskOperator", { id: opId.value }));
+    const result = el("input", { id: "prop-result", type: "text", class: "code", value: op ? op.resultVariable || "" : "" });
+    result.addEventListener("change", () => setExtension(element, "spiffworkflow:ServiceTaskOperator", { resultVariable: result.value || undefined }));
+    props.append(field("Service operation (a registered operator, e.g. case.escalate)", "prop-operator", opId), field("Result variable", "prop-result", result));
+    const params = op && op.parameters ? op.parameters.parameters || [] : [];
+    if (params.length) {
+      const list = el("ul", { class: "params" });
+      for (const p of params) list.append(el("li", { class: "code", text: `${p.id} = ${p.value}` }));
+      props.append(el("p", { class: "note", text: "Parameters (expressions):" }), list);
+    }
+  }
+
+  function renderTimer(element, timer) {
+    const kinds = { timeDuration: "Duration (ISO 8601, e.g. PT4H, or an expression)", timeCycle: "Cycle (e.g. R3/PT1H)", timeDate: "Date (ISO 8601)" };
+    const current = Object.keys(kinds).find((k) => timer[k]) || "timeDuration";
+    const kind = el("select", { id: "prop-timer-kind" }, ...Object.entries(kinds).map(([k, label]) => el("option", { value: k, text: label, selected: k === current })));
+    const expr = el("input", { id: "prop-timer", type: "text", class: "code", value: timer[current] ? timer[current].body || "" : "" });
+    const write = () => {
+      const attrs = { timeDuration: undefined, timeCycle: undefined, timeDate: undefined };
+      attrs[kind.value] = moddle.create("bpmn:FormalExpression", { body: expr.value });
+      modeling.updateModdleProperties(element, timer, attrs);
+    };
+    kind.addEventListener("change", write);
+    expr.addEventListener("change", write);
+    props.append(field("Timer kind", "prop-timer-kind", kind), field("Timer expression", "prop-timer", expr));
+  }
+
+  modeler.on("selection.changed", (e) => render(e.newSelection.length === 1 ? e.newSelection[0] : null));
+  modeler.on("commandStack.changed", () => {
+    document.getElementById("save").classList.toggle("dirty-mark", dirty());
+    if (selected && !registry.get(selected.id)) render(null);
+  });
+
+  document.getElementById("validate").addEventListener("click", validate);
+  document.getElementById("save").addEventListener("click", save);
+  document.getElementById("compare").addEventListener("click", compare);
+  document.getElementById("deploy").addEventListener("click", () => deploy(number));
+  for (const b of document.querySelectorAll("button.deploy-version")) b.addEventListener("click", () => deploy(Number(b.dataset.version)));
+  document.getElementById("version-pick").addEventListener("change", (e) => {
+    location.href = `/workbench/processes/${encodeURIComponent(key)}?version=${e.target.value}`;
+  });
+  const params = new URLSearchParams(location.search);
+  open().then(() => {
+    if (params.get("saved") === "1") say(`Saved as draft version ${number}.`);
+    if (params.get("saved") === "0") say(`Identical to the stored version ${number}: nothing new was stored.`);
+    if (params.get("deployed") === "1") say(`Version ${number} is deployed: new cases run it.`);
+  });
+})();
