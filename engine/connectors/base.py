@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -294,7 +294,7 @@ class Run:
 
     # --- saving ----------------------------------------------------------------------------
 
-    def save(self, stream: str, cursor: dict[str, Any], mentions: list[NewSignal] = ()) -> int:  # type: ignore[assignment]
+    def save(self, stream: str, cursor: dict[str, Any], mentions: Sequence[NewSignal] = ()) -> int:
         """Accepts ``mentions`` and moves ``stream``'s cursor in one transaction, fenced by the
         run's lease; returns how many were new to the inbox."""
         with self._lock, unit_of_work() as session:
