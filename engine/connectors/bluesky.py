@@ -26,7 +26,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 from websockets.sync.client import connect
 
 from engine.connectors.base import RateLimited, Run, SourceError, check_url, parse_time
-from engine.connectors.replying import ReplyTo, attempt, sent
+from engine.connectors.replying import ReplyTo, attempt, cache_key, sent
 from engine.delivery.http import Sent
 from engine.signals.service import NewSignal
 
@@ -165,7 +165,7 @@ def run(r: Run) -> None:
 # --- replies ---------------------------------------------------------------------------------
 
 _S32 = "234567abcdefghijklmnopqrstuvwxyz"
-_sessions: dict[str, tuple[str, str, float]] = {}  # connector id -> (access token, did, monotonic expiry)
+_sessions: dict[str, tuple[str, str, float]] = {}  # cache key -> (access token, did, monotonic expiry)
 _sessions_lock = threading.Lock()
 SESSION_SECONDS = 30 * 60  # access tokens live longer; a fresh one is made well before
 
@@ -179,7 +179,7 @@ def tid(micros: int, salt: str) -> str:
 
 def _session(to: ReplyTo, fresh: bool = False) -> tuple[str, str] | Sent:
     with _sessions_lock:
-        held = _sessions.get(to.connector_id)
+        held = _sessions.get(cache_key(to.connector_id, to.credentials))
         if held and not fresh and held[2] > time.monotonic():
             return held[0], held[1]
     identifier, password = to.credentials.get("identifier"), to.credentials.get("password")
@@ -200,7 +200,11 @@ def _session(to: ReplyTo, fresh: bool = False) -> tuple[str, str] | Sent:
         )
     answer = r.json()
     with _sessions_lock:
-        _sessions[to.connector_id] = (answer["accessJwt"], answer["did"], time.monotonic() + SESSION_SECONDS)
+        _sessions[cache_key(to.connector_id, to.credentials)] = (
+            answer["accessJwt"],
+            answer["did"],
+            time.monotonic() + SESSION_SECONDS,
+        )
     return answer["accessJwt"], answer["did"]
 
 

@@ -25,7 +25,7 @@ from urllib.parse import quote
 import httpx
 
 from engine.connectors.base import Run, SourceError, check_url, parse_time
-from engine.connectors.replying import ReplyTo, attempt, sent
+from engine.connectors.replying import ReplyTo, attempt, cache_key, sent
 from engine.delivery.http import Sent
 from engine.signals.service import NewSignal
 
@@ -91,7 +91,7 @@ def check(
     return clean
 
 
-_tokens: dict[str, tuple[str, float]] = {}  # connector id -> (bearer token, monotonic expiry)
+_tokens: dict[str, tuple[str, float]] = {}  # cache key -> (bearer token, monotonic expiry)
 _tokens_lock = threading.Lock()
 
 
@@ -99,7 +99,7 @@ def _token(
     client: httpx.Client, connector_id: str, options: dict[str, Any], creds: dict[str, Any]
 ) -> tuple[httpx.Response | None, str | Sent]:
     with _tokens_lock:
-        held = _tokens.get(connector_id)
+        held = _tokens.get(cache_key(connector_id, creds))
         if held and held[1] > time.monotonic():
             return None, held[0]
     r, failed = attempt(
@@ -122,7 +122,7 @@ def _token(
     if not token:
         return r, Sent(False, r.status_code, "access_token: no token in the answer", 0.0)
     with _tokens_lock:
-        _tokens[connector_id] = (
+        _tokens[cache_key(connector_id, creds)] = (
             token,
             time.monotonic() + max(60.0, float(answer.get("expires_in", 3600)) - 60.0),
         )

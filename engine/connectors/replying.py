@@ -3,6 +3,8 @@ reply, and an HTTP client; it answers with a :class:`~engine.delivery.http.Sent`
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,6 +26,13 @@ class ReplyTo:
     reply: Outgoing
     created_at: datetime  # when the reply was queued
     client: httpx.Client
+
+
+def cache_key(connector_id: str, credentials: dict[str, Any]) -> str:
+    """Where a session or token made with these credentials is cached: changed credentials
+    (PATCH) make a new key in every process, so a stale token is never used."""
+    digest = hashlib.sha256(json.dumps(credentials, sort_keys=True).encode()).hexdigest()[:16]
+    return f"{connector_id}:{digest}"
 
 
 def attempt(
