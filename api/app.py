@@ -26,6 +26,7 @@ from api.accesslog import AccessLog
 from api.assist.router import router as assist_router
 from api.canned.router import router as canned_router
 from api.cases.router import router as cases_router
+from api.connectors.router import router as connectors_router
 from api.customers.router import router as customers_router
 from api.experience.router import router as experience_router
 from api.incidents.router import router as incidents_router
@@ -49,6 +50,7 @@ from api.web.workbench import router as workbench_router
 from api.webhooks.router import router as webhooks_router
 from engine import bootstrap, migrate
 from engine.config import get_settings
+from engine.connectors import metrics as connector_metrics
 from engine.db import get_engine
 from engine.delivery.service import DeliveryService
 from engine.incidents import metrics as incident_metrics
@@ -135,6 +137,7 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
     metrics.install_collector()
     worker_metrics.install_collector()
     incident_metrics.install_collector()
+    connector_metrics.install_collector()
 
     @app.get(METRICS, tags=["health"], response_class=PlainTextResponse)
     def prometheus_metrics() -> PlainTextResponse:
@@ -159,6 +162,7 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
         incidents_router,
         instances_router,
         canned_router,
+        connectors_router,
         trends_router,
         insights_router,
         assist_router,

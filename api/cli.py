@@ -25,6 +25,10 @@ app.add_typer(keys_app, name="keys")
 customers_app = typer.Typer(help="Customer profiles.", no_args_is_help=True)
 app.add_typer(processes_app, name="processes")
 app.add_typer(customers_app, name="customers")
+connectors_app = typer.Typer(
+    help="Listening connectors (Mastodon, Bluesky, RSS/Atom, Reddit).", no_args_is_help=True
+)
+app.add_typer(connectors_app, name="connectors")
 
 
 def _logging() -> None:
@@ -138,6 +142,42 @@ def serve(
     )
     # the app writes its own access log (sift.access, api/accesslog.py): uvicorn's is off
     uvicorn.run(create_app(run_worker=worker), host=host, port=port, log_level="warning", access_log=False)
+
+
+@connectors_app.command("run")
+def connectors_run(
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="a connector's id or name (repeatable)")
+    ] = None,
+    now: Annotated[bool, typer.Option("--now", help="run them whether due or still backing off")] = False,
+    stream_seconds: Annotated[
+        float | None,
+        typer.Option(help="how long a stream is held open (default SIFT_CONNECTOR_STREAM_SECONDS)"),
+    ] = None,
+    loop: Annotated[bool, typer.Option(help="keep running due connectors until Ctrl-C")] = False,
+) -> None:
+    """Run the enabled connectors that are due (one run each), printing what each brought in.
+    A connector another process is running (``sift serve``, ``sift worker``) is left to it."""
+    from engine.connectors import service as connectors
+
+    _logging()
+    _schema_ready()
+    owner = connectors.owner_name()
+    while True:
+        with _database_errors():
+            outcomes = connectors.run_due(owner=owner, only=only, force=now, stream_seconds=stream_seconds)
+        for o in outcomes:
+            when = o.next_run_at.isoformat() if o.next_run_at else "-"
+            line = f"{o.name} ({o.kind}): {o.outcome}, {o.new} new, {o.repeats} repeats, next run {when}"
+            typer.echo(line + (f"; {o.error}" if o.error else ""))
+        if not loop:
+            if not outcomes:
+                typer.echo("no connector is due (enabled, not backing off, not running elsewhere)")
+            raise typer.Exit(1 if any(o.outcome != "ok" for o in outcomes) else 0)
+        try:
+            time.sleep(get_settings().connector_poll_seconds)
+        except KeyboardInterrupt:
+            return
 
 
 @app.command("worker")

@@ -11,6 +11,8 @@ from engine.auth import service as auth
 from engine.cases.escalation import HANDLERS
 from engine.cases.operations import OPERATIONS
 from engine.config import get_settings
+from engine.connectors import channels as connector_channels
+from engine.connectors import service as connectors
 from engine.db import unit_of_work
 from engine.processes import service as definitions
 from engine.sla import policies as sla
@@ -28,6 +30,10 @@ def register_operations() -> None:
         timers.register(kind, handler)
     # trend detection on the clock: evaluates a quiet live stream's last minutes
     register_job("trends", get_settings().trend_tick_seconds, trends.tick_job)
+    # listening connectors: due ones run under a lease (engine/connectors/service.py); replies
+    # to their mentions go back through them
+    register_job("connectors", get_settings().connector_poll_seconds, connectors.tick_job)
+    connector_channels.install()
 
 
 def prepare() -> None:

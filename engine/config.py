@@ -103,6 +103,37 @@ class Settings(BaseSettings):
     )
     reply_retry_max_seconds: float = Field(default=3600.0, description="Longest wait between reply attempts.")
 
+    # Listening connectors (engine/connectors): Mastodon, Bluesky, RSS/Atom, Reddit
+    connector_key: str | None = Field(
+        default=None,
+        description="Fernet key (32 url-safe base64 bytes) that encrypts connectors' credentials; "
+        "needed to store or use any.",
+    )
+    connector_poll_seconds: float = Field(
+        default=5.0, gt=0, description="How often the timer service looks for connectors due to run."
+    )
+    connector_interval_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="Wait between two polls of a feed, listing or timeline (per connector).",
+    )
+    connector_stream_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long one run holds a stream (Mastodon SSE, Bluesky Jetstream) open before it "
+        "saves its cursor and hands the connector to the next run.",
+    )
+    connector_timeout_seconds: float = Field(default=15.0, gt=0, description="HTTP timeout of one request.")
+    connector_retry_base_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="Wait after a connector's first failed run; doubles after each further one.",
+    )
+    connector_retry_max_seconds: float = Field(
+        default=900.0, gt=0, description="Longest wait after failures."
+    )
+    connector_threads: int = Field(default=4, ge=1, description="Connectors run side by side in one round.")
+
     web_session_hours: float = Field(
         default=12.0,
         gt=0,

@@ -3,6 +3,7 @@
 from engine.auth.models import ApiKey
 from engine.canned.models import CannedReply
 from engine.cases.models import Case, CaseLink, Comment, Mention
+from engine.connectors.models import Connector, ConnectorCursor
 from engine.customers.models import Customer, CustomerHandle
 from engine.db import Base
 from engine.delivery.models import OutboundReply, WebhookDelivery, WebhookSubscription
@@ -25,6 +26,8 @@ __all__ = [
     "Case",
     "CaseLink",
     "Comment",
+    "Connector",
+    "ConnectorCursor",
     "CsatAnswer",
     "Customer",
     "CustomerHandle",

@@ -161,6 +161,20 @@ TABLE: dict[tuple[str, str], tuple[set[str] | frozenset[str] | str, Callable[[st
     ("GET", "/api/v1/keys"): (ADMIN, _nothing),
     ("GET", "/api/v1/keys/audit"): (ADMIN, _nothing),
     ("POST", "/api/v1/keys/{key_id}/revoke"): (ADMIN, _nothing),
+    ("POST", "/api/v1/connectors"): (
+        ADMIN,
+        lambda role: {
+            "json": {
+                "name": f"feed-{role}",
+                "kind": "rss",
+                "options": {"feeds": ["https://example.test/feed"]},
+            }
+        },
+    ),
+    ("GET", "/api/v1/connectors"): (ADMIN, _nothing),
+    ("GET", "/api/v1/connectors/{connector_id}"): (ADMIN, _nothing),
+    ("PATCH", "/api/v1/connectors/{connector_id}"): (ADMIN, _body({"enabled": False})),
+    ("DELETE", "/api/v1/connectors/{connector_id}"): (ADMIN, _nothing),
     ("POST", "/api/v1/webhooks"): (ADMIN, _body({"url": "https://example.test/hook", "events": ["*"]})),
     ("GET", "/api/v1/webhooks"): (ADMIN, _nothing),
     ("GET", "/api/v1/webhooks/{webhook_id}"): (ADMIN, _nothing),
