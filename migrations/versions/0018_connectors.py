@@ -1,7 +1,7 @@
 """connectors: listening adapters (Mastodon, Bluesky, RSS/Atom, Reddit) and their cursors
 
-Revision ID: 0017_connectors
-Revises: 0016_web_sessions
+Revision ID: 0018_connectors
+Revises: 0017_next_work
 Create Date: 2026-12-02 04:30:00.000000
 """
 
@@ -13,8 +13,8 @@ from sqlalchemy.dialects import postgresql
 
 import engine.db
 
-revision: str = "0017_connectors"
-down_revision: str | None = "0016_web_sessions"
+revision: str = "0018_connectors"
+down_revision: str | None = "0017_next_work"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
