@@ -13,6 +13,7 @@ from engine.cases.operations import OPERATIONS
 from engine.config import get_settings
 from engine.db import unit_of_work
 from engine.processes import service as definitions
+from engine.retention import service as retention
 from engine.sla import policies as sla
 from engine.timers import service as timers
 from engine.timers.poller import register_job
@@ -28,6 +29,8 @@ def register_operations() -> None:
         timers.register(kind, handler)
     # trend detection on the clock: evaluates a quiet live stream's last minutes
     register_job("trends", get_settings().trend_tick_seconds, trends.tick_job)
+    if get_settings().retention_days is not None:  # archives old signals and events (docs/operations.md)
+        register_job("retention", get_settings().retention_interval_seconds, retention.job)
 
 
 def prepare() -> None:

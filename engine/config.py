@@ -87,6 +87,20 @@ class Settings(BaseSettings):
         description="The sweep takes only signals due for longer than this (the broker path goes first).",
     )
 
+    retention_days: float | None = Field(
+        default=None,
+        gt=0,
+        description="Signals and activity events older than this many days are archived to gzip JSON lines in "
+        "archive_dir and deleted, except those a live case or the inbox still needs (docs/operations.md); "
+        "unset, everything is kept. At least the reopen window.",
+    )
+    retention_interval_seconds: float = Field(
+        default=3600.0, gt=0, description="How often the timer service runs the retention job."
+    )
+    archive_dir: Path | None = Field(
+        default=None, description="Where archived rows go; default data_dir/archive."
+    )
+
     timer_poll_seconds: float = Field(
         default=1.0,
         description="How often the timer service looks for due timers written by other processes; "
