@@ -54,6 +54,8 @@ from engine.connectors import metrics as connector_metrics
 from engine.db import get_engine
 from engine.delivery.service import DeliveryService
 from engine.incidents import metrics as incident_metrics
+from engine.signals.intake import JetStreamIntake
+from engine.signals.intake import enabled as intake_enabled
 from engine.timers import metrics
 from engine.timers.poller import TimerService
 from engine.worker import metrics as worker_metrics
@@ -74,6 +76,8 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(bootstrap.prepare)
+        # the NATS intake, when on: accepted signals are published to it after their commit
+        app.state.intake = await run_in_threadpool(JetStreamIntake) if intake_enabled() else None
         worker = Worker() if run_worker else None
         timer_service = TimerService() if run_worker else None
         delivery = DeliveryService() if run_worker else None
@@ -93,6 +97,8 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
                 await run_in_threadpool(timer_service.stop)
             if worker is not None:
                 await run_in_threadpool(worker.stop)
+            if app.state.intake is not None:
+                await run_in_threadpool(app.state.intake.close)
 
     # /docs and /redoc load Swagger UI and Redoc from files the fastapi-offline package ships,
     # so they work on a machine without internet (FastAPI's defaults load them from a CDN)
@@ -105,6 +111,7 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
     )
     _declare_bearer_key(app)
     app.state.worker = None
+    app.state.intake = None
     errors.install(app)
     ratelimit.install(app, settings)
     app.add_middleware(
@@ -205,6 +212,9 @@ def readiness(app: FastAPI) -> dict[str, tuple[bool, str]]:
         checks["worker"] = (True, "not run in this process")
     else:
         checks["worker"] = (worker.running, "running" if worker.running else "stopped")
+    intake = getattr(app.state, "intake", None)
+    if intake is not None:  # only with SIFT_INTAKE=nats
+        checks["intake"] = (intake.connected, "connected" if intake.connected else "NATS unreachable")
     return checks
 
 

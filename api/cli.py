@@ -114,6 +114,21 @@ def _bootstrap_key_ok() -> None:
         raise typer.Exit(2) from err
 
 
+def _retention_ok() -> None:
+    """A SIFT_RETENTION_DAYS shorter than the windows that read old signals stops the command."""
+    from engine.errors import EngineError
+    from engine.retention import service as retention
+
+    days = get_settings().retention_days
+    if days is None:
+        return
+    try:
+        retention.check_days(days)
+    except EngineError as err:
+        typer.echo(f"error: {err.detail}", err=True)
+        raise typer.Exit(2) from err
+
+
 def _safe_url() -> str:
     from sqlalchemy.engine import make_url
 
@@ -134,6 +149,7 @@ def serve(
 
     _logging()
     _bootstrap_key_ok()
+    _retention_ok()
     _schema_ready()
     if worker:
         _nlp_ready()
@@ -191,6 +207,7 @@ def run_worker() -> None:
 
     _logging()
     _bootstrap_key_ok()
+    _retention_ok()
     _schema_ready()
     _nlp_ready()
     bootstrap.prepare()
@@ -206,6 +223,69 @@ def run_worker() -> None:
         d.stop()
         t.stop()
         w.stop()
+
+
+@app.command("backup")
+def backup_cmd(
+    path: Annotated[Path, typer.Argument(help="the new backup file (never overwritten)")],
+) -> None:
+    """Back up the configured database while Sift runs: SQLite's online backup API, or pg_dump
+    (custom format) on PostgreSQL."""
+    from engine import backup
+    from engine.errors import EngineError
+
+    try:
+        with _database_errors():
+            typer.echo(backup.backup(path))
+    except (EngineError, OSError) as err:
+        typer.echo(f"error: {getattr(err, 'detail', None) or err}", err=True)
+        raise typer.Exit(2) from err
+
+
+@app.command("restore")
+def restore_cmd(
+    path: Annotated[Path, typer.Argument(help="a file written by sift backup")],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="replace the database's contents without asking")
+    ] = False,
+) -> None:
+    """Replace the configured database's contents with a backup (stop sift serve and workers first)."""
+    from engine import backup
+    from engine.errors import EngineError
+
+    if not yes:
+        typer.confirm(f"Replace everything in {_safe_url()} with {path}?", abort=True)
+    try:
+        with _database_errors():
+            typer.echo(backup.restore(path))
+    except (EngineError, OSError) as err:
+        typer.echo(f"error: {getattr(err, 'detail', None) or err}", err=True)
+        raise typer.Exit(2) from err
+
+
+@app.command("archive")
+def archive_cmd(
+    days: Annotated[
+        float | None, typer.Option(help="archive what is older than this (default SIFT_RETENTION_DAYS)")
+    ] = None,
+) -> None:
+    """Archive signals and activity events past the retention now (the timer service does it
+    every SIFT_RETENTION_INTERVAL_SECONDS when SIFT_RETENTION_DAYS is set)."""
+    from engine.errors import EngineError
+    from engine.retention import service as retention
+
+    if days is None and get_settings().retention_days is None:
+        typer.echo("error: pass --days or set SIFT_RETENTION_DAYS", err=True)
+        raise typer.Exit(2)
+    try:
+        with _database_errors():
+            done = retention.archive(days)
+    except EngineError as err:
+        typer.echo(f"error: {err.detail}", err=True)
+        raise typer.Exit(2) from err
+    typer.echo(f"archived {done.signals} signals and {done.events} events into {len(done.files)} files")
+    for name in done.files:
+        typer.echo(f"  {name}")
 
 
 @keys_app.command("create")

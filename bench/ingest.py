@@ -14,6 +14,7 @@ and the server's peak memory. The baseline is measured before and after the
 run and averaged, since the machine is shared and noisy; both are printed.
 
     .venv/bin/python bench/ingest.py [--signals 3000] [--batch 500] [--seed 7]
+    .venv/bin/python bench/ingest.py --workers 2 --database postgresql   # bench/scale.py: 1 and 2 workers
 """
 
 from __future__ import annotations
@@ -172,9 +173,23 @@ def main() -> None:
     parser.add_argument("--signals", type=int, default=3000)
     parser.add_argument("--batch", type=int, default=500, help="signals per POST /signals:batch")
     parser.add_argument("--seed", type=int, default=7, help="seed of the generated mentions")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="with --database postgresql: runs for 1..N sift worker processes",
+    )
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     args = parser.parse_args()
     run = f"bench{int(time.time())}"
     mentions = make_mentions(args.signals, args.seed, run)
+    if args.workers or args.database == "postgresql":
+        if args.database != "postgresql":
+            raise SystemExit("--workers N needs --database postgresql (several workers share one PostgreSQL)")
+        from bench import scale
+
+        scale.main(max(args.workers, 1), mentions, args.batch, WORKER_BATCH)
+        return
     batches = [mentions[i : i + args.batch] for i in range(0, len(mentions), args.batch)]
     print(
         f"ingest: {args.signals} signals ({len({m['text'] for m in mentions})} distinct texts, seed {args.seed}) "

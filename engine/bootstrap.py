@@ -15,6 +15,7 @@ from engine.connectors import channels as connector_channels
 from engine.connectors import service as connectors
 from engine.db import unit_of_work
 from engine.processes import service as definitions
+from engine.retention import service as retention
 from engine.sla import policies as sla
 from engine.timers import service as timers
 from engine.timers.poller import register_job
@@ -34,6 +35,8 @@ def register_operations() -> None:
     # to their mentions go back through them
     register_job("connectors", get_settings().connector_poll_seconds, connectors.tick_job)
     connector_channels.install()
+    if get_settings().retention_days is not None:  # archives old signals and events (docs/operations.md)
+        register_job("retention", get_settings().retention_interval_seconds, retention.job)
 
 
 def prepare() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from limits import parse as parse_rate_limit
 from pydantic import Field, field_validator
@@ -57,6 +58,48 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = 0.5
     signal_max_attempts: int = 5
     signal_retry_base_seconds: float = 2.0
+
+    intake: Literal["database", "nats"] = Field(
+        default="database",
+        description="How workers learn of new signals: database (they poll the inbox table) or nats (the API "
+        "publishes each accepted signal's id to a NATS JetStream stream and workers pull from a durable "
+        "consumer with explicit acks; the database stays the truth).",
+    )
+    nats_url: str = Field(default="nats://127.0.0.1:4222", description="NATS server(s) of the intake.")
+    nats_stream: str = Field(
+        default="SIFT_SIGNALS", description="JetStream stream of the intake (a work queue)."
+    )
+    nats_subject: str = Field(default="sift.signals", description="Subject the API publishes signal ids on.")
+    nats_consumer: str = Field(default="sift-workers", description="Durable pull consumer all workers share.")
+    nats_ack_wait_seconds: float = Field(
+        default=30.0, gt=0, description="A fetched message not acked within this is delivered again."
+    )
+    nats_timeout_seconds: float = Field(default=5.0, gt=0, description="Connect, publish and ack timeout.")
+    nats_sweep_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="With the NATS intake: how often a worker sweeps the inbox table for signals the broker "
+        "did not carry (a failed publish, a retry, a reply whose buffer window ended).",
+    )
+    nats_sweep_grace_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="The sweep takes only signals due for longer than this (the broker path goes first).",
+    )
+
+    retention_days: float | None = Field(
+        default=None,
+        gt=0,
+        description="Signals and activity events older than this many days are archived to gzip JSON lines in "
+        "archive_dir and deleted, except those a live case or the inbox still needs (docs/operations.md); "
+        "unset, everything is kept. At least the reopen window.",
+    )
+    retention_interval_seconds: float = Field(
+        default=3600.0, gt=0, description="How often the timer service runs the retention job."
+    )
+    archive_dir: Path | None = Field(
+        default=None, description="Where archived rows go; default data_dir/archive."
+    )
 
     timer_poll_seconds: float = Field(
         default=1.0,

@@ -13,7 +13,12 @@ from engine.signals import service as signals
 router = APIRouter(prefix="/api/v1/signals", tags=["signals"])
 
 
-def _wake_worker(request: Request) -> None:
+def _wake_worker(request: Request, new_ids: list[str]) -> None:
+    """After the commit: the new signals go to the NATS intake when it is on (the database row
+    is already the truth), and an in-process worker polling the inbox is woken."""
+    intake = getattr(request.app.state, "intake", None)
+    if intake is not None and new_ids:
+        intake.publish(new_ids)
     worker = getattr(request.app.state, "worker", None)
     if worker is not None:
         worker.wake()
@@ -30,7 +35,7 @@ def post_signal(
     if result.duplicate:
         response.status_code = 200
     else:
-        after_commit(session, lambda: _wake_worker(request))
+        after_commit(session, lambda: _wake_worker(request, [result.id]))
     return AcceptedOut(id=result.id, status=result.status, duplicate=result.duplicate)
 
 
@@ -54,7 +59,9 @@ def post_batch(body: BatchIn, caller: Caller, session: DbSession, request: Reque
                 )
             )
     good = [p.to_engine() for p in parsed if isinstance(p, SignalIn)]
-    accepted = iter(signals.accept(session, good))
+    stored = signals.accept(session, good)
+    new_ids = [a.id for a in stored if not a.duplicate]
+    accepted = iter(stored)
     results: list[AcceptedOut | ItemError] = []
     for p in parsed:
         if isinstance(p, ItemError):
@@ -62,7 +69,7 @@ def post_batch(body: BatchIn, caller: Caller, session: DbSession, request: Reque
         else:
             a = next(accepted)
             results.append(AcceptedOut(id=a.id, status=a.status, duplicate=a.duplicate))
-    after_commit(session, lambda: _wake_worker(request))
+    after_commit(session, lambda: _wake_worker(request, new_ids))
     return BatchOut(results=results)
 
 

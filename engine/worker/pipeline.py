@@ -58,6 +58,8 @@ def handle(session: Session, signal: Signal, enrichment: dict[str, Any]) -> None
     first = signals.first_of_burst(session, signal, timedelta(seconds=settings.duplicate_window_seconds))
     if first is not None:
         _record_duplicate(session, signal, first, settings.duplicate_window_seconds)
+        # a reply to the copy waited for it: the copy is handled now (into the first's case, if any)
+        _release_replies(session, signal)
         return
     muted = suppression.matching(session, signal, enrichment)
     if muted is not None:

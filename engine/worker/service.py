@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -33,6 +33,7 @@ from engine.customers import service as customers
 from engine.db import unit_of_work, utcnow
 from engine.errors import EngineError
 from engine.events import service as events
+from engine.signals import intake as broker
 from engine.signals import service as signals
 from engine.signals.models import BUFFERED, PENDING, Signal
 from engine.trends import counting as trend_counts
@@ -42,16 +43,22 @@ from engine.worker import metrics, pipeline
 log = logging.getLogger("sift.worker")
 
 
-def claim(session: Session, limit: int) -> list[Signal]:
+def claim(
+    session: Session, limit: int, *, ids: list[str] | None = None, due_before: datetime | None = None
+) -> list[Signal]:
+    """Up to ``limit`` signals due by ``due_before`` (default now), only those of ``ids`` if given
+    (the NATS intake: the ids of the fetched messages)."""
     stmt = (
         select(Signal)
-        .where(Signal.status.in_((PENDING, BUFFERED)), Signal.next_attempt_at <= utcnow())
+        .where(Signal.status.in_((PENDING, BUFFERED)), Signal.next_attempt_at <= (due_before or utcnow()))
         # a batch posted at once (one received_at) is taken in its mentions' own time order, so a
         # replay of history moves the trends' event-time watermark forward, never past a signal
         # still waiting in the inbox
         .order_by(Signal.next_attempt_at, Signal.received_at, Signal.posted_at, Signal.id)
         .limit(limit)
     )
+    if ids is not None:
+        stmt = stmt.where(Signal.id.in_(ids))
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     return list(session.scalars(stmt))
@@ -61,13 +68,16 @@ class _Redo(Exception):
     """A signal failed on the fast path: redo the batch one savepoint at a time."""
 
 
-def run_once(limit: int | None = None) -> int:
+def run_once(
+    limit: int | None = None, *, ids: list[str] | None = None, due_before: datetime | None = None
+) -> int:
     """Processes one batch; returns how many signals it claimed. When the batch moved the
-    trends' event-time watermark, detection runs after its commit (in its own transaction)."""
+    trends' event-time watermark, detection runs after its commit (in its own transaction).
+    ``ids`` and ``due_before`` narrow the claim (see :func:`claim`)."""
     limit = limit or get_settings().worker_batch_size
     started = time.perf_counter()
     with unit_of_work() as session:
-        claimed, moved, reached = _batch(session, limit)
+        claimed, moved, reached = _batch(session, claim(session, limit, ids=ids, due_before=due_before))
     for status, count in reached.items():  # committed: counted once
         metrics.HANDLED.labels(status).inc(count)
     if claimed:
@@ -77,10 +87,9 @@ def run_once(limit: int | None = None) -> int:
     return claimed
 
 
-def _batch(session: Session, limit: int) -> tuple[int, bool, Counter[str]]:
+def _batch(session: Session, batch: list[Signal]) -> tuple[int, bool, Counter[str]]:
     """One claimed batch in the caller's transaction: (signals claimed, whether the watermark
     moved, the statuses its signals reached)."""
-    batch = claim(session, limit)
     if not batch:
         return 0, False, Counter()
     enriching = time.perf_counter()
@@ -176,18 +185,26 @@ def tune_gc(threshold: int) -> None:
 
 
 class Worker:
-    """Runs batches in a background thread until stopped; ``wake()`` skips the poll wait."""
+    """Runs batches in a background thread until stopped; ``wake()`` skips the poll wait.
+
+    With ``SIFT_INTAKE=nats`` it takes its batches from the JetStream intake's messages and
+    sweeps the inbox table every ``nats_sweep_seconds`` for what the broker did not carry
+    (``engine/signals/intake.py``)."""
 
     def __init__(self, poll_seconds: float | None = None) -> None:
         self.poll_seconds = poll_seconds if poll_seconds is not None else get_settings().worker_poll_seconds
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._intake: broker.JetStreamIntake | None = None
 
     def start(self) -> None:
         nlp.get_pipeline()  # built before the first signal waits for it
         tune_gc(get_settings().gc_threshold)
-        self._thread = threading.Thread(target=self._run, name="sift-worker", daemon=True)
+        if broker.enabled():
+            self._intake = broker.JetStreamIntake()
+        run = self._run if self._intake is None else self._run_intake
+        self._thread = threading.Thread(target=run, name="sift-worker", daemon=True)
         self._thread.start()
 
     def wake(self) -> None:
@@ -202,6 +219,8 @@ class Worker:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self._intake is not None:
+            self._intake.close()
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -213,3 +232,42 @@ class Worker:
             if claimed == 0:
                 self._wake.wait(self.poll_seconds)
                 self._wake.clear()
+
+    def _run_intake(self) -> None:
+        assert self._intake is not None
+        settings = get_settings()
+        next_sweep = 0.0
+        while not self._stop.is_set():
+            try:
+                intake_round(self._intake, settings.worker_batch_size, self.poll_seconds)
+                if time.monotonic() >= next_sweep:
+                    sweep(settings.nats_sweep_grace_seconds)
+                    next_sweep = time.monotonic() + settings.nats_sweep_seconds
+            except Exception:
+                log.exception("worker intake round failed; retrying after a pause")
+                self._stop.wait(self.poll_seconds)
+
+
+def intake_round(intake: broker.JetStreamIntake, batch: int, wait: float) -> int:
+    """Fetches up to ``batch`` messages, handles their signals in one batch, then acks them all
+    (signals handled before, or not due, are skipped: the database decides). An error leaves
+    them unacked, to be delivered again. Returns how many messages were acked."""
+    deliveries = intake.fetch(batch, wait)
+    if not deliveries:
+        return 0
+    ids = sorted({d.signal_id for d in deliveries})
+    run_once(len(ids), ids=ids)
+    intake.ack(deliveries)
+    return len(deliveries)
+
+
+def sweep(grace_seconds: float, rounds: int = 20) -> int:
+    """Handles inbox signals due for longer than ``grace_seconds`` (what the intake did not bring:
+    a failed publish, a retry, the end of a reply's buffer window); returns how many."""
+    total = 0
+    for _ in range(rounds):
+        claimed = run_once(due_before=utcnow() - timedelta(seconds=grace_seconds))
+        total += claimed
+        if not claimed:
+            break
+    return total

@@ -147,6 +147,25 @@ def test_a_reply_and_its_parent_in_one_batch_make_one_case(client, keys):
     assert reply["status"] == "processed" and count(Case) == 1
 
 
+def test_a_reply_whose_parent_is_a_duplicate_joins_the_first_copys_case_at_once(client, keys):
+    """Found by bench/chaos.py: the parent came as a copy of an earlier post (same author, same
+    text); the reply that waited for it stayed buffered for the whole buffer window."""
+    author = {"handle": "@copied"}
+    text = "@acme my order A55555 never arrived, 3 weeks now"
+    reply_id = _post(
+        client, keys, author=author, external_id="d-1", in_reply_to="d-0", text="hello? any news"
+    )
+    drain()
+    first_id = _post(client, keys, author=author, external_id="d-copy", text=text)
+    drain()
+    parent_id = _post(client, keys, author=author, external_id="d-0", text=text)
+    drain()
+    first, parent, reply = (_signal(client, keys, i) for i in (first_id, parent_id, reply_id))
+    assert parent["duplicate_of"] == first_id and parent["case_id"] == first["case_id"]
+    assert (reply["status"], reply["case_id"]) == ("processed", first["case_id"]), reply
+    assert count(Case) == 1
+
+
 def test_a_reply_whose_parent_never_comes_is_handled_alone_after_the_buffer_window(
     client, keys, settings_env
 ):

@@ -135,11 +135,11 @@ def test_two_workers_detecting_the_same_minutes_record_each_trend_once(db):
     evaluate the minutes, the other finds nothing left."""
     items = stream.mentions(seed=5)
     _post(items, 500)
-    from engine.worker.service import _batch
+    from engine.worker.service import _batch, claim
 
     while True:  # the worker's batches without its detection step
         with unit_of_work() as s:
-            claimed, _, _ = _batch(s, 200)
+            claimed, _, _ = _batch(s, claim(s, 200))
         if not claimed:
             break
     barrier = threading.Barrier(2)
