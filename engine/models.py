@@ -3,6 +3,7 @@
 from engine.auth.models import ApiKey
 from engine.canned.models import CannedReply
 from engine.cases.models import Case, CaseLink, Comment, Mention
+from engine.changes.models import ChangeRequest
 from engine.customers.models import Customer, CustomerHandle
 from engine.db import Base
 from engine.delivery.models import OutboundReply, WebhookDelivery, WebhookSubscription
@@ -24,6 +25,7 @@ __all__ = [
     "CannedReply",
     "Case",
     "CaseLink",
+    "ChangeRequest",
     "Comment",
     "CsatAnswer",
     "Customer",
