@@ -48,7 +48,7 @@ def run(
         .order_by(Case.created_at, Case.id)
         .limit(MAX_INSTANCES + 1)
     )
-    found = list(session.execute(stmt).tuples())
+    found = [(case, record) for case, record in session.execute(stmt)]
     more = len(found) > MAX_INSTANCES
     movable: list[dict[str, Any]] = []
     blocked: list[dict[str, Any]] = []

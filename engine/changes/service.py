@@ -227,7 +227,7 @@ def _linked_signals(session: Session, investigation_id: str) -> tuple[list[tuple
     )
     stmt = linked.order_by(Signal.received_at, Signal.id).limit(MAX_REPLAYED)
     total = session.scalar(select(func.count()).select_from(linked.subquery())) or 0
-    return [(c, s) for c, s in session.execute(stmt).tuples()], int(total)
+    return [(c, s) for c, s in session.execute(stmt)], int(total)
 
 
 def _route(session: Session, signal: Signal) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -101,8 +101,8 @@ def test_communicate_answers_every_linked_case_once_and_the_investigation_goes_o
         )
         assert done.status_code == 200, done.text
         ids = {c["id"] for c in linked}
-        deliver(lambda: len(rx.requests) >= len(ids))
-        deliver()  # another round finds nothing more to send
+        deliver(lambda: len(rx.requests) >= len(ids), seconds=300)  # ~880 replies, one per round trip
+        deliver(seconds=60)  # another round finds nothing more to send
         sent = [r.json() for r in rx.requests]
     assert sorted(s["case_id"] for s in sent) == sorted(ids), "one reply each, delivered once"
     assert all(s["text"].endswith("is late: delivery.") for s in sent)
