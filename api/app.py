@@ -26,6 +26,7 @@ from api.accesslog import AccessLog
 from api.assist.router import router as assist_router
 from api.canned.router import router as canned_router
 from api.cases.router import router as cases_router
+from api.changes.router import router as changes_router
 from api.connectors.router import router as connectors_router
 from api.customers.router import router as customers_router
 from api.experience.router import router as experience_router
@@ -171,6 +172,7 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
         canned_router,
         connectors_router,
         trends_router,
+        changes_router,
         insights_router,
         assist_router,
         stream_router,

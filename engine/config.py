@@ -277,7 +277,10 @@ class Settings(BaseSettings):
         default=60.0, gt=0, description="How often the timer service runs trend detection on the clock."
     )
     trend_queue: str = Field(default="investigations", description="The queue investigation cases open in.")
-    trend_sla_policy: str = Field(default="default", description="The SLA policy investigation cases get.")
+    trend_sla_policy: str = Field(
+        default="investigation",
+        description="The SLA policy investigation cases get (shipped: define the cause within hours, close within days).",
+    )
 
     nlp_model: str | None = Field(
         default=None, description="Installed spaCy package to use instead of blank."

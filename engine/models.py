@@ -3,6 +3,7 @@
 from engine.auth.models import ApiKey
 from engine.canned.models import CannedReply
 from engine.cases.models import Case, CaseLink, Comment, Mention
+from engine.changes.models import ChangeRequest
 from engine.connectors.models import Connector, ConnectorCursor
 from engine.customers.models import Customer, CustomerHandle
 from engine.db import Base
@@ -25,6 +26,7 @@ __all__ = [
     "CannedReply",
     "Case",
     "CaseLink",
+    "ChangeRequest",
     "Comment",
     "Connector",
     "ConnectorCursor",

@@ -99,6 +99,9 @@ class ChildrenOut(BaseModel):
     by_status: dict[str, int] = Field(
         description="open, waiting, resolved, closed: how many children are in each"
     )
+    settled: int = Field(
+        description="resolved or closed, of total: what an investigation's communicate step waits for"
+    )
 
 
 class CaseOut(CaseSummary):

@@ -157,4 +157,5 @@ def link(view: links.LinkView) -> LinkOut:
 def _children(session: Session, case: Case) -> ChildrenOut:
     counts = cases.children_counts(session, case.id)
     by_status = {status: counts.get(status, 0) for status in transitions.STATUSES}
-    return ChildrenOut(total=sum(counts.values()), by_status=by_status)
+    settled = by_status[transitions.RESOLVED] + by_status[transitions.CLOSED]
+    return ChildrenOut(total=sum(counts.values()), by_status=by_status, settled=settled)

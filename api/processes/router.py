@@ -30,6 +30,7 @@ from api.processes.schemas import (
     version_out,
 )
 from engine import nlp
+from engine.changes import service as changes
 from engine.errors import Conflict, InvalidInput, PayloadTooLarge
 from engine.processes import service as definitions
 from engine.routing import service as routing
@@ -239,4 +240,6 @@ def get_xml(key: str, number: VersionNumber, caller: Caller, session: DbSession)
 def deploy(key: str, number: VersionNumber, caller: Caller, session: DbSession) -> VersionOut:
     """New cases (or routed signals) use this version from now on; an earlier one is a rollback."""
     caller.require("process_owner")
-    return version_out(definitions.deploy(session, key, number, actor=caller.name))
+    deployed = definitions.deploy(session, key, number, actor=caller.name)
+    changes.on_deployed(session, key, number, actor=caller.name)  # approved change requests complete
+    return version_out(deployed)

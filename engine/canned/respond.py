@@ -20,6 +20,7 @@ from engine.canned.models import CannedReply
 from engine.cases import flows
 from engine.cases import service as cases
 from engine.cases.models import Case
+from engine.changes import service as changes
 from engine.customers import service as customers
 from engine.delivery.models import OutboundReply
 from engine.errors import Conflict, EngineError, InvalidInput
@@ -30,6 +31,7 @@ from engine.tasks.models import Task
 
 CANNED, VARIABLES, REPLY = "canned_reply_id", "variables", "reply"
 RESPOND = "respond"
+COMMUNICATE = "communicate"
 MAX_BULK = 100
 _ORDER_LOOKBACK = 50  # the case's newest messages searched for an order number
 
@@ -130,10 +132,18 @@ def preview(session: Session, template_id: str, case_id: str, who: Principal, gi
 
 def complete_task(session: Session, task_id: str, data: dict[str, Any], who: Principal) -> Case:
     """Completes a task; a respond task may carry ``canned_reply_id`` (and ``variables``)
-    instead of a written ``reply``: the rendered text becomes its ``reply``."""
+    instead of a written ``reply``: the rendered text becomes its ``reply``. An investigation's
+    ``communicate`` step (engine/canned/communicate.py) and ``request_change`` step
+    (engine/changes) do what they say as they complete."""
+    task = tasks.get(session, task_id)
+    if task.name == COMMUNICATE:
+        from engine.canned import communicate  # it renders with this module's render
+
+        return communicate.complete(session, task, data, who)
+    if task.name == changes.REQUEST_CHANGE:
+        return changes.request_from_task(session, task, data, who)
     if CANNED not in data and VARIABLES not in data:
         return flows.complete_task(session, task_id, data, who)
-    task = tasks.get(session, task_id)
     if task.name != RESPOND:
         raise InvalidInput(
             f"canned_reply_id and variables belong to a respond task; task {task_id} is {task.name}.",

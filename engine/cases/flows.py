@@ -15,6 +15,7 @@ the case ``waiting`` (its resolution clock pauses), and work for a CSR makes it 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -50,6 +51,7 @@ class Start:
     process_key: str
     data: dict[str, Any]
     actor: str
+    version: int | None = None  # None: the deployed version (another: a replay test's dry run)
 
 
 @dataclass(frozen=True)
@@ -86,9 +88,23 @@ class Message:
 @dataclass(frozen=True)
 class End:
     """End the case's process where it stands (its open tasks and timers cancelled) and close
-    the case with ``resolution``: a merge into another case."""
+    the case with ``resolution``: a merge into another case; or, with ``status`` resolved and a
+    ``reply`` queued to the customer first, an investigation answering its linked cases."""
 
     resolution: dict[str, Any]
+    actor: str
+    status: str = transitions.CLOSED
+    reply: str | None = None
+    canned: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Migrate:
+    """Move the running instance onto ``version`` of its process where it stands (see
+    CompiledProcess.migrate); refused, changing nothing, when it waits at or ran an element the
+    version does not have."""
+
+    version: int
     actor: str
 
 
@@ -107,7 +123,7 @@ class Retry:
         return self.who.name
 
 
-Action = Start | CompleteTask | FireTimer | Message | End | Retry
+Action = Start | CompleteTask | FireTimer | Message | End | Retry | Migrate
 
 
 @dataclass(frozen=True)
@@ -121,6 +137,8 @@ class Outcome:
 
 BPMN_TIMER = "bpmn"
 CUSTOMER_MESSAGE = "customer_message"  # the BPMN message a customer's reply or new mention sends
+LINKED_RESOLVED = "linked_cases_resolved"  # a parent case's children are all resolved or closed
+SETTLED = (transitions.RESOLVED, transitions.CLOSED)
 COMPLETED_STAGE = ("resolved", "Resolved")
 CLOSED_STAGE = ("closed", "Closed")
 
@@ -138,12 +156,76 @@ def open(
     seed: dict[str, Any],
     actor: str,
     rule: str | None = None,
+    version: int | None = None,
 ) -> Case:
-    """Opens a case and starts its process to the first wait state; ``seed`` joins the case's
-    own fields in the process data. Either both exist after the transaction, or neither."""
+    """Opens a case and starts its process (the deployed version, or ``version``) to the first
+    wait state; ``seed`` joins the case's own fields in the process data. Either both exist after
+    the transaction, or neither."""
     case = cases.open_case(session, opening, actor=actor, rule=rule)
-    advance(session, case, Start(process_key, _seed(case, seed, reopened=False), actor))
+    advance(session, case, Start(process_key, _seed(case, seed, reopened=False), actor, version))
     return case
+
+
+@dataclass(frozen=True)
+class Preview:
+    """Where a case a dry run opened stood after its process's first steps; durations are in
+    seconds from its opening."""
+
+    status: str
+    stage: str | None
+    stage_title: str | None
+    tasks: list[str]
+    incident: bool
+    due_in: dict[str, float]  # first_response, resolution, stage:<task>: the SLA clocks it started
+
+
+def dry_run(
+    session: Session,
+    opening: cases.Opening,
+    *,
+    process_key: str,
+    version: int | None,
+    seed: dict[str, Any],
+    actor: str,
+) -> Preview:
+    """What :func:`open` would do with version ``version`` of ``process_key``, in a savepoint
+    that is rolled back: no case, instance, task, timer or event of it stays."""
+    events.write_pending(session)  # what came before stays, whatever the savepoint does
+    before = len(events.pending(session))
+    savepoint = session.begin_nested()
+    try:
+        case = open(session, opening, process_key=process_key, seed=seed, actor=actor, version=version)
+        session.flush()
+        opened = case.created_at
+        due_in = {
+            name: (at - opened).total_seconds()
+            for name, at in (
+                ("first_response", case.first_response_due_at),
+                ("resolution", case.resolution_due_at),
+            )
+            if at is not None
+        }
+        for name, clock in (case.sla_stages or {}).items():
+            if clock.get("due"):
+                due_in[name] = (_aware(clock["due"]) - _aware(opened)).total_seconds()
+        preview = Preview(
+            status=case.status,
+            stage=case.stage,
+            stage_title=case.stage_title,
+            tasks=sorted(t.name for t in tasks.for_case(session, case.id)),
+            incident=case.process_instance_id is not None
+            and bool(incidents.open_for_instance(session, case.process_instance_id)),
+            due_in=due_in,
+        )
+    finally:
+        savepoint.rollback()
+        del events.pending(session)[before:]
+    return preview
+
+
+def _aware(value: Any) -> datetime:
+    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def _seed(case: Case, seed: dict[str, Any], *, reopened: bool) -> dict[str, Any]:
@@ -235,7 +317,7 @@ def advance(session: Session, case: Case, action: Action) -> Outcome:
     retried: str | None = None
     with acting_for(session, case, action.actor):
         if isinstance(action, Start):
-            record, instance = instances.start(session, action.process_key, action.data)
+            record, instance = instances.start(session, action.process_key, action.data, action.version)
             case.process_instance_id = record.id
         else:
             if case.process_instance_id is None:
@@ -243,6 +325,8 @@ def advance(session: Session, case: Case, action: Action) -> Outcome:
             record, instance = instances.load(session, case.process_instance_id)  # locks it
             if isinstance(action, Retry):
                 instance, retried = _retry(session, record, instance, action)
+            elif isinstance(action, Migrate):
+                instance = _migrate(session, case, record, instance, action)
             elif not _act(session, case, instance, action):
                 return Outcome([], instance.is_completed, caught=False)
     had_incident = record.status == instances.INCIDENT
@@ -260,16 +344,70 @@ def advance(session: Session, case: Case, action: Action) -> Outcome:
         new=new,
         fired_now=isinstance(action, FireTimer),
     )
-    if instance.is_completed and case.status not in (transitions.RESOLVED, transitions.CLOSED):
+    settled = False
+    if instance.is_completed and case.status not in SETTLED:
+        if isinstance(action, End) and action.reply:
+            _queue_reply(session, case, action.reply, actor=action.actor, canned=action.canned)
         status, resolution = (
-            (transitions.CLOSED, action.resolution)
+            (action.status, action.resolution)
             if isinstance(action, End)
             else (transitions.RESOLVED, _resolution(instance.data))
         )
         cases.transition(session, case, status, actor=action.actor, data=resolution)
         case.resolution = resolution
+        settled = True
     _follow_stage(session, case, instance, action.actor)
+    if settled and case.parent_id is not None:
+        settle_parent(session, case.parent_id, actor=action.actor)
     return Outcome(created, instance.is_completed)
+
+
+def migration_blockers(session: Session, case: Case, version: int) -> list[Any]:
+    """Why the case's instance could not move to ``version`` of its process (empty: it can);
+    changes nothing."""
+    if case.process_instance_id is None:
+        raise CaseHasNoProcess(case.id)
+    record, instance = instances.load(session, case.process_instance_id)
+    return instances.blockers(session, record, instance, version)
+
+
+def children_count(session: Session, parent_id: str) -> tuple[int, int]:
+    """How many of the case's children are resolved or closed, of how many."""
+    counts = cases.children_counts(session, parent_id)
+    return sum(counts.get(s, 0) for s in SETTLED), sum(counts.values())
+
+
+def settle_parent(session: Session, parent_id: str, *, actor: str) -> Outcome | None:
+    """A child was resolved or closed: when every child of the parent now is, the parent's
+    process hears ``linked_cases_resolved`` (an investigation's communicate step waits for it;
+    nothing changes if nothing waits). Returns what that did, None when some are still open."""
+    parent = session.get(Case, parent_id)
+    if parent is None or parent.status in SETTLED or parent.process_instance_id is None:
+        return None
+    settled, total = children_count(session, parent_id)
+    if settled < total:
+        return None
+    return advance(session, parent, Message(LINKED_RESOLVED, {"resolved": settled, "total": total}, actor))
+
+
+def _migrate(
+    session: Session, case: Case, record: ProcessInstanceRecord, instance: ProcessInstance, action: Migrate
+) -> ProcessInstance:
+    before = record.process_version
+    moved = instances.move(session, record, instance, action.version)
+    events.record(
+        session,
+        "process.instance_migrated",
+        case_id=case.id,
+        actor=action.actor,
+        data={
+            "instance_id": record.id,
+            "process_key": record.process_key,
+            "from_version": before,
+            "to_version": action.version,
+        },
+    )
+    return moved
 
 
 def _retry(

@@ -35,10 +35,16 @@ def clear_cache() -> None:
     _compiled_by_number.clear()
 
 
-def start(session: Session, key: str, data: dict[str, Any]) -> tuple[ProcessInstanceRecord, Any]:
-    """Starts the deployed version of ``key`` and runs it to its first wait state; the record
-    is stored by :func:`save`."""
-    version = definitions.deployed(session, key)
+def start(
+    session: Session, key: str, data: dict[str, Any], number: int | None = None
+) -> tuple[ProcessInstanceRecord, Any]:
+    """Starts the deployed version of ``key`` (or version ``number``) and runs it to its first
+    wait state; the record is stored by :func:`save`."""
+    version = (
+        definitions.deployed(session, key)
+        if number is None
+        else definitions.get_version(session, key, number)
+    )
     called = definitions.pins(session, version)
     instance = definitions.compiled(version, called, session=session).start(data)
     record = ProcessInstanceRecord(
@@ -75,6 +81,28 @@ def migrate(session: Session, record: ProcessInstanceRecord, instance: Any, numb
     called = definitions.pins(session, target_version)
     target = compiled_for(session, record.process_key, number, called)
     moved = target.adopt(instance)
+    record.called_versions = called
+    record.process_version = number
+    return moved
+
+
+def _target(session: Session, record: ProcessInstanceRecord, number: int) -> tuple[Any, dict[str, int]]:
+    target_version = definitions.get_version(session, record.process_key, number)
+    called = definitions.pins(session, target_version)
+    return compiled_for(session, record.process_key, number, called), called
+
+
+def blockers(session: Session, record: ProcessInstanceRecord, instance: Any, number: int) -> list[Any]:
+    """Why ``instance`` cannot :func:`move` to version ``number`` (CompiledProcess.migration_blockers)."""
+    target, _ = _target(session, record, number)
+    return list(target.migration_blockers(instance))
+
+
+def move(session: Session, record: ProcessInstanceRecord, instance: Any, number: int) -> Any:
+    """``instance`` moved onto version ``number`` where it stands (CompiledProcess.migrate): what
+    a bulk migration does; the record names the new version once saved."""
+    target, called = _target(session, record, number)
+    moved = target.migrate(instance)
     record.called_versions = called
     record.process_version = number
     return moved

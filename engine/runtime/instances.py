@@ -21,6 +21,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import StandardLoopTask
+from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import Task, TaskState
 
@@ -34,7 +35,7 @@ from engine.runtime.errors import (
     TaskNotOpen,
 )
 from engine.runtime.parser import read_definition_xml, specs, validate_bpmn
-from engine.runtime.serializer import dump_workflow, restore_workflow
+from engine.runtime.serializer import SERIALIZER, dump_workflow, restore_workflow
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,15 @@ class FailureView:
 MAX_FAILURES_PER_ACTION = 20
 
 
+@dataclass(frozen=True)
+class Blocker:
+    """Why an instance cannot move to another version: the element, a code, in words."""
+
+    element_id: str
+    reason: str
+    detail: str
+
+
 class CompiledProcess:
     """One parsed process version: the spec objects every instance of that version shares."""
 
@@ -114,6 +124,72 @@ class CompiledProcess:
             except KeyError as err:  # an element of a subprocess is gone
                 missing = [str(err.args[0]) if err.args else "?"]
         raise MigrationRefused(self.key, missing)
+
+    def migration_blockers(self, instance: ProcessInstance) -> list[Blocker]:
+        """Why ``instance`` cannot move onto this version with :meth:`migrate` (none: it can),
+        from SpiffWorkflow's ``diff_workflow``: a task waiting at, or already run through, an
+        element this version does not have (a task only predicted there is re-predicted)."""
+        top, subs = diff_workflow(SERIALIZER.registry, instance.workflow, self.spec, self.subprocess_specs)
+        blockers: list[Blocker] = []
+        diffs = [(None, top)] + [(sp_id, d) for sp_id, d in subs.items()]
+        for sp_id, found in diffs:
+            if found is None:
+                name = instance.workflow.subprocesses[sp_id].spec.name
+                blockers.append(
+                    Blocker(name, "subprocess_removed", "runs a subprocess this version does not have")
+                )
+                continue
+            for task in found.removed:
+                element = _element_id(task)
+                if task.state & (TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR):
+                    blockers.append(
+                        Blocker(element, "waits_at_removed", "waits at an element this version does not have")
+                    )
+                elif task.state & TaskState.FINISHED_MASK:
+                    blockers.append(
+                        Blocker(element, "ran_removed", "ran an element this version does not have")
+                    )
+            for task in found.changed:
+                live = task.state & (
+                    TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
+                )
+                if live and type(found.alignment.get(task)) is not type(task.task_spec):
+                    blockers.append(
+                        Blocker(
+                            _element_id(task),
+                            "waits_at_changed_type",
+                            "waits at an element of another type now",
+                        )
+                    )
+        unique = {(b.element_id, b.reason): b for b in blockers}
+        return sorted(unique.values(), key=lambda b: (b.reason, b.element_id))
+
+    def migrate(self, instance: ProcessInstance) -> ProcessInstance:
+        """``instance`` moved onto this version with SpiffWorkflow's ``migrate_workflow``: its
+        tasks take this version's elements of the same ids and what waits is re-predicted, so an
+        element removed or added ahead of where it stands is fine. Refused (nothing changed) for
+        the :meth:`migration_blockers`."""
+        blockers = self.migration_blockers(instance)
+        if blockers:
+            raise MigrationRefused(self.key, [b.element_id for b in blockers])
+        state = instance.dump()
+        moving = self.restore_foreign(state, instance)
+        top, subs = diff_workflow(SERIALIZER.registry, moving, self.spec, self.subprocess_specs)
+        migrate_workflow(top, moving, self.spec)
+        for sp_id, found in subs.items():
+            sub = moving.subprocesses[sp_id]
+            if found is not None:
+                migrate_workflow(found, sub, self.subprocess_specs[sub.spec.name])
+        moved = ProcessInstance(self, moving)
+        try:
+            return self.restore(moved.dump())  # it is stored and read back in exactly this form
+        except KeyError as err:
+            raise MigrationRefused(self.key, [str(err.args[0]) if err.args else "?"]) from err
+
+    def restore_foreign(self, state: dict, instance: ProcessInstance) -> BpmnWorkflow:
+        """A copy of ``instance``'s workflow (of its own version) to migrate, so a refusal
+        leaves the original untouched."""
+        return restore_workflow(state, instance.workflow.spec, dict(instance.compiled.subprocess_specs))
 
 
 def compile_process(xml: bytes, called: Mapping[str, bytes] | None = None) -> CompiledProcess:

@@ -35,6 +35,7 @@ from engine.sla.durations import parse_duration, parse_parts
 from engine.sla.models import SlaPolicy
 
 DEFAULT_POLICY = "default"
+INVESTIGATION_POLICY = "investigation"
 _MEMO = calendars.POLICY_MEMO
 PRIORITIES = ("urgent", "high", "normal", "low")
 TARGET_KINDS = ("first_response", "next_response", "resolution")
@@ -118,6 +119,26 @@ DEFAULT_TARGETS: dict[str, dict[str, Any]] = {
 }
 
 
+def _investigation(define_cause: str, close: str) -> dict[str, Any]:
+    # an investigation answers no customer: its first and next response are its close, so only
+    # the stage clock (the cause named within hours) and the resolution (closed within days) bite
+    return {
+        "first_response": close,
+        "next_response": close,
+        "resolution": close,
+        f"{STAGE}define_cause": define_cause,
+    }
+
+
+# what an investigation case (engine/trends) gets: define the cause within hours, close within days
+INVESTIGATION_TARGETS: dict[str, dict[str, Any]] = {
+    "urgent": _investigation("PT2H", "P2D"),
+    "high": _investigation("PT4H", "P3D"),
+    "normal": _investigation("PT8H", "P5D"),
+    "low": _investigation("P1D", "P10D"),
+}
+
+
 @dataclass(frozen=True)
 class Policy:
     """A policy with its calendar resolved, so the clock's arithmetic needs no session."""
@@ -158,9 +179,12 @@ def _loaded(session: Session, row: SlaPolicy) -> Policy:
 
 
 def ensure_default(session: Session) -> None:
-    if session.get(SlaPolicy, DEFAULT_POLICY) is None:
-        session.add(SlaPolicy(name=DEFAULT_POLICY, calendar="24x7", targets=DEFAULT_TARGETS, warning_at=0.75))
-        session.flush()
+    """The ``default`` policy and the ``investigation`` policy, where they do not exist yet (an
+    edited one is left as it is)."""
+    for name, targets in ((DEFAULT_POLICY, DEFAULT_TARGETS), (INVESTIGATION_POLICY, INVESTIGATION_TARGETS)):
+        if session.get(SlaPolicy, name) is None:
+            session.add(SlaPolicy(name=name, calendar="24x7", targets=targets, warning_at=0.75))
+            session.flush()
 
 
 def get(session: Session, name: str | None) -> Policy:

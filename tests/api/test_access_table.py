@@ -184,6 +184,17 @@ TABLE: dict[tuple[str, str], tuple[set[str] | frozenset[str] | str, Callable[[st
     ("POST", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}:redeliver"): (ADMIN, _nothing),
     ("GET", "/api/v1/replies"): (WORKERS, _nothing),
     ("POST", "/api/v1/replies/{reply_id}:retry"): ({"supervisor"}, _nothing),
+    ("GET", "/api/v1/cases/{case_id}/change-requests"): (READERS, _nothing),
+    ("GET", "/api/v1/change-requests/{request_id}"): (READERS, _nothing),
+    ("POST", "/api/v1/change-requests/{request_id}/replay-test"): (
+        {"supervisor", "process_owner"},
+        _body({"version": 1}),
+    ),
+    ("POST", "/api/v1/change-requests/{request_id}/approve"): ({"process_owner"}, _body({"version": 1})),
+    ("POST", "/api/v1/processes/{key}/migrations"): (
+        {"process_owner"},
+        _body({"from_version": 1, "to_version": 2}),
+    ),
     ("GET", "/api/v1/trends"): ({"integration", *READERS}, _nothing),
     ("GET", "/api/v1/trends/{trend_id}"): ({"integration", *READERS}, _nothing),
     ("GET", "/api/v1/trends/thresholds"): (READERS, _nothing),

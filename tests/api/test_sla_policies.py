@@ -16,10 +16,11 @@ FAST = {
 }
 
 
-def test_default_policy_is_listed(client, keys):
+def test_default_and_investigation_policies_are_listed(client, keys):
     items = client.get("/api/v1/sla/policies", headers=auth(keys["csr"])).json()["items"]
-    assert [p["name"] for p in items] == ["default"]
+    assert [p["name"] for p in items] == ["default", "investigation"]
     assert items[0]["targets"]["urgent"]["first_response"] == "PT15M"
+    assert items[1]["targets"]["high"]["stage:define_cause"] == "PT4H"
 
 
 def test_a_changed_policy_applies_to_cases_opened_after_it(client, keys):

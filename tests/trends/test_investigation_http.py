@@ -5,23 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pytest
-
 from tests.helpers import auth, drain
 from tests.trends import stream
-
-
-@pytest.fixture
-def replayed(client, keys):
-    """The stream posted in event-time order in batches of 300, the worker draining between."""
-    items = stream.mentions()
-    for at in range(0, len(items), 300):
-        r = client.post(
-            "/api/v1/signals:batch", json={"signals": items[at : at + 300]}, headers=auth(keys["integration"])
-        )
-        assert r.status_code == 202, r.text
-        drain()
-    return items
 
 
 def test_a_spike_opens_one_investigation_with_the_topic_cases_under_it(client, keys, replayed):
@@ -52,6 +37,7 @@ def test_a_spike_opens_one_investigation_with_the_topic_cases_under_it(client, k
     assert inv["children"] == {
         "total": len(delivery),
         "by_status": {"open": len(delivery), "waiting": 0, "resolved": 0, "closed": 0},
+        "settled": 0,
     }
     child = client.get(f"/api/v1/cases/{delivery[0]['id']}", headers=sup).json()
     assert child["parent_id"] == inv["id"]
