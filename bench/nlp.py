@@ -38,9 +38,10 @@ import platform
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # before numpy is imported
@@ -254,8 +255,11 @@ def complaint_report(complaints: Path, general: Path, out: list[str], jobs: int 
     if jobs > 1 and hasattr(os, "sched_setaffinity"):  # quality figures need no pinning; let workers spread
         os.sched_setaffinity(0, range(os.cpu_count() or 1))
     pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) if jobs > 1 else None
-    run = pool.map if pool else map  # the same figures either way: each fold's training is deterministic
-    held = complaint_train.cross_validate(matrix, corpus.labels, corpus.folds, run)
+    shuffled = complaint_train.random_folds(corpus)
+    # the same figures either way (each fold's training is deterministic); with a pool, the folds of
+    # both splits are submitted at once, so up to ten processes work
+    run_sectors, run_random = (_submitted(pool, matrix, corpus.labels, f) for f in (corpus.folds, shuffled))
+    held = complaint_train.cross_validate(matrix, corpus.labels, corpus.folds, run_sectors)
     scored = corpus.held_out
     controls = np.isin(corpus.domains, complaint_train.CONTROLS)
     out.append(
@@ -297,8 +301,7 @@ def complaint_report(complaints: Path, general: Path, out: list[str], jobs: int 
     out.append(
         f"  calibration of the held-out complaint_score, pooled: Brier {brier:.3f}, ECE (10 bins) {ece:.3f}"
     )
-    shuffled = complaint_train.random_folds(corpus)
-    beside = complaint_train.cross_validate(matrix, corpus.labels, shuffled, run)
+    beside = complaint_train.cross_validate(matrix, corpus.labels, shuffled, run_random)
     if pool:
         pool.shutdown()
     p, r, f1 = _prf(gold[scored], beside.predicted[scored])
@@ -306,6 +309,19 @@ def complaint_report(complaints: Path, general: Path, out: list[str], jobs: int 
         f"  beside it, a label-stratified random 5-fold split of the same tweets (sectors mixed): "
         f"P {p:.3f} R {r:.3f} F1 {f1:.3f}"
     )
+
+
+def _submitted(
+    pool: ProcessPoolExecutor | None, matrix: complaint_train.Matrix, labels: np.ndarray, folds: np.ndarray
+) -> Callable[..., Iterable[Any]]:
+    """A ``run`` for ``cross_validate``: ``map``, or the results of folds submitted to ``pool`` now."""
+    if pool is None:
+        return map
+    held = [int(f) for f in np.unique(folds[folds != complaint_train.ALWAYS_TRAIN])]
+    results = pool.map(
+        complaint_train.held_out_fold, *zip(*[(matrix, labels, folds, f) for f in held], strict=True)
+    )
+    return lambda *_: results
 
 
 def model_sizes(out: list[str]) -> None:
