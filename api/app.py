@@ -36,6 +36,7 @@ from api.instances.router import router as instances_router
 from api.keys.router import router as keys_router
 from api.limits import BodyLimit
 from api.mentions.router import router as mentions_router
+from api.participants.router import router as participants_router
 from api.processes.router import router as processes_router
 from api.queues.router import router as queues_router
 from api.replies.router import router as replies_router
@@ -173,6 +174,7 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
         connectors_router,
         trends_router,
         changes_router,
+        participants_router,
         insights_router,
         assist_router,
         stream_router,

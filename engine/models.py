@@ -2,7 +2,7 @@
 
 from engine.auth.models import ApiKey
 from engine.canned.models import CannedReply
-from engine.cases.models import Case, CaseLink, Comment, Mention
+from engine.cases.models import Case, CaseLink, CaseParticipant, Comment, Mention, Subtask
 from engine.changes.models import ChangeRequest
 from engine.connectors.models import Connector, ConnectorCursor
 from engine.customers.models import Customer, CustomerHandle
@@ -26,6 +26,7 @@ __all__ = [
     "CannedReply",
     "Case",
     "CaseLink",
+    "CaseParticipant",
     "ChangeRequest",
     "Comment",
     "Connector",
@@ -45,6 +46,7 @@ __all__ = [
     "Signal",
     "SlaCalendar",
     "SlaPolicy",
+    "Subtask",
     "SuppressionRule",
     "Task",
     "Timer",

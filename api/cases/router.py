@@ -22,7 +22,7 @@ from api.cases.schemas import (
 )
 from api.deps import Caller, DbSession
 from engine.canned import respond
-from engine.cases import comments, links, merge
+from engine.cases import comments, links, merge, participants
 from engine.cases import service as cases
 from engine.events import service as events
 
@@ -136,8 +136,10 @@ def assign(case_id: str, body: AssignIn, caller: Caller, session: DbSession) -> 
 @router.post("/{case_id}/comments", response_model=CommentOut, status_code=201)
 def comment(case_id: str, body: CommentIn, caller: Caller, session: DbSession) -> CommentOut:
     """A comment (``internal``: a note) for the team; never sent to the customer. Its @mentions
-    of key holders reach them at GET /api/v1/mentions?user=me."""
-    caller.require(*WORKERS)
+    of key holders reach them at GET /api/v1/mentions?user=me. The case's participants (of any
+    role) may comment too."""
+    if not participants.is_participant(session, case_id, caller.name):
+        caller.require(*WORKERS)
     return views.comment(comments.add(session, case_id, body.body, caller, internal=body.internal))
 
 

@@ -36,6 +36,14 @@ class TaskRef(BaseModel):
     writing: WritingOut | None = Field(description="who is writing on the task now, if anyone")
 
 
+class ParticipantOut(BaseModel):
+    user: str
+    department: str
+    role: str | None = Field(description="their part in the case, as given")
+    added_by: str
+    added_at: AwareDatetime
+
+
 class SlaOut(BaseModel):
     policy: str | None
     first_response_due: AwareDatetime | None
@@ -119,6 +127,10 @@ class CaseOut(CaseSummary):
     csat: CsatRef | None = Field(description="the customer's satisfaction answer (POST .../csat)")
     incidents: list[IncidentRef] = Field(
         default_factory=list, description="where the case's process failed at run time, newest first"
+    )
+    participants: list[ParticipantOut] = Field(
+        default_factory=list,
+        description="key holders from departments working on the case, first added first",
     )
 
 

@@ -13,6 +13,7 @@ from api.cases.schemas import (
     CustomerRef,
     IncidentRef,
     LinkOut,
+    ParticipantOut,
     ProcessRef,
     SignalRef,
     SlaOut,
@@ -20,9 +21,9 @@ from api.cases.schemas import (
     TaskRef,
     WritingOut,
 )
-from engine.cases import links, transitions
+from engine.cases import links, participants, transitions
 from engine.cases import service as cases
-from engine.cases.models import Case, Comment
+from engine.cases.models import Case, CaseParticipant, Comment
 from engine.customers import service as customers
 from engine.experience import service as experience
 from engine.incidents import service as incidents
@@ -123,6 +124,7 @@ def detail(session: Session, case: Case) -> CaseOut:
             )
             for i in incidents.for_case(session, case.id)
         ],
+        participants=[participant(p) for p in participants.for_case(session, case.id)],
     )
 
 
@@ -159,3 +161,9 @@ def _children(session: Session, case: Case) -> ChildrenOut:
     by_status = {status: counts.get(status, 0) for status in transitions.STATUSES}
     settled = by_status[transitions.RESOLVED] + by_status[transitions.CLOSED]
     return ChildrenOut(total=sum(counts.values()), by_status=by_status, settled=settled)
+
+
+def participant(row: CaseParticipant) -> ParticipantOut:
+    return ParticipantOut(
+        user=row.user, department=row.department, role=row.role, added_by=row.added_by, added_at=row.added_at
+    )

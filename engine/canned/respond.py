@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from engine.auth.service import Principal
 from engine.canned import service, templates
 from engine.canned.models import CannedReply
-from engine.cases import flows
+from engine.cases import flows, participants
 from engine.cases import service as cases
 from engine.cases.models import Case
 from engine.changes import service as changes
@@ -28,10 +28,12 @@ from engine.events import service as events
 from engine.signals.models import Signal
 from engine.tasks import service as tasks
 from engine.tasks.models import Task
+from engine.trends.investigations import INVESTIGATION
 
 CANNED, VARIABLES, REPLY = "canned_reply_id", "variables", "reply"
 RESPOND = "respond"
 COMMUNICATE = "communicate"
+INVESTIGATE = "investigate"
 MAX_BULK = 100
 _ORDER_LOOKBACK = 50  # the case's newest messages searched for an order number
 
@@ -134,8 +136,11 @@ def complete_task(session: Session, task_id: str, data: dict[str, Any], who: Pri
     """Completes a task; a respond task may carry ``canned_reply_id`` (and ``variables``)
     instead of a written ``reply``: the rendered text becomes its ``reply``. An investigation's
     ``communicate`` step (engine/canned/communicate.py) and ``request_change`` step
-    (engine/changes) do what they say as they complete."""
+    (engine/changes) do what they say as they complete; its ``investigate`` step is refused
+    (409 ``SubtasksOpen``) while the investigation has open subtasks."""
     task = tasks.get(session, task_id)
+    if task.name == INVESTIGATE and cases.get(session, task.case_id, lock=True).kind == INVESTIGATION:
+        participants.require_none_open(session, task.case_id)
     if task.name == COMMUNICATE:
         from engine.canned import communicate  # it renders with this module's render
 

@@ -168,3 +168,42 @@ class CaseLink(Base):
     pair: Mapped[str] = mapped_column(String(65), unique=True)
     created_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaseParticipant(Base):
+    """A key holder from a department taking part in a case (an investigation's collaborators):
+    they may comment on it and work its subtasks. One row per holder per case."""
+
+    __tablename__ = "case_participants"
+    __table_args__ = (UniqueConstraint("case_id", "user"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    user: Mapped[str] = mapped_column(String(80))
+    department: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str | None] = mapped_column(String(100), default=None)  # their part, free text
+    added_by: Mapped[str] = mapped_column(String(80))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Subtask(Base):
+    """A piece of a case's work assigned to one of its participants; a row of its own, not a
+    BPMN task (the case's process does not wait on it, but an investigation's ``investigate``
+    step does not complete while one is open)."""
+
+    __tablename__ = "subtasks"
+    __table_args__ = (
+        Index("ix_subtasks_assignee_status_created_at_id", "assignee", "status", "created_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    title: Mapped[str] = mapped_column(String(500))
+    assignee: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | done
+    due_at: Mapped[datetime | None] = mapped_column(default=None)
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_by: Mapped[str | None] = mapped_column(String(80), default=None)
+    completed_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -15,6 +15,13 @@ EVENT_TYPES: dict[str, tuple[bool, str]] = {
     "case.released": (True, "the holder let the case go"),
     "case.assigned": (True, "a supervisor assigned the case"),
     "case.commented": (True, "a comment or internal note was added (data.internal, data.mentions)"),
+    "case.participant_added": (
+        True,
+        "a key holder from a department joined the case (data.user, data.department)",
+    ),
+    "case.participant_removed": (True, "a participant left the case"),
+    "subtask.created": (True, "a subtask was assigned to a participant of the case"),
+    "subtask.completed": (True, "a participant's subtask was completed (data.note)"),
     "case.linked": (True, "a link to another case was added (on both cases)"),
     "case.unlinked": (True, "a link to another case was removed (on both cases)"),
     "case.merged": (True, "a case was merged into another (on both cases)"),

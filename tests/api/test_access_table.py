@@ -184,6 +184,15 @@ TABLE: dict[tuple[str, str], tuple[set[str] | frozenset[str] | str, Callable[[st
     ("POST", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}:redeliver"): (ADMIN, _nothing),
     ("GET", "/api/v1/replies"): (WORKERS, _nothing),
     ("POST", "/api/v1/replies/{reply_id}:retry"): ({"supervisor"}, _nothing),
+    ("POST", "/api/v1/cases/{case_id}/participants"): (
+        {"supervisor"},
+        _body({"user": "csr", "department": "logistics"}),
+    ),
+    ("DELETE", "/api/v1/cases/{case_id}/participants/{user}"): ({"supervisor"}, _nothing),
+    ("POST", "/api/v1/cases/{case_id}/subtasks"): (WORKERS, _body({"title": "check", "assignee": "csr"})),
+    ("GET", "/api/v1/cases/{case_id}/subtasks"): (READERS, _nothing),
+    ("GET", "/api/v1/subtasks"): (READERS, _nothing),
+    ("POST", "/api/v1/subtasks/{subtask_id}:complete"): (READERS, _body({})),
     ("GET", "/api/v1/cases/{case_id}/change-requests"): (READERS, _nothing),
     ("GET", "/api/v1/change-requests/{request_id}"): (READERS, _nothing),
     ("POST", "/api/v1/change-requests/{request_id}/replay-test"): (
