@@ -91,3 +91,34 @@ def deliver(until: Any = None, *, seconds: float = 10.0) -> int:
             return rounds
         time.sleep(0.02)
     raise AssertionError(f"delivery did not settle within {seconds} s ({rounds} rounds)")
+
+
+def spike_investigation(topic: str = "delivery") -> str:
+    """The id of the investigation a spike on ``topic`` opens, as detection records the spike."""
+    from datetime import timedelta
+
+    from engine.db import unit_of_work, utcnow
+    from engine.trends import investigations
+    from engine.trends.models import Trend
+
+    at = utcnow().replace(second=0, microsecond=0)
+    with unit_of_work() as s:
+        trend = Trend(
+            series=f"topic:{topic}",
+            kind="topic",
+            key=topic,
+            topic=topic,
+            detected_at=at,
+            window_start=at - timedelta(minutes=5),
+            volume=60,
+            baseline=20.0,
+            score=7.0,
+            negative_share=0.9,
+            reach=0.4,
+            severity=7,
+        )
+        s.add(trend)
+        s.flush()
+        case, opened = investigations.on_spike(s, trend)
+        assert opened
+        return case.id

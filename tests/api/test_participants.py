@@ -3,42 +3,17 @@ investigate step refused while one is open; bad inputs write nothing."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
 from engine.cases.models import CaseParticipant, Subtask
-from engine.db import unit_of_work, utcnow
 from engine.events.models import ActivityEvent
-from engine.trends import investigations
-from engine.trends.models import Trend
-from tests.helpers import auth, count
+from tests.helpers import auth, count, spike_investigation
 
 
 @pytest.fixture
 def investigation(client, keys) -> str:  # type: ignore[no-untyped-def]
     """An investigation opened by a spike on "delivery", its cause defined: at ``investigate``."""
-    at = utcnow().replace(second=0, microsecond=0)
-    with unit_of_work() as s:
-        trend = Trend(
-            series="topic:delivery",
-            kind="topic",
-            key="delivery",
-            topic="delivery",
-            detected_at=at,
-            window_start=at - timedelta(minutes=5),
-            volume=60,
-            baseline=20.0,
-            score=7.0,
-            negative_share=0.9,
-            reach=0.4,
-            severity=7,
-        )
-        s.add(trend)
-        s.flush()
-        case, opened = investigations.on_spike(s, trend)
-        assert opened
-        case_id = case.id
+    case_id = spike_investigation("delivery")
     r = _step(client, auth(keys["supervisor"]), case_id, "define_cause", CAUSE)
     assert r.status_code == 200, r.text
     return case_id

@@ -13,15 +13,12 @@ from pathlib import Path
 import pytest
 
 from engine.cases.models import Case
-from engine.db import unit_of_work, utcnow
 from engine.processes.models import ProcessInstanceRecord
 from engine.tasks.models import Task
 from engine.timers import service as timers
 from engine.timers.models import Timer
-from engine.trends import investigations
-from engine.trends.models import Trend
 from tests.delivery.receiver import receiver
-from tests.helpers import auth, count, deliver, detached_case, drain, signal_body
+from tests.helpers import auth, count, deliver, detached_case, drain, signal_body, spike_investigation
 
 REACTIVE = (Path(__file__).parents[2] / "processes" / "reactive_case.bpmn").read_bytes()
 
@@ -131,27 +128,7 @@ def small(client, keys):  # type: ignore[no-untyped-def]
         body["author"] = {"handle": f"@small{n}", "followers": 10}
         assert client.post("/api/v1/signals", json=body, headers=auth(keys["integration"])).status_code == 202
     drain()
-    at = utcnow().replace(second=0, microsecond=0)
-    with unit_of_work() as s:
-        trend = Trend(
-            series="topic:delivery",
-            kind="topic",
-            key="delivery",
-            topic="delivery",
-            detected_at=at,
-            window_start=at - timedelta(minutes=5),
-            volume=60,
-            baseline=20.0,
-            score=7.0,
-            negative_share=0.9,
-            reach=0.4,
-            severity=7,
-        )
-        s.add(trend)
-        s.flush()
-        case, opened = investigations.on_spike(s, trend)
-        assert opened
-        return case.id
+    return spike_investigation("delivery")
 
 
 def _sorry(client, sup):  # type: ignore[no-untyped-def]
