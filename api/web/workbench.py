@@ -3,8 +3,9 @@ modeler (bpmn-js) and the decision-table editor (dmn-js) of one definition, and 
 its diagram.
 
 The pages read what they show in the request's session; every change (validate, save as a
-draft version, deploy, roll back, retry an incident, test a routing draft) goes through the JSON
-API from the page's script with the session cookie and CSRF token, like the other pages.
+draft version, deploy, roll back, retry an incident, test a routing draft, migrate instances in
+bulk, replay a version against history) goes through the JSON API from the page's script with
+the session cookie and CSRF token, like the other pages.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from api.deps import DbSession
 from api.web.router import _page, _refused
 from api.web.viewer import current, to_signin
 from engine.cases import service as cases
+from engine.changes import service as changes
 from engine.errors import NotFound
 from engine.incidents import service as incidents
 from engine.processes import monitor
@@ -95,7 +97,17 @@ def definition_page(
             .limit(RECENT_SIGNALS)
         )
         return _page(request, "decision.html", viewer, signals=list(recent), **context)
-    return _page(request, "modeler.html", viewer, **context)
+    live = monitor.live_counts(session, key)
+    return _page(
+        request,
+        "modeler.html",
+        viewer,
+        live=live,
+        # the version with the most live instances is the likeliest to migrate from
+        migrate_from=max(live, key=lambda v: live[v]) if live else definition.deployed_version,
+        change_requests=changes.open_for_process(session, key),
+        **context,
+    )
 
 
 @router.get("/workbench/instances/{instance_id}")

@@ -200,6 +200,10 @@ TABLE: dict[tuple[str, str], tuple[set[str] | frozenset[str] | str, Callable[[st
         _body({"version": 1}),
     ),
     ("POST", "/api/v1/change-requests/{request_id}/approve"): ({"process_owner"}, _body({"version": 1})),
+    ("POST", "/api/v1/processes/{key}/versions/{number}/replay-test"): (
+        {"supervisor", "process_owner"},
+        _body({"limit": 1}),
+    ),
     ("POST", "/api/v1/processes/{key}/migrations"): (
         {"process_owner"},
         _body({"from_version": 1, "to_version": 2}),
