@@ -224,6 +224,13 @@ TABLE: dict[tuple[str, str], tuple[set[str] | frozenset[str] | str, Callable[[st
     ("GET", "/api/v1/processes/{key}/versions/{number}/diff"): (READERS, _nothing),
     ("GET", "/api/v1/processes/{key}/versions/{number}/xml"): (READERS, _nothing),
     ("POST", "/api/v1/processes/{key}/versions/{number}/deploy"): ({"process_owner"}, _nothing),
+    ("PUT", "/api/v1/processes/{key}/draft"): (
+        {"process_owner"},
+        lambda role: {"files": {"file": ("x.bpmn", b"not xml", "application/xml")}},
+    ),
+    ("GET", "/api/v1/processes/{key}/draft"): ({"process_owner"}, _nothing),
+    ("GET", "/api/v1/processes/{key}/draft/xml"): ({"process_owner"}, _nothing),
+    ("DELETE", "/api/v1/processes/{key}/draft"): ({"process_owner"}, _nothing),
     ("POST", "/api/v1/processes:validate"): (
         {"process_owner"},
         lambda role: {"files": {"file": ("x.bpmn", b"not xml", "application/xml")}},
