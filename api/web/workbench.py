@@ -23,7 +23,7 @@ from engine.cases import service as cases
 from engine.changes import service as changes
 from engine.errors import NotFound
 from engine.incidents import service as incidents
-from engine.processes import monitor
+from engine.processes import drafts, monitor
 from engine.processes import service as definitions
 from engine.processes.models import ProcessDefinition
 from engine.signals.models import Signal
@@ -70,6 +70,7 @@ def definition_page(
     session: DbSession,
     key: str,
     version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    draft: Annotated[bool, Query(description="open the work-in-progress draft")] = False,
 ) -> Response:
     viewer = current(request, session)
     if viewer is None:
@@ -79,7 +80,12 @@ def definition_page(
     definition = session.get(ProcessDefinition, key)
     if definition is None:
         return _missing(request, viewer, "No such process", f"No process or decision has the key {key!r}.")
+    stored = drafts.find(session, key)
+    if draft and stored is None:
+        return _missing(request, viewer, "No draft", f"{key!r} has no work-in-progress draft.")
     versions = next(v for d, v in definitions.list_definitions(session) if d.key == key)
+    if draft and stored is not None:
+        version = version or stored.base_version
     number = version or definition.deployed_version or (versions[-1].version if versions else None)
     if number is None or not any(v.version == number for v in versions):
         return _missing(request, viewer, "No such version", f"{key!r} has no version {number}.")
@@ -88,6 +94,8 @@ def definition_page(
         "definition": definition,
         "versions": versions,
         "number": number,
+        "draft": stored,
+        "editing_draft": draft,
     }
     if definition.kind == "dmn":
         recent = session.scalars(

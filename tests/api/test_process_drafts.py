@@ -108,3 +108,16 @@ def test_draft_requests_refused_with_what_to_do(client, keys):
     _put(client, keys["process_owner"], BROKEN)
     assert client.delete(URL, headers=owner).status_code == 204
     assert client.get(URL, headers=owner).status_code == 404
+
+
+def test_the_modeler_page_offers_the_draft_and_opens_it(client, keys):
+    assert client.post("/signin", data={"key": keys["process_owner"]}, follow_redirects=False).status_code == 303
+    assert client.get("/workbench/processes/reactive_case?draft=1").status_code == 404
+    page = client.get("/workbench/processes/reactive_case")
+    assert page.status_code == 200 and 'id="draft-note"' not in page.text
+    _put(client, keys["process_owner"], BROKEN, base_version=1)
+    offered = client.get("/workbench/processes/reactive_case").text
+    assert "has a work-in-progress draft, saved by process_owner" in offered and 'href="?draft=1"' in offered
+    opened = client.get("/workbench/processes/reactive_case?draft=1")
+    assert opened.status_code == 200 and 'data-draft="1"' in opened.text and 'data-base="1"' in opened.text
+    assert 'id="deploy"' not in opened.text, "nothing to deploy while editing the draft"
