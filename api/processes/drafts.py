@@ -59,13 +59,24 @@ async def save_draft(
     session: DbSession,
     request: Request,
     base_version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
+    replaces: Annotated[
+        str | None,
+        Query(pattern="^([0-9a-f]{64}|none)$", description="the sha256 of the draft replaced, or none"),
+    ] = None,
 ) -> DraftOut:
     """Stores the file (multipart ``file``) as ``key``'s draft, replacing the one before, with
     every problem validation finds: an invalid diagram is kept, never deployable."""
     caller.require(OWNER)
     data, filename = await _read_file(request)
     draft = await run_in_threadpool(
-        drafts.save, session, key, data, filename=filename, base_version=base_version, actor=caller.name
+        drafts.save,
+        session,
+        key,
+        data,
+        filename=filename,
+        base_version=base_version,
+        replaces=replaces,
+        actor=caller.name,
     )
     return draft_out(draft, definitions.get_definition(session, key).kind)
 

@@ -3,7 +3,9 @@ problems so nothing is lost, with the problems found at each save.
 
 A draft is not a version: no version number, nothing to deploy or start. It becomes a version
 only through the validated upload (``service.upload``), which can discard it in the same
-transaction. One draft per key; the last save wins.
+transaction. One draft per key. A save may name the draft it replaces (``replaces``: its
+sha256, or ``none`` for no draft), so two owners editing one key do not overwrite each other's
+work unawares: a save that finds another draft is refused (``DraftChanged``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine.db import utcnow
-from engine.errors import EngineError, NotFound
+from engine.errors import Conflict, EngineError, NotFound
 from engine.processes import service as definitions
 from engine.processes.models import ProcessDefinition, ProcessDraft
 
@@ -25,6 +27,24 @@ class DraftNotFound(NotFound):
             self,
             f"{key!r} has no work-in-progress draft; save one with PUT /api/v1/processes/{key}/draft "
             "(the modeler's Save draft).",
+        )
+
+
+NO_DRAFT = "none"  # ``replaces`` when the save expects no draft of the key
+
+
+class DraftChanged(Conflict):
+    def __init__(self, draft: ProcessDraft | None) -> None:
+        if draft is None:
+            found = "The draft this save would replace is gone (discarded or saved as a version)"
+        else:
+            found = (
+                f"{draft.key!r} has another work-in-progress draft, saved by {draft.saved_by} at "
+                f"{draft.saved_at:%Y-%m-%d %H:%M} UTC"
+            )
+        super().__init__(
+            f"{found}; nothing was saved. Open the draft there is (or discard it), then save again, "
+            "or save with replaces set to its sha256."
         )
 
 
@@ -47,19 +67,23 @@ def save(
     *,
     filename: str = "",
     base_version: int | None = None,
+    replaces: str | None = None,
     actor: str,
 ) -> ProcessDraft:
     """Stores ``data`` as ``key``'s draft, replacing the one before, with what validating it
     finds now (as ``POST /api/v1/processes:validate`` would, plus a file whose id or kind is not
-    this key's). Refuses only what is refused before parsing: DTDs and entities."""
+    this key's). Refuses what is refused before parsing (DTDs and entities), and a save whose
+    ``replaces`` is not the draft there is."""
     definition = session.get(ProcessDefinition, key, with_for_update=True)
     if definition is None:
         raise NotFound("process definition", key)
+    draft = find(session, key)
+    if replaces is not None and replaces != (draft.sha256 if draft else NO_DRAFT):
+        raise DraftChanged(draft)
     if base_version is not None:
         definitions.get_version(session, key, base_version)
     found = definitions.check(session, data, filename)
     problems = found["problems"] or _belongs_elsewhere(definition, found)
-    draft = find(session, key)
     if draft is None:
         draft = ProcessDraft(key=key, created_at=utcnow())
         session.add(draft)

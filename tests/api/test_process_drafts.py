@@ -111,7 +111,9 @@ def test_draft_requests_refused_with_what_to_do(client, keys):
 
 
 def test_the_modeler_page_offers_the_draft_and_opens_it(client, keys):
-    assert client.post("/signin", data={"key": keys["process_owner"]}, follow_redirects=False).status_code == 303
+    assert (
+        client.post("/signin", data={"key": keys["process_owner"]}, follow_redirects=False).status_code == 303
+    )
     assert client.get("/workbench/processes/reactive_case?draft=1").status_code == 404
     page = client.get("/workbench/processes/reactive_case")
     assert page.status_code == 200 and 'id="draft-note"' not in page.text
@@ -121,3 +123,21 @@ def test_the_modeler_page_offers_the_draft_and_opens_it(client, keys):
     opened = client.get("/workbench/processes/reactive_case?draft=1")
     assert opened.status_code == 200 and 'data-draft="1"' in opened.text and 'data-base="1"' in opened.text
     assert 'id="deploy"' not in opened.text, "nothing to deploy while editing the draft"
+
+
+def test_a_save_naming_the_draft_it_replaces_never_overwrites_another(client, keys):
+    owner = auth(keys["process_owner"])
+    first = _put(client, keys["process_owner"], BROKEN, replaces="none")
+    assert first.status_code == 200, first.text
+    again = _put(client, keys["process_owner"], REACTIVE, replaces="none")
+    assert again.status_code == 409 and again.json()["error"] == "DraftChanged"
+    assert "saved by process_owner" in again.json()["detail"]
+    stale = _put(client, keys["process_owner"], REACTIVE, replaces="0" * 64)
+    assert stale.status_code == 409 and stale.json()["error"] == "DraftChanged"
+    assert client.get(URL + "/xml", headers=owner).content == BROKEN, "the refused saves changed nothing"
+    moved_on = _put(client, keys["process_owner"], REACTIVE, replaces=first.json()["sha256"])
+    assert moved_on.status_code == 200 and moved_on.json()["valid"] is True
+    assert _put(client, keys["process_owner"], REACTIVE, replaces="not-a-sha").status_code == 422
+    client.delete(URL, headers=owner)
+    gone = _put(client, keys["process_owner"], BROKEN, replaces=moved_on.json()["sha256"])
+    assert gone.status_code == 409 and "is gone" in gone.json()["detail"]

@@ -142,6 +142,12 @@ def test_an_unfinished_diagram_is_kept_as_a_draft_reopened_with_its_problems_the
     note = page.locator("#draft-note")
     assert "has a work-in-progress draft, saved by olga" in note.inner_text()
     assert page.locator('g.djs-element[data-element-id="check_facts"]').count() == 0, "v1 is as it was"
+    page.get_by_role("button", name="Save draft").click()  # v1 would overwrite the draft: refused
+    _status(
+        page, "#status", "DraftChanged: 'reactive_case' has another work-in-progress draft, saved by olga"
+    )
+    kept = server.call("GET", "/api/v1/processes/reactive_case/draft", olga).json()
+    assert kept["sha256"] == draft["sha256"]
     page.get_by_role("link", name="Open the draft").click()
     page.wait_for_url("**/workbench/processes/reactive_case?draft=1")
     _status(page, "#status", "Opened the draft saved by olga:")

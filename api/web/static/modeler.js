@@ -34,6 +34,9 @@
   let marked = new Set();
   let selected = null;
   let leaving = false; // the page navigates on purpose (after a save or a discard)
+  // the draft a save replaces: the one opened (then last saved), or none from a version, so a
+  // draft someone else saved meanwhile is never overwritten unawares (409 DraftChanged)
+  let draftSha = "none";
 
   const dirty = () => commands._stackIdx + 1 !== savedAt;
 
@@ -57,6 +60,7 @@
   async function openedDraft() {
     const r = await call("GET", `${processPath}/draft`);
     if (!r.ok) return say(errorText(r), true);
+    draftSha = r.data.sha256;
     showProblems(r.data.problems);
     const justSaved = new URLSearchParams(location.search).get("drafted") === "1";
     const what = justSaved ? "Draft saved" : `Opened the draft saved by ${r.data.saved_by}`;
@@ -125,9 +129,11 @@
 
   async function saveDraft() {
     say("Saving the draft…");
-    const query = draftBase !== null ? `?base_version=${draftBase}` : "";
-    const r = await call("PUT", `${processPath}/draft${query}`, fileForm(await xmlNow(), `${key}.bpmn`));
+    const query = new URLSearchParams({ replaces: draftSha });
+    if (draftBase !== null) query.set("base_version", String(draftBase));
+    const r = await call("PUT", `${processPath}/draft?${query}`, fileForm(await xmlNow(), `${key}.bpmn`));
     if (!r.ok) return say(errorText(r), true);
+    draftSha = r.data.sha256;
     if (!editingDraft) {
       leaving = true;
       location.href = pageUrl("draft=1&drafted=1");
