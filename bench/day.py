@@ -208,7 +208,7 @@ class Thread:
 
 
 def plan(
-    mentions: int, customers: int, seed: int, run: str, pull_share: float
+    mentions: int, customers: int, seed: int, run: str, *, pull_share: float = 0.0
 ) -> tuple[list[Thread], list[tuple[float, Post]]]:
     """The threads (one per customer; ``pull_share`` of them open in another language than
     English) and the posts scheduled at fixed offsets (seconds from the start, before
@@ -909,7 +909,7 @@ def main() -> None:
     caps = [int(c) for c in args.capacities.split(",")]
     capacities = {f"csr{i:02}": caps[i % len(caps)] for i in range(args.csrs)}
     run = f"day{int(time.time())}"
-    threads, timed = plan(args.mentions, args.customers, args.seed, run, args.pull_share)
+    threads, timed = plan(args.mentions, args.customers, args.seed, run, pull_share=args.pull_share)
     inbox = Inbox(reply_secret=secrets.token_hex(16), hook_secret=secrets.token_hex(16))
     receiver_url = f"http://127.0.0.1:{args.receiver_port}"
     rx = serve_inbox(inbox, args.receiver_port)
