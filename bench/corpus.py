@@ -9,6 +9,8 @@ never committed here). For each file:
 2. Sift's upload validation (``engine.runtime.parse_definition``, what ``POST /processes``
    runs) judges it, with the files it accepted so far "deployed" under their keys, so a call
    activity may call a process another file deploys (rounds repeat until nothing new passes).
+   A file that calls a process no file defines is accepted as a draft (a warning) and counted
+   apart: deploying it waits for that process.
 
 Prints accepted / parser-accepted and the refusals grouped by their first problem (ids and
 names in quotes folded, so one reason counts once). Diagrams Sift refuses on purpose (imports in
@@ -54,7 +56,8 @@ def _reason(err: Exception) -> str:
 def _sift_round(
     pending: dict[Path, bytes], deployed: dict[str, bytes]
 ) -> tuple[dict[Path, str], dict[Path, str]]:
-    """One pass over ``pending``: (accepted file -> key, refused file -> reason)."""
+    """One pass over ``pending``: (accepted file -> key, refused file -> reason). A file
+    calling a process not deployed yet waits for a later round while others still pass."""
     from engine.errors import EngineError
     from engine.runtime import parse_definition
 
@@ -64,6 +67,9 @@ def _sift_round(
             parsed = parse_definition(data, path.name, resolve=deployed.get)
         except EngineError as err:
             refused[path] = f"{type(err).__name__}: {_reason(err)}"
+            continue
+        if parsed.missing_calls:
+            refused[path] = "waits for " + ", ".join(parsed.missing_calls)
             continue
         accepted[path] = parsed.key
         deployed.setdefault(parsed.key, data)
@@ -97,10 +103,18 @@ def main() -> int:
             break
         accepted.update(new)
         pending = {p: d for p, d in pending.items() if p not in new}
-    parser_ok = len(accepted) + len(refused)
-    share = len(accepted) / parser_ok if parser_ok else 0.0
+    waiting = {p: why for p, why in refused.items() if why.startswith("waits for ")}
+    refused = {p: why for p, why in refused.items() if p not in waiting}
+    parser_ok = len(accepted) + len(waiting) + len(refused)
+    share = (len(accepted) + len(waiting)) / parser_ok if parser_ok else 0.0
     print(f"files: {len(files)}; SpiffWorkflow's parser accepts {parser_ok}")
-    print(f"Sift accepts {len(accepted)} / {parser_ok} parser-accepted = {share:.1%}")
+    print(
+        f"Sift accepts {len(accepted) + len(waiting)} / {parser_ok} parser-accepted = {share:.1%}: "
+        f"{len(accepted)} deployable, {len(waiting)} drafts calling a process no file here defines"
+    )
+    if opts.list:
+        for path, why in sorted(waiting.items()):
+            print(f"          {path} ({why})")
     print("\nSift's refusals, by reason:")
     for reason, n in Counter(refused.values()).most_common():
         print(f"  {n:4d}  {reason}")

@@ -10,15 +10,19 @@ already. Then, through the HTTP API only:
   opens their case; follow-up replies (``in_reply_to`` their latest message in the case) posted
   when Sift's reply reaches them, some of them a "thanks" that only joins the case; replies posted
   before their parent; copies of a text (duplicates) and exact re-posts of a body; spam and noise;
-- ``--csrs`` CSR keys with different capacities, members of the queues routing uses (round robin
-  by capacity), loop: their own open tasks, else ``POST /api/v1/tasks:next``; they triage,
-  respond (typed text, a canned reply, or a bulk reply to several cases), resolve, and sometimes
-  wait for the customer (the quiet period then resolves the case).
+- ``--csrs`` CSR keys with different capacities, members of the queues routing uses, loop: their
+  own open tasks, else ``POST /api/v1/tasks:next``; they triage, respond (typed text, a canned
+  reply, or a bulk reply to several cases), resolve, and sometimes wait for the customer (the
+  quiet period then resolves the case). Two ways work reaches them, as a real team mixes them:
+  the ``care`` queue (English complaints) pushes its cases round robin by capacity, and the
+  ``multilingual`` queue (``--pull-share`` of the customers write in Spanish, French, German or
+  Portuguese) is ``manual``: nobody gets its cases until they ask ``tasks:next``.
 
 When everything has settled it reads back, from the API: every signal (its status, case and
 duplicate), every case (status, timeline, replies) and the webhook deliveries, and checks
 that every posted signal is accounted for (one case, attached, ignored or logged; none lost,
-none doubled), that assignment is within 10% of fair by capacity, that every case's timeline is
+none doubled), that the pushed queue's assignment is within 10% of fair by capacity and every
+case of the pulled queue was first claimed through ``tasks:next``, that every case's timeline is
 complete, that every reply reached the receiver exactly once and that every webhook arrived with
 a valid signature and none was refused. It prints the summary and exits 1 if a check failed.
 
@@ -56,6 +60,7 @@ from engine.events.types import delivered  # noqa: E402  (which event types go t
 
 PG_ADMIN_URL = os.environ.get("SIFT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 QUEUES = ("care", "multilingual", "sales", "escalations")
+PULLED = ("multilingual",)  # manual queues: their cases wait for tasks:next; the others push
 SOURCES = ("twitter", "instagram", "facebook", "reddit")
 DEFAULT_CAPACITIES = (10, 10, 15, 15, 20, 20, 25, 25, 30, 30)
 FAIRNESS = 0.10
@@ -77,6 +82,12 @@ FOLLOW_UPS = (
     "@acme still nothing, any update? this is the {n}th time I ask",
     "@acme that did not help, my {product} is still broken",
     "@acme no refund yet and nobody answers, terrible service",
+)
+IN_OTHER_LANGUAGES = (
+    "@acme mi pedido A{order} nunca llegó y nadie contesta, {n} días esperando",
+    "@acme mon colis A{order} n'est jamais arrivé et personne ne répond depuis {n} jours",
+    "@acme meine Bestellung A{order} ist nie angekommen, seit {n} Tagen keine Antwort",
+    "@acme o meu pedido A{order} nunca chegou e ninguém responde há {n} dias",
 )
 EARLY = "@acme also the tracking page says delivered but nothing arrived, {n} days"
 THANKS = (
@@ -196,9 +207,12 @@ class Thread:
     copy_follow_up: set[int] = field(default_factory=set)  # follow-ups posted twice (a duplicate)
 
 
-def plan(mentions: int, customers: int, seed: int, run: str) -> tuple[list[Thread], list[tuple[float, Post]]]:
-    """The threads (one per customer) and the posts scheduled at fixed offsets (seconds from the
-    start, before ``spread``); follow-ups are posted when Sift's replies arrive."""
+def plan(
+    mentions: int, customers: int, seed: int, run: str, *, pull_share: float = 0.0
+) -> tuple[list[Thread], list[tuple[float, Post]]]:
+    """The threads (one per customer; ``pull_share`` of them open in another language than
+    English) and the posts scheduled at fixed offsets (seconds from the start, before
+    ``spread``); follow-ups are posted when Sift's replies arrive."""
     if mentions < customers:
         raise SystemExit("--mentions must be at least --customers (each customer opens one case)")
     rng = random.Random(seed)
@@ -210,7 +224,7 @@ def plan(mentions: int, customers: int, seed: int, run: str) -> tuple[list[Threa
             "name": f"Customer {n}",
             "followers": int(rng.lognormvariate(5, 2)),
         }
-        text = rng.choice(OPENINGS).format(
+        text = rng.choice(IN_OTHER_LANGUAGES if rng.random() < pull_share else OPENINGS).format(
             product=rng.choice(PRODUCTS),
             problem=rng.choice(PROBLEMS).format(n=rng.randint(2, 9)),
             order=rng.randint(10000, 99999),
@@ -636,13 +650,13 @@ def check_cases(
     docs: dict[str, CaseDoc], signals: list[dict[str, Any]], inbox: Inbox, out: Findings
 ) -> dict[str, str]:
     """Every case resolved with a complete timeline, its replies received once; returns each
-    case's first holder."""
+    case's first assignment or claim event."""
     signal_ids_of: dict[str, set[str]] = defaultdict(set)
     for s in signals:
         if s["case_id"]:
             signal_ids_of[s["case_id"]].add(s["id"])
     incomplete: list[str] = []
-    holder: dict[str, str] = {}
+    firsts: dict[str, dict[str, Any]] = {}
     statuses: Counter[str] = Counter()
     queues: Counter[str] = Counter()
     reopened = no_reply = 0
@@ -661,7 +675,7 @@ def check_cases(
         if first is None:
             problems.append("no assignment")
         else:
-            holder[case_id] = first["data"]["assignee"]
+            firsts[case_id] = first
         opened = next((e for e in items if e["type"] == "case.opened"), None)
         if opened is not None and not opened["data"].get("rule"):
             problems.append("case.opened without the routing rule")
@@ -705,7 +719,28 @@ def check_cases(
         f"{len(missed_events)} delivered-type timeline events never reached the webhook: "
         f"{dict(Counter(missed_events))}",
     )
-    return holder
+    return firsts
+
+
+def check_assignment(
+    firsts: dict[str, dict[str, Any]], docs: dict[str, CaseDoc], capacities: dict[str, int], out: Findings
+) -> None:
+    """The pushed queues' cases within 10% of fair by capacity (their first holder); every case
+    of a pulled queue first claimed by a CSR through ``tasks:next``, never pushed."""
+    pushed = {c: e["data"]["assignee"] for c, e in firsts.items() if docs[c].case["queue"] not in PULLED}
+    check_fairness(pushed, capacities, out)
+    pulled = {c: e for c, e in firsts.items() if docs[c].case["queue"] in PULLED}
+    not_next = [
+        c for c, e in pulled.items() if e["type"] != "case.claimed" or e["data"].get("via") != "tasks:next"
+    ]
+    by_csr = Counter(e["data"]["assignee"] for e in pulled.values())
+    out.lines.append(
+        f"pulled            {len(pulled)} cases of {', '.join(PULLED)} (manual): {len(pulled) - len(not_next)} "
+        f"first claimed through tasks:next; by CSR {dict(sorted(by_csr.items()))}"
+    )
+    out.check(not not_next, f"{len(not_next)} cases of a manual queue not first claimed through tasks:next")
+    strangers = set(by_csr) - set(capacities)
+    out.check(not strangers, f"pulled cases first held by someone not a CSR: {sorted(strangers)}")
 
 
 def check_fairness(holder: dict[str, str], capacities: dict[str, int], out: Findings) -> None:
@@ -718,7 +753,7 @@ def check_fairness(holder: dict[str, str], capacities: dict[str, int], out: Find
         worst = max(worst, deviation)
         parts.append(f"{name} cap {cap}: {counts[name]} (fair {fair:.1f})")
     out.lines.append(
-        f"assignment        max deviation {worst:.1%} of fair by capacity (limit {FAIRNESS:.0%})"
+        f"pushed            {total} cases, max deviation {worst:.1%} of fair by capacity (limit {FAIRNESS:.0%})"
     )
     out.lines += ["                  " + ", ".join(parts[i : i + 4]) for i in range(0, len(parts), 4)]
     out.check(worst <= FAIRNESS, f"assignment {worst:.1%} from fair by capacity")
@@ -799,9 +834,8 @@ def set_up(
 ) -> tuple[str, dict[str, str], list[str], str]:
     """Queues, CSR keys with their capacities, an integration key, canned replies and the webhook."""
     for queue in QUEUES:
-        admin.put(
-            f"/api/v1/queues/{queue}", json={"strategy": "round_robin", "skills": []}
-        ).raise_for_status()
+        strategy = "manual" if queue in PULLED else "round_robin"
+        admin.put(f"/api/v1/queues/{queue}", json={"strategy": strategy, "skills": []}).raise_for_status()
     keys = {}
     for name, cap in capacities.items():
         r = admin.post("/api/v1/keys", json={"name": name, "role": "csr", "queues": list(QUEUES)})
@@ -860,6 +894,12 @@ def main() -> None:
     parser.add_argument(
         "--timeout", type=float, default=540.0, help="seconds the day may take before it fails"
     )
+    parser.add_argument(
+        "--pull-share",
+        type=float,
+        default=0.15,
+        help="share of customers writing in another language: their cases go to the manual queue",
+    )
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--port", type=int, default=8820)
     parser.add_argument("--receiver-port", type=int, default=8821)
@@ -869,7 +909,7 @@ def main() -> None:
     caps = [int(c) for c in args.capacities.split(",")]
     capacities = {f"csr{i:02}": caps[i % len(caps)] for i in range(args.csrs)}
     run = f"day{int(time.time())}"
-    threads, timed = plan(args.mentions, args.customers, args.seed, run)
+    threads, timed = plan(args.mentions, args.customers, args.seed, run, pull_share=args.pull_share)
     inbox = Inbox(reply_secret=secrets.token_hex(16), hook_secret=secrets.token_hex(16))
     receiver_url = f"http://127.0.0.1:{args.receiver_port}"
     rx = serve_inbox(inbox, args.receiver_port)
@@ -934,8 +974,8 @@ def main() -> None:
             out.lines.append(f"signals stored    {len(signals)} (one per distinct external id)")
             docs = read_cases(admin, {s["case_id"] for s in signals if s["case_id"]})
             account(customers.posted, signals, {d.origin for d in docs.values() if d.origin}, out)
-            holder = check_cases(docs, signals, inbox, out)
-            check_fairness(holder, capacities, out)
+            firsts = check_cases(docs, signals, inbox, out)
+            check_assignment(firsts, docs, capacities, out)
             check_webhooks(admin, hook_id, inbox, receiver_url, out)
             tally = _total([c.tally for c in csrs])
             out.lines.append(

@@ -58,8 +58,8 @@ def urgency(now: datetime) -> ColumnElement[int]:
     return (priority + sla + Case.urgency + Case.customer_points).label("urgency")
 
 
-def loads(session: Session, names: list[str]) -> dict[str, int]:
-    """How many open or waiting cases each holder holds."""
+def loads(session: Session, names: list[str], *, besides: str | None = None) -> dict[str, int]:
+    """How many open or waiting cases each holder holds (``besides``: not counting that case)."""
     if not names:
         return {}
     stmt = (
@@ -67,6 +67,8 @@ def loads(session: Session, names: list[str]) -> dict[str, int]:
         .where(Case.assignee.in_(names), Case.status.in_(HELD_STATUSES))
         .group_by(Case.assignee)
     )
+    if besides is not None:
+        stmt = stmt.where(Case.id != besides)
     held = {name: int(n) for name, n in session.execute(stmt)}
     return {name: held.get(name, 0) for name in names}
 

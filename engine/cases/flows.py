@@ -267,6 +267,7 @@ def reopen(session: Session, case: Case, signal_id: str, *, via: str, rule: str 
         session, case, transitions.OPEN, actor="customer", data={"signal_id": signal_id, "via": via}
     )
     case.resolution = None
+    cases.recheck_holder(session, case)
     seed = {"reopened_by": signal_id}
     advance(session, case, Start(process_key, _seed(case, seed, reopened=True), "customer"))
     events.record(

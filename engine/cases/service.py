@@ -178,6 +178,34 @@ def auto_assign(session: Session, case: Case) -> str | None:
     return choice.assignee
 
 
+def recheck_holder(session: Session, case: Case) -> str | None:
+    """A reopened ``case`` goes back to its holder only if they can take work: an active key, not
+    away, with room under their capacity beside the cases they hold already. Otherwise it is
+    released (a ``case.released`` event with ``data.reason`` ``revoked``, ``away`` or
+    ``at_capacity``) and its queue's strategy hands it on; returns the reason, None when kept."""
+    name = case.assignee
+    if name is None:
+        auto_assign(session, case)
+        return None
+    key = session.scalar(select(ApiKey).where(ApiKey.name == name, ApiKey.revoked_at.is_(None)))
+    if key is None:
+        reason = "revoked"
+    elif key.away:
+        reason = "away"
+    elif not assignment.has_room(key, assignment.loads(session, [name], besides=case.id)[name]):
+        reason = "at_capacity"
+    else:
+        return None
+    case.assignee = None
+    case.updated_at = utcnow()
+    events.record(
+        session, "case.released", case_id=case.id, actor="system", data={"previous": name, "reason": reason}
+    )
+    _sync_open_tasks(session, case)
+    auto_assign(session, case)
+    return reason
+
+
 def update_fields(session: Session, case: Case, changes: dict[str, Any], *, actor: str | None) -> None:
     """Changes priority or topic, recording the old and new values."""
     changed: dict[str, Any] = {}

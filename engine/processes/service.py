@@ -40,6 +40,15 @@ class ShippedDefinitionBroken(EngineError):
         super().__init__(f"The shipped definition {path.name} is invalid: {problems}", fields=err.fields)
 
 
+class CalledProcessNotDeployed(Conflict):
+    def __init__(self, key: str, number: int, missing: list[str]) -> None:
+        names = ", ".join(repr(k) for k in missing)
+        super().__init__(
+            f"Version {number} of {key!r} calls {names}, which nothing deployed defines; deploy "
+            f"{'it' if len(missing) == 1 else 'them'} first, then deploy this version."
+        )
+
+
 class KindMismatch(Conflict):
     def __init__(self, key: str, stored: str, uploaded: str) -> None:
         super().__init__(
@@ -133,6 +142,10 @@ def deploy(session: Session, key: str, number: int, *, actor: str | None = None)
     previous = definition.deployed_version
     if previous == number:
         return version
+    if version.kind == "bpmn":  # what it calls must be deployed now, and still fit it
+        parsed = runtime.parse_definition(bytes(version.xml), resolve=deployed_xml(session))
+        if parsed.missing_calls:
+            raise CalledProcessNotDeployed(key, number, parsed.missing_calls)
     if previous is not None and previous != number:
         old = get_version(session, key, previous)
         old.status = DRAFT

@@ -7,7 +7,7 @@ import hashlib
 
 from lxml import etree
 
-from engine.runtime.parser import _kind, _read_forms, _timers, read_definition_xml
+from engine.runtime.parser import _kind, _read_forms, _timers, is_executable, read_definition_xml
 from engine.runtime.safexml import BPMN_NS, local_name
 
 _CONTAINERS = ("process", "subProcess", "transaction", "adHocSubProcess")
@@ -21,9 +21,7 @@ def describe_definition(data: bytes) -> dict:
         from engine.runtime.dmn import describe_dmn
 
         return describe_dmn(root)
-    process = next(
-        p for p in root.findall(f"{{{BPMN_NS}}}process") if p.get("isExecutable", "").lower() == "true"
-    )
+    process = next(p for p in root.findall(f"{{{BPMN_NS}}}process") if is_executable(p))
     forms, _ = _read_forms(process)
     elements = {}
     for el in process.iter():

@@ -34,7 +34,7 @@ from engine.runtime.errors import (
     ProcessStalled,
     TaskNotOpen,
 )
-from engine.runtime.parser import read_definition_xml, specs, validate_bpmn
+from engine.runtime.parser import Problem, read_definition_xml, specs, validate_bpmn
 from engine.runtime.serializer import SERIALIZER, dump_workflow, restore_workflow
 
 
@@ -197,6 +197,10 @@ def compile_process(xml: bytes, called: Mapping[str, bytes] | None = None) -> Co
     and the versions of the processes it calls (``called``: key -> XML of the pinned version)."""
     lookup = dict(called or {})
     parsed, problems, parser = validate_bpmn(read_definition_xml(xml), resolve=lookup.get)
+    if parsed is not None and parsed.missing_calls:
+        problems += [
+            Problem(None, None, f"The called process {k!r} is not deployed.") for k in parsed.missing_calls
+        ]
     if problems or parsed is None or parser is None:
         raise DefinitionInvalid(problems)
     spec, subprocess_specs = specs(parser, parsed.key, collaboration=parsed.collaboration)

@@ -27,6 +27,7 @@ from jsonschema import Draft202012Validator
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from engine.runtime import expressions, schema, scripts
@@ -74,6 +75,9 @@ class ParsedDefinition:
     warnings: list[Problem] = field(default_factory=list)
     #: Deployed processes the file's call activities call (not defined in the file itself).
     calls: list[str] = field(default_factory=list)
+    #: Of ``calls``, the keys nothing deployed defines yet: the file is stored, and deploying it
+    #: is refused until they are deployed (see ``missing_calls``).
+    missing_calls: list[str] = field(default_factory=list)
     #: The key is a collaboration's: all its executable pools start together.
     collaboration: bool = False
 
@@ -249,15 +253,20 @@ def validate_bpmn(
     of the file calls; or, when several are called by none and the file's collaboration holds
     them all as pools, the collaboration (all its executable pools start together, and the
     message flows between them are delivered inside the instance). Call activities call a
-    process of the same file or a deployed process (``resolve``); the others are problems."""
+    process of the same file or a deployed process (``resolve``); one that calls a process
+    nothing deployed defines is a warning and a ``missing_calls`` key (the file may be uploaded
+    before the process it calls, as Camunda and SpiffWorkflow allow; it deploys only after it).
+
+    A process without ``isExecutable`` is executable, as Camunda 7 reads it; one marked
+    ``isExecutable="false"`` is documentation (Camunda skips it, Zeebe refuses it)."""
     processes = root.findall(f"{{{BPMN_NS}}}process")
-    executable = [p for p in processes if p.get("isExecutable", "false").lower() == "true"]
+    executable = [p for p in processes if is_executable(p)]
     if not executable:
         msg = 'No executable process: mark the process isExecutable="true".'
         return None, [Problem(None, None, msg, root.sourceline)], None
     entry, starts, problems = _entry(root, processes, executable)
     running = _running(processes, starts)
-    calls, called_roots, call_problems = _external_calls(running, processes, resolve)
+    calls, called_roots, call_problems, missing = _external_calls(running, processes, resolve)
     problems += call_problems
     forms: dict[str, dict] = {}
     for process in running:
@@ -270,11 +279,11 @@ def validate_bpmn(
     collaboration = local_name(entry) == "collaboration"
     if not problems:
         spiff_parser, spiff_problems = _spiff_parse(
-            root, entry.get("id"), filename, called_roots, collaboration
+            root, entry.get("id"), filename, called_roots, collaboration, require_calls=not missing
         )
         problems += spiff_problems
     summary: dict = {"elements": {}, "timers": {}, "forms": forms}
-    warnings: list[Problem] = []
+    warnings: list[Problem] = [warning for _key, warning in missing]
     for process in running:
         part = _summary(process, forms)
         summary["elements"].update(part["elements"])
@@ -291,9 +300,15 @@ def validate_bpmn(
         summary=summary,
         warnings=warnings,
         calls=calls,
+        missing_calls=sorted({key for key, _warning in missing}),
         collaboration=collaboration,
     )
     return parsed, problems, spiff_parser
+
+
+def is_executable(process: etree._Element) -> bool:
+    """Executable unless marked ``isExecutable="false"`` (absent: executable, as in Camunda 7)."""
+    return process.get("isExecutable", "true").strip().lower() != "false"
 
 
 def _called_in(process: etree._Element) -> set[str]:
@@ -344,12 +359,14 @@ def _running(processes: list[etree._Element], starts: list[etree._Element]) -> l
 
 def _external_calls(
     running: list[etree._Element], processes: list[etree._Element], resolve: Resolver | None
-) -> tuple[list[str], list[etree._Element], list[Problem]]:
+) -> tuple[list[str], list[etree._Element], list[Problem], list[tuple[str, Problem]]]:
     """Keys called that the file does not define, the deployed files that define them (and
-    what those call in turn), and a problem per call activity whose process is unknown."""
+    what those call in turn), a problem per call activity that names no process, and a
+    (key, warning) per call activity whose process nothing deployed defines yet."""
     here = {p.get("id") for p in processes}
     calls: list[str] = []
     problems: list[Problem] = []
+    missing: list[tuple[str, Problem]] = []
     for process in running:
         for activity in process.iter(f"{{{BPMN_NS}}}callActivity"):
             key = activity.get("calledElement") or ""
@@ -359,10 +376,13 @@ def _external_calls(
                 problems.append(_problem(activity, "The call activity names no process (calledElement)."))
             elif resolve is None or resolve(key) is None:
                 msg = (
-                    f"The call activity calls process {key!r}, which is neither in this file nor deployed; "
-                    "upload and deploy it first (an instance calls the version deployed when it starts)."
+                    f"The call activity calls process {key!r}, which is neither in this file nor deployed "
+                    "yet; deploy it before deploying this file (an instance calls the version deployed "
+                    "when it starts)."
                 )
-                problems.append(_problem(activity, msg))
+                missing.append((key, _problem(activity, msg)))
+                if key not in calls:
+                    calls.append(key)
             elif key not in calls:
                 calls.append(key)
     roots: list[etree._Element] = []
@@ -381,7 +401,7 @@ def _external_calls(
         for process in called_root.findall(f"{{{BPMN_NS}}}process"):
             seen.add(process.get("id"))
             queue.extend(sorted(_called_in(process) - seen))
-    return sorted(calls), roots, problems
+    return sorted(calls), roots, problems, missing
 
 
 def _flow_nodes(process: etree._Element) -> dict[str, etree._Element]:
@@ -647,13 +667,15 @@ def _spiff_parse(
     filename: str,
     called: list[etree._Element] | None = None,
     collaboration: bool = False,
+    *,
+    require_calls: bool = True,
 ) -> tuple[Any, list[Problem]]:
     parser = SpiffBpmnParser(validator=None)
     try:
         parser.add_bpmn_xml(root, filename or None)
         for other in called or []:
             parser.add_bpmn_xml(other)
-        specs(parser, key, collaboration=collaboration)
+        specs(parser, key, collaboration=collaboration, require_calls=require_calls)
     except ValidationException as err:
         line = err.line_number if isinstance(err.line_number, int) else None
         message = f"{err.args[0] if err.args else 'invalid model'}"
@@ -665,11 +687,32 @@ def _spiff_parse(
     return parser, []
 
 
-def specs(parser: Any, key: str | None, *, collaboration: bool) -> tuple[Any, dict[str, Any]]:
-    """The entry's spec and those of the processes it calls (all pools, for a collaboration)."""
+def specs(
+    parser: Any, key: str | None, *, collaboration: bool, require_calls: bool = True
+) -> tuple[Any, dict[str, Any]]:
+    """The entry's spec and those of the processes it calls (all pools, for a collaboration);
+    ``require_calls`` false leaves a called process that is not there out (validation only)."""
     if collaboration:
         return parser.get_collaboration(key)
-    return parser.get_spec(key), parser.get_subprocess_specs(key)
+    if require_calls:
+        return parser.get_spec(key), parser.get_subprocess_specs(key)
+    return parser.get_spec(key), _present_subprocess_specs(parser, key)
+
+
+def _present_subprocess_specs(parser: Any, key: str | None) -> dict[str, Any]:
+    """``get_subprocess_specs`` that leaves out called processes which are not there, at any
+    depth (SpiffWorkflow's own ``require_call_activity_specs=False`` applies to the top level
+    only: a call inside an embedded subprocess still raises)."""
+    found: dict[str, Any] = {}
+    todo = [key]
+    while todo:
+        spec = parser.get_spec(todo.pop(), required=False)
+        for task_spec in spec.task_specs.values() if spec is not None else ():
+            name = str(getattr(task_spec, "spec", ""))
+            if isinstance(task_spec, SubWorkflowTask) and name not in found:
+                found[name] = parser.get_spec(name, required=False)
+                todo.append(name)
+    return {name: spec for name, spec in found.items() if spec is not None}
 
 
 def _summary(process: etree._Element, forms: dict[str, dict]) -> dict:

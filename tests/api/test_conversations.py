@@ -474,3 +474,74 @@ def test_a_task_the_customer_cancels_is_on_the_outbox_as_its_catalogue_says(clie
     with unit_of_work() as s:
         outbox = set(s.scalars(select(OutboxEvent.id).where(OutboxEvent.type == "task.cancelled")))
     assert {e["id"] for e in cancelled} <= outbox
+
+
+def _held_and_resolved(client, keys, handle: str) -> str:  # type: ignore[no-untyped-def]
+    case_id = _opened(client, keys, {"handle": handle}, f"{handle}-0")["case_id"]
+    r = client.post(f"/api/v1/cases/{case_id}/claim", headers=auth(keys["csr"]))
+    assert r.status_code == 200, r.text
+    _resolve(client, keys, case_id)
+    assert _case(client, keys, case_id)["assignee"] == "csr"
+    return case_id
+
+
+def _reopen(client, keys, handle: str) -> dict:  # type: ignore[no-untyped-def]
+    """The customer writes again; read back (as a supervisor: the CSR's key may be revoked)."""
+    text = "@acme my order A12345 never arrived after all, still waiting 😡"
+    sid = _post(client, keys, author={"handle": handle}, external_id=f"{handle}-1", text=text)
+    drain()
+    sig = client.get(f"/api/v1/signals/{sid}", headers=auth(keys["supervisor"])).json()
+    assert sig["status"] == "processed", sig
+    return client.get(f"/api/v1/cases/{sig['case_id']}", headers=auth(keys["supervisor"])).json()
+
+
+def _released(client, keys, case_id: str) -> list[dict]:  # type: ignore[no-untyped-def]
+    timeline = client.get(f"/api/v1/cases/{case_id}/timeline", headers=auth(keys["supervisor"])).json()
+    return [e for e in timeline["items"] if e["type"] == "case.released"]
+
+
+def test_a_reopened_case_goes_back_to_its_holder_who_can_take_it(client, keys):
+    case_id = _held_and_resolved(client, keys, "@back")
+    case = _reopen(client, keys, "@back")
+    assert case["id"] == case_id and case["status"] == "open" and case["assignee"] == "csr"
+    assert [t["assignee"] for t in case["tasks"]] == ["csr"]
+    assert _released(client, keys, case_id) == []
+
+
+def test_a_reopened_case_whose_holder_is_away_is_released_with_the_reason(client, keys):
+    case_id = _held_and_resolved(client, keys, "@away")
+    assert (
+        client.patch("/api/v1/agents/me", json={"away": True}, headers=auth(keys["csr"])).status_code == 200
+    )
+    case = _reopen(client, keys, "@away")
+    assert case["status"] == "open" and case["assignee"] is None
+    assert [t["assignee"] for t in case["tasks"]] == [None]
+    [event] = _released(client, keys, case_id)
+    assert event["actor"] == "system" and event["data"] == {"previous": "csr", "reason": "away"}
+
+
+def test_a_reopened_case_is_not_pushed_over_its_holders_capacity(client, keys):
+    case_id = _held_and_resolved(client, keys, "@full")
+    other = _opened(
+        client, keys, {"handle": "@other"}, "other-0", "@acme the charger arrived broken, order A777"
+    )
+    assert (
+        client.post(f"/api/v1/cases/{other['case_id']}/claim", headers=auth(keys["csr"])).status_code == 200
+    )
+    r = client.patch("/api/v1/agents/csr", json={"capacity": 1}, headers=auth(keys["supervisor"]))
+    assert r.status_code == 200, r.text
+    case = _reopen(client, keys, "@full")
+    assert case["assignee"] is None
+    [event] = _released(client, keys, case_id)
+    assert event["data"] == {"previous": "csr", "reason": "at_capacity"}
+
+
+def test_a_reopened_case_of_a_revoked_key_is_released(client, keys):
+    case_id = _held_and_resolved(client, keys, "@gone")
+    listed = client.get("/api/v1/keys", headers=auth(keys["admin"])).json()["items"]
+    [csr_id] = [k["id"] for k in listed if k["name"] == "csr"]
+    assert client.post(f"/api/v1/keys/{csr_id}/revoke", headers=auth(keys["admin"])).status_code == 200
+    case = _reopen(client, keys, "@gone")
+    assert case["assignee"] is None
+    [event] = _released(client, keys, case_id)
+    assert event["data"] == {"previous": "csr", "reason": "revoked"}

@@ -113,11 +113,19 @@ def test_a_fixed_version_is_migrated_to_on_retry_and_a_version_missing_the_eleme
 def test_a_call_activity_calls_the_deployed_process_pinned_at_start(client, keys):
     owner = auth(keys["process_owner"])
     calls = (FILES / "calls_partner_review.bpmn").read_bytes()  # declares encoding="ASCII"
-    r = client.post("/api/v1/processes", files={"file": ("c.bpmn", calls, "application/xml")}, headers=owner)
-    assert r.status_code == 422
-    assert [f["element_id"] for f in r.json()["fields"]] == ["ask_partner"]
+    early = _upload(client, keys["process_owner"], calls, deploy=False)  # before what it calls: a draft
+    [missing] = [w for w in early["warnings"] if "partner_review" in w["message"]]
+    assert missing["element_id"] == "ask_partner"
+    refused = client.post(
+        f"/api/v1/processes/reactive_case/versions/{early['version']}/deploy", headers=owner
+    )
+    assert refused.status_code == 409 and refused.json()["error"] == "CalledProcessNotDeployed"
+    assert "partner_review" in refused.json()["detail"]
     _upload(client, keys["process_owner"], (FILES / "partner_review.bpmn").read_bytes())
-    _upload(client, keys["process_owner"], calls)
+    deployed = client.post(
+        f"/api/v1/processes/reactive_case/versions/{early['version']}/deploy", headers=owner
+    )
+    assert deployed.status_code == 200, deployed.text
     case = _open_case(client, keys)
     assert [t["name"] for t in case["tasks"]] == ["partner_check"]
     (summary,) = client.get("/api/v1/processes/reactive_case/instances", headers=owner).json()["items"]

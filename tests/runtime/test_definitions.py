@@ -186,3 +186,42 @@ def test_spiffworkflows_correlation_expressions_and_an_ascii_declaration_are_acc
     with pytest.raises(DefinitionInvalid) as caught:
         parse_definition(latin)
     assert "outside ASCII" in caught.value.problems[0].message
+
+
+NESTED_CALL = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="outer"%s>
+    <bpmn:startEvent id="s"/>
+    <bpmn:subProcess id="inner">
+      <bpmn:startEvent id="is"/>
+      <bpmn:callActivity id="ask" name="Ask" calledElement="not_yet_here"/>
+      <bpmn:endEvent id="ie"/>
+      <bpmn:sequenceFlow id="i1" sourceRef="is" targetRef="ask"/>
+      <bpmn:sequenceFlow id="i2" sourceRef="ask" targetRef="ie"/>
+    </bpmn:subProcess>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="inner"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="inner" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_process_without_is_executable_is_executable_as_camunda_reads_it():
+    assert parse_definition(NESTED_CALL % b"").key == "outer"
+    assert parse_definition(NESTED_CALL % b' isExecutable="true"').key == "outer"
+    with pytest.raises(DefinitionInvalid) as caught:
+        parse_definition(NESTED_CALL % b' isExecutable="false"')
+    assert "isExecutable" in caught.value.problems[0].message
+
+
+def test_a_call_to_a_process_not_deployed_yet_is_a_warning_and_cannot_run():
+    from engine.runtime.instances import compile_process
+
+    parsed = parse_definition(NESTED_CALL % b"", resolve=lambda key: None)  # nested in a subprocess
+    assert parsed.missing_calls == ["not_yet_here"] and parsed.calls == ["not_yet_here"]
+    [warning] = [w for w in parsed.warnings if "not_yet_here" in w.message]
+    assert warning.element_id == "ask" and "deploy it before" in warning.message
+    with pytest.raises(DefinitionInvalid) as caught:
+        compile_process(NESTED_CALL % b"")
+    assert "'not_yet_here' is not deployed" in caught.value.problems[0].message
