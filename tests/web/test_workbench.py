@@ -151,7 +151,7 @@ def test_a_routing_edit_is_tested_on_a_real_signal_and_deployed(server, signed_i
     _status(page, "The draft decides differently")
     shot(page, "decision-test")
 
-    page.get_by_role("button", name="Save as draft").click()
+    page.get_by_role("button", name="Save as version").click()
     page.wait_for_url("**/workbench/processes/routing?version=2&saved=1")
     page.get_by_role("button", name="Deploy this version").click()
     _status(page, "Version 2 is deployed")

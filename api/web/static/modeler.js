@@ -167,7 +167,7 @@
   }
 
   async function compare() {
-    if (dirty()) return say("The diagram has unsaved edits: save it as a draft first, then compare the stored version.", true);
+    if (dirty()) return say("The diagram has unsaved edits: save them as a version first, then compare that version.", true);
     if (deployed === null) return say("No version is deployed yet: there is nothing to compare with.", true);
     const r = await call("GET", `/api/v1/processes/${encodeURIComponent(key)}/versions/${number}/diff`);
     if (!r.ok) return say(errorText(r), true);
@@ -202,7 +202,7 @@
   }
 
   async function deploy(version) {
-    if (version === number && dirty()) return say("The diagram has unsaved edits: save them as a draft and deploy that version.", true);
+    if (version === number && dirty()) return say("The diagram has unsaved edits: save them as a version and deploy that one.", true);
     const r = await call("POST", `/api/v1/processes/${encodeURIComponent(key)}/versions/${version}/deploy`);
     if (!r.ok) return say(errorText(r), true);
     location.href = `/workbench/processes/${encodeURIComponent(key)}?version=${version}&deployed=1`;
