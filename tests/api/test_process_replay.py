@@ -11,7 +11,7 @@ from engine.events.models import ActivityEvent
 from engine.processes.models import ProcessInstanceRecord
 from engine.tasks.models import Task
 from engine.timers.models import Timer
-from tests.helpers import auth, count, drain, signal_body
+from tests.helpers import auth, count, drain, signal_body, spike_investigation
 
 REACTIVE = (Path(__file__).resolve().parents[2] / "processes" / "reactive_case.bpmn").read_bytes()
 URL = "/api/v1/processes/reactive_case/versions/{}/replay-test"
@@ -74,3 +74,33 @@ def test_a_history_replay_refuses_what_it_cannot_run(client, keys):
     assert client.post(URL.format(1), headers=auth(keys["csr"])).status_code == 403
     empty = client.post(URL.format(1), headers=owner).json()
     assert empty["signals"] == 0 and empty["history"] == 0 and empty["cases"] == []
+
+
+def _step(client, headers, case_id, name, data):  # type: ignore[no-untyped-def]
+    (task,) = [
+        t
+        for t in client.get(f"/api/v1/cases/{case_id}", headers=headers).json()["tasks"]
+        if t["name"] == name
+    ]
+    r = client.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": data}, headers=headers)
+    assert r.status_code == 200, r.text
+
+
+def test_the_modeler_page_offers_the_open_change_requests_of_the_process_to_replay(client, keys):
+    _complaints(client, keys, 2)
+    investigation = spike_investigation("delivery")
+    sup = auth(keys["supervisor"])
+    for name, data in (
+        ("define_cause", {"root_cause_category": "logistics", "cause_description": "a depot"}),
+        ("investigate", {"findings": "parcels stuck"}),
+        ("decide", {"decision": "change_process"}),
+        ("request_change", {"process_key": "reactive_case", "change_description": "name the depot"}),
+    ):
+        _step(client, sup, investigation, name, data)
+    (cr,) = client.get(f"/api/v1/cases/{investigation}/change-requests", headers=sup).json()["items"]
+    assert (
+        client.post("/signin", data={"key": keys["process_owner"]}, follow_redirects=False).status_code == 303
+    )
+    page = client.get("/workbench/processes/reactive_case").text
+    assert f'<option value="{cr["id"]}">change request {cr["id"][:8]} (requested)' in page
+    assert '<option value="1" data-live="2" selected>v1 · 2 live</option>' in page
