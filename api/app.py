@@ -37,6 +37,7 @@ from api.keys.router import router as keys_router
 from api.limits import BodyLimit
 from api.mentions.router import router as mentions_router
 from api.participants.router import router as participants_router
+from api.processes.drafts import router as drafts_router
 from api.processes.router import router as processes_router
 from api.queues.router import router as queues_router
 from api.replies.router import router as replies_router
@@ -161,6 +162,7 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
         sla_router,
         keys_router,
         processes_router,
+        drafts_router,
         timers_router,
         webhooks_router,
         replies_router,

@@ -122,3 +122,20 @@ def spike_investigation(topic: str = "delivery") -> str:
         case, opened = investigations.on_spike(s, trend)
         assert opened
         return case.id
+
+
+def without_triage(xml: bytes) -> bytes:
+    """reactive_case with its triage task taken out (the flow goes straight to the decision)."""
+    start = xml.index(b'<bpmn:userTask id="triage"')
+    xml = xml[:start] + xml[xml.index(b"</bpmn:userTask>", start) + len(b"</bpmn:userTask>") :]
+    start = xml.index(b'<bpmn:sequenceFlow id="flow_to_decision"')
+    xml = xml[:start] + xml[xml.index(b"/>", start) + 2 :]
+    for element in (b"triage_di", b"flow_to_decision_di"):
+        start = xml.index(b'id="' + element + b'"')
+        start = xml.rindex(b"<", 0, start)
+        tag = b"</bpmndi:BPMNShape>" if element == b"triage_di" else b"</bpmndi:BPMNEdge>"
+        xml = xml[:start] + xml[xml.index(tag, start) + len(tag) :]
+    xml = xml.replace(b'targetRef="triage"', b'targetRef="triage_decision"')
+    return xml.replace(
+        b"<bpmn:incoming>flow_to_decision</bpmn:incoming>", b"<bpmn:incoming>flow_to_triage</bpmn:incoming>"
+    )

@@ -45,6 +45,11 @@ class VersionIn(BaseModel):
     version: Annotated[StrictInt, Field(ge=1, le=1_000_000)]
 
 
+class HistoryReplayIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    limit: Annotated[StrictInt, Field(ge=1, le=changes.MAX_REPLAYED)] = changes.RECENT_REPLAYED
+
+
 class MigrationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     from_version: Annotated[StrictInt, Field(ge=1, le=1_000_000)]
@@ -98,6 +103,21 @@ def approve(request_id: Id, body: VersionIn, caller: Caller, session: DbSession)
     ``POST /api/v1/processes/{key}/versions/{n}/deploy`` completes the request."""
     caller.require("process_owner")
     return change_request_out(changes.approve(session, request_id, body.version, caller))
+
+
+@router.post("/api/v1/processes/{key}/versions/{number}/replay-test")
+def replay_history(
+    key: Annotated[str, Path(max_length=200)],
+    number: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    caller: Caller,
+    session: DbSession,
+    body: HistoryReplayIn | None = None,
+) -> dict[str, Any]:
+    """Replays the opening signals of the process's ``limit`` most recent cases against version
+    ``number`` and the deployed version in rolled-back savepoints; the report is returned, not
+    stored (a change request's replay test stores its own)."""
+    caller.require(*TESTERS)
+    return changes.replay_recent(session, key, number, (body or HistoryReplayIn()).limit)
 
 
 @router.post("/api/v1/processes/{key}/migrations")

@@ -32,6 +32,7 @@ from api.processes.schemas import (
 from engine import nlp
 from engine.changes import service as changes
 from engine.errors import Conflict, InvalidInput, PayloadTooLarge
+from engine.processes import drafts
 from engine.processes import service as definitions
 from engine.routing import service as routing
 from engine.worker import pipeline
@@ -84,15 +85,22 @@ def list_processes(caller: Caller, session: DbSession) -> DefinitionList:
     openapi_extra=_UPLOAD_BODY,
     responses={200: {"description": "byte-identical to a stored version, which is returned"}},
 )
-async def upload(caller: Caller, session: DbSession, request: Request, response: Response) -> UploadOut:
+async def upload(
+    caller: Caller,
+    session: DbSession,
+    request: Request,
+    response: Response,
+    discard_draft: Annotated[bool, Query(description="remove the key's work-in-progress draft")] = False,
+) -> UploadOut:
     """A BPMN or DMN file (multipart ``file``) becomes the next draft version of its key.
 
     422 lists every problem found; 413 over the size limit; 400 for DTDs/entities; 409 when the
     key belongs to the other kind. A byte-identical re-upload answers 200 with the stored version.
+    With ``discard_draft`` the key's work-in-progress draft goes in the same transaction.
     """
     caller.require("process_owner")
     data, filename = await _read_file(request)
-    out = await run_in_threadpool(_store, session, data, filename, caller.name)
+    out = await run_in_threadpool(_store, session, data, filename, caller.name, discard_draft)
     if not out.created:
         response.status_code = 200
     return out
@@ -141,7 +149,9 @@ def _too_large() -> PayloadTooLarge:
     )
 
 
-def _store(session: Session, data: bytes, filename: str, actor: str) -> UploadOut:
+def _store(
+    session: Session, data: bytes, filename: str, actor: str, discard_draft: bool = False
+) -> UploadOut:
     try:
         version, created = definitions.upload(session, data, filename=filename, actor=actor)
         # the unique (key, version) is checked here, so a concurrent upload is a 409, not a 500
@@ -150,7 +160,8 @@ def _store(session: Session, data: bytes, filename: str, actor: str) -> UploadOu
         raise Conflict(
             "Another upload of the same key was stored at the same moment; upload again."
         ) from None
-    return upload_out(version, created)
+    discarded = drafts.discard_if_any(session, version.key) if discard_draft else False
+    return upload_out(version, created, draft_discarded=discarded)
 
 
 @router.post(":validate", openapi_extra=_UPLOAD_BODY)

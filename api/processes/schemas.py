@@ -26,6 +26,8 @@ class VersionOut(BaseModel):
 class UploadOut(VersionOut):
     created: bool
     warnings: list[dict[str, Any]]
+    #: the key's work-in-progress draft was removed (``discard_draft``)
+    draft_discarded: bool = False
 
 
 class AuditEntry(BaseModel):
@@ -80,8 +82,13 @@ def _fields(v: ProcessVersion) -> dict[str, Any]:
     }
 
 
-def upload_out(v: ProcessVersion, created: bool) -> UploadOut:
-    return UploadOut(**_fields(v), created=created, warnings=list((v.summary or {}).get("warnings", [])))
+def upload_out(v: ProcessVersion, created: bool, *, draft_discarded: bool = False) -> UploadOut:
+    return UploadOut(
+        **_fields(v),
+        created=created,
+        warnings=list((v.summary or {}).get("warnings", [])),
+        draft_discarded=draft_discarded,
+    )
 
 
 def audit_entry(e: ActivityEvent) -> AuditEntry:

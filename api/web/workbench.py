@@ -3,8 +3,9 @@ modeler (bpmn-js) and the decision-table editor (dmn-js) of one definition, and 
 its diagram.
 
 The pages read what they show in the request's session; every change (validate, save as a
-draft version, deploy, roll back, retry an incident, test a routing draft) goes through the JSON
-API from the page's script with the session cookie and CSRF token, like the other pages.
+draft version, deploy, roll back, retry an incident, test a routing draft, migrate instances in
+bulk, replay a version against history) goes through the JSON API from the page's script with
+the session cookie and CSRF token, like the other pages.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from api.deps import DbSession
 from api.web.router import _page, _refused
 from api.web.viewer import current, to_signin
 from engine.cases import service as cases
+from engine.changes import service as changes
 from engine.errors import NotFound
 from engine.incidents import service as incidents
-from engine.processes import monitor
+from engine.processes import drafts, monitor
 from engine.processes import service as definitions
 from engine.processes.models import ProcessDefinition
 from engine.signals.models import Signal
@@ -68,6 +70,7 @@ def definition_page(
     session: DbSession,
     key: str,
     version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    draft: Annotated[bool, Query(description="open the work-in-progress draft")] = False,
 ) -> Response:
     viewer = current(request, session)
     if viewer is None:
@@ -77,7 +80,12 @@ def definition_page(
     definition = session.get(ProcessDefinition, key)
     if definition is None:
         return _missing(request, viewer, "No such process", f"No process or decision has the key {key!r}.")
+    stored = drafts.find(session, key)
+    if draft and stored is None:
+        return _missing(request, viewer, "No draft", f"{key!r} has no work-in-progress draft.")
     versions = next(v for d, v in definitions.list_definitions(session) if d.key == key)
+    if draft and stored is not None:
+        version = version or stored.base_version
     number = version or definition.deployed_version or (versions[-1].version if versions else None)
     if number is None or not any(v.version == number for v in versions):
         return _missing(request, viewer, "No such version", f"{key!r} has no version {number}.")
@@ -86,6 +94,8 @@ def definition_page(
         "definition": definition,
         "versions": versions,
         "number": number,
+        "draft": stored,
+        "editing_draft": draft,
     }
     if definition.kind == "dmn":
         recent = session.scalars(
@@ -95,7 +105,17 @@ def definition_page(
             .limit(RECENT_SIGNALS)
         )
         return _page(request, "decision.html", viewer, signals=list(recent), **context)
-    return _page(request, "modeler.html", viewer, **context)
+    live = monitor.live_counts(session, key)
+    return _page(
+        request,
+        "modeler.html",
+        viewer,
+        live=live,
+        # the version with the most live instances is the likeliest to migrate from
+        migrate_from=max(live, key=lambda v: live[v]) if live else definition.deployed_version,
+        change_requests=changes.open_for_process(session, key),
+        **context,
+    )
 
 
 @router.get("/workbench/instances/{instance_id}")

@@ -6,7 +6,8 @@ A replay test opens, for each linked signal, the case it would open today (route
 deployed routing table) under the tested version and under the deployed version, each in a
 savepoint that is rolled back (``flows.dry_run``): no case, instance, task, timer or event of it
 stays. It reports where each would wait and its SLA clocks, and whether the real case's first
-response and resolution met them.
+response and resolution met them. The same test runs without a change request over a
+process's most recent cases (``replay_recent``): what the workbench runs on a draft version.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from engine.db import utcnow
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.events import service as events
 from engine.processes import service as definitions
-from engine.processes.models import DRAFT, ProcessDefinition
+from engine.processes.models import DRAFT, ProcessDefinition, ProcessInstanceRecord
 from engine.routing import service as routing
 from engine.signals.models import Signal
 from engine.tasks.models import Task
@@ -36,6 +37,7 @@ from engine.trends.investigations import INVESTIGATION
 REQUEST_CHANGE = "request_change"
 CHANGE_DEPLOYED = "change_deployed"  # the BPMN message the investigation's change step waits for
 MAX_REPLAYED = 200  # linked signals one replay test runs (the oldest first)
+RECENT_REPLAYED = 50  # a history replay's default share of a process's most recent cases
 SLA_TARGETS = ("first_response", "resolution")
 
 
@@ -71,6 +73,17 @@ def get(session: Session, request_id: str) -> ChangeRequest:
 def for_case(session: Session, case_id: str) -> list[ChangeRequest]:
     cases.get(session, case_id)
     stmt = select(ChangeRequest).where(ChangeRequest.case_id == case_id).order_by(ChangeRequest.created_at)
+    return list(session.scalars(stmt))
+
+
+def open_for_process(session: Session, key: str) -> list[ChangeRequest]:
+    """The change requests of ``key`` not deployed yet, oldest first (what the workbench offers
+    to replay-test)."""
+    stmt = (
+        select(ChangeRequest)
+        .where(ChangeRequest.process_key == key, ChangeRequest.status != DEPLOYED)
+        .order_by(ChangeRequest.created_at, ChangeRequest.id)
+    )
     return list(session.scalars(stmt))
 
 
@@ -184,12 +197,27 @@ def on_deployed(session: Session, key: str, version: int, *, actor: str) -> list
 
 
 def replay(session: Session, investigation_id: str, key: str, version: int) -> dict[str, Any]:
-    """The report of a replay test (see the module)."""
+    """The report of a replay test of the investigation's linked signals (see the module)."""
     definitions.get_version(session, key, version)
-    deployed = definitions.deployed(session, key).version
     linked, total = _linked_signals(session, investigation_id)
+    return {**_replay(session, key, version, linked), "linked": total}
+
+
+def replay_recent(session: Session, key: str, version: int, limit: int = RECENT_REPLAYED) -> dict[str, Any]:
+    """The report of a replay test of the opening signals of ``key``'s ``limit`` most recent
+    cases (any version, any status), replayed oldest first; no change request needed, nothing
+    stored. ``history`` counts the cases of ``key`` that a signal opened."""
+    definitions.get_version(session, key, version)
+    recent, total = _recent_signals(session, key, min(limit, MAX_REPLAYED))
+    return {**_replay(session, key, version, recent), "history": total}
+
+
+def _replay(session: Session, key: str, version: int, opened: list[tuple[Case, Signal]]) -> dict[str, Any]:
+    """Each case's opening signal routed today and, where that opens ``key``, opened under
+    ``version`` and under the deployed version in rolled-back savepoints (see the module)."""
+    deployed = definitions.deployed(session, key).version
     rows: list[dict[str, Any]] = []
-    for case, signal in linked:
+    for case, signal in opened:
         decision, context = _route(session, signal)
         opens = decision["action"] == "open_case" and decision["process_key"] == key
         entry: dict[str, Any] = {
@@ -207,7 +235,6 @@ def replay(session: Session, investigation_id: str, key: str, version: int) -> d
         "version": version,
         "deployed_version": deployed,
         "signals": len(rows),
-        "linked": total,  # more than signals: the oldest MAX_REPLAYED were replayed
         "summary": {
             "candidate": _summary(rows, "candidate"),
             "deployed": _summary(rows, "deployed"),
@@ -228,6 +255,20 @@ def _linked_signals(session: Session, investigation_id: str) -> tuple[list[tuple
     stmt = linked.order_by(Signal.received_at, Signal.id).limit(MAX_REPLAYED)
     total = session.scalar(select(func.count()).select_from(linked.subquery())) or 0
     return [(c, s) for c, s in session.execute(stmt)], int(total)
+
+
+def _recent_signals(session: Session, key: str, limit: int) -> tuple[list[tuple[Case, Signal]], int]:
+    """The ``limit`` most recent cases of ``key`` a signal opened, oldest of them first; and how
+    many there are."""
+    opened = (
+        select(Case, Signal)
+        .join(Signal, Signal.id == Case.origin_signal_id)
+        .join(ProcessInstanceRecord, ProcessInstanceRecord.id == Case.process_instance_id)
+        .where(ProcessInstanceRecord.process_key == key)
+    )
+    stmt = opened.order_by(Signal.received_at.desc(), Signal.id.desc()).limit(limit)
+    total = session.scalar(select(func.count()).select_from(opened.subquery())) or 0
+    return [(c, s) for c, s in session.execute(stmt)][::-1], int(total)
 
 
 def _route(session: Session, signal: Signal) -> tuple[dict[str, Any], dict[str, Any]]:

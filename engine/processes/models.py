@@ -66,3 +66,23 @@ class ProcessInstanceRecord(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __mapper_args__ = {"version_id_col": lock_version}
+
+
+class ProcessDraft(Base):
+    """A process owner's unfinished diagram of a key: stored whatever its problems, with the
+    problems found when it was saved. It is not a version, so nothing can deploy it; it becomes
+    one only through the validated upload. One per key: the last save wins."""
+
+    __tablename__ = "process_drafts"
+
+    key: Mapped[str] = mapped_column(ForeignKey("process_definitions.key"), primary_key=True)
+    xml: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    #: the version it was opened from, if any
+    base_version: Mapped[int | None] = mapped_column(default=None)
+    valid: Mapped[bool] = mapped_column(default=False)
+    problems: Mapped[list[Any]] = mapped_column(default=list)
+    warnings: Mapped[list[Any]] = mapped_column(default=list)
+    saved_by: Mapped[str] = mapped_column(String(80))
+    saved_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

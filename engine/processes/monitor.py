@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import pagination
@@ -73,3 +73,17 @@ def list_instances(
     wanted = (status,) if status is not None else ("running", "incident")
     stmt = stmt.where(ProcessInstanceRecord.status.in_(wanted))
     return pagination.fetch(session, stmt, NEWEST_FIRST, cursor, limit)
+
+
+def live_counts(session: Session, key: str) -> dict[int, int]:
+    """How many live instances (running or held at an incident) each version of ``key`` has:
+    what a bulk migration would look at."""
+    stmt = (
+        select(ProcessInstanceRecord.process_version, func.count())
+        .where(
+            ProcessInstanceRecord.process_key == key,
+            ProcessInstanceRecord.status.in_(("running", "incident")),
+        )
+        .group_by(ProcessInstanceRecord.process_version)
+    )
+    return {int(version): int(n) for version, n in session.execute(stmt)}

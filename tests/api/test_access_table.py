@@ -200,6 +200,10 @@ TABLE: dict[tuple[str, str], tuple[set[str] | frozenset[str] | str, Callable[[st
         _body({"version": 1}),
     ),
     ("POST", "/api/v1/change-requests/{request_id}/approve"): ({"process_owner"}, _body({"version": 1})),
+    ("POST", "/api/v1/processes/{key}/versions/{number}/replay-test"): (
+        {"supervisor", "process_owner"},
+        _body({"limit": 1}),
+    ),
     ("POST", "/api/v1/processes/{key}/migrations"): (
         {"process_owner"},
         _body({"from_version": 1, "to_version": 2}),
@@ -220,6 +224,13 @@ TABLE: dict[tuple[str, str], tuple[set[str] | frozenset[str] | str, Callable[[st
     ("GET", "/api/v1/processes/{key}/versions/{number}/diff"): (READERS, _nothing),
     ("GET", "/api/v1/processes/{key}/versions/{number}/xml"): (READERS, _nothing),
     ("POST", "/api/v1/processes/{key}/versions/{number}/deploy"): ({"process_owner"}, _nothing),
+    ("PUT", "/api/v1/processes/{key}/draft"): (
+        {"process_owner"},
+        lambda role: {"files": {"file": ("x.bpmn", b"not xml", "application/xml")}},
+    ),
+    ("GET", "/api/v1/processes/{key}/draft"): ({"process_owner"}, _nothing),
+    ("GET", "/api/v1/processes/{key}/draft/xml"): ({"process_owner"}, _nothing),
+    ("DELETE", "/api/v1/processes/{key}/draft"): ({"process_owner"}, _nothing),
     ("POST", "/api/v1/processes:validate"): (
         {"process_owner"},
         lambda role: {"files": {"file": ("x.bpmn", b"not xml", "application/xml")}},

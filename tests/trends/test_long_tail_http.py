@@ -18,7 +18,16 @@ from engine.tasks.models import Task
 from engine.timers import service as timers
 from engine.timers.models import Timer
 from tests.delivery.receiver import receiver
-from tests.helpers import auth, count, deliver, detached_case, drain, signal_body, spike_investigation
+from tests.helpers import (
+    auth,
+    count,
+    deliver,
+    detached_case,
+    drain,
+    signal_body,
+    spike_investigation,
+    without_triage,
+)
 
 REACTIVE = (Path(__file__).parents[2] / "processes" / "reactive_case.bpmn").read_bytes()
 
@@ -305,23 +314,6 @@ def test_a_change_request_deploys_a_new_reactive_case_after_a_replay_test(client
     assert client.get(f"/api/v1/cases/{newest}", headers=sup).json()["process"]["version"] == v2
 
 
-def _without_triage(xml: bytes) -> bytes:
-    """reactive_case with its triage task taken out (the flow goes straight to the decision)."""
-    start = xml.index(b'<bpmn:userTask id="triage"')
-    xml = xml[:start] + xml[xml.index(b"</bpmn:userTask>", start) + len(b"</bpmn:userTask>") :]
-    start = xml.index(b'<bpmn:sequenceFlow id="flow_to_decision"')
-    xml = xml[:start] + xml[xml.index(b"/>", start) + 2 :]
-    for element in (b"triage_di", b"flow_to_decision_di"):
-        start = xml.index(b'id="' + element + b'"')
-        start = xml.rindex(b"<", 0, start)
-        tag = b"</bpmndi:BPMNShape>" if element == b"triage_di" else b"</bpmndi:BPMNEdge>"
-        xml = xml[:start] + xml[xml.index(tag, start) + len(tag) :]
-    xml = xml.replace(b'targetRef="triage"', b'targetRef="triage_decision"')
-    return xml.replace(
-        b"<bpmn:incoming>flow_to_decision</bpmn:incoming>", b"<bpmn:incoming>flow_to_triage</bpmn:incoming>"
-    )
-
-
 def test_bulk_migration_dry_run_then_apply(client, keys):
     owner, csr = auth(keys["process_owner"]), auth(keys["csr"])
     ids = []
@@ -340,7 +332,7 @@ def test_bulk_migration_dry_run_then_apply(client, keys):
         keys["process_owner"],
         REACTIVE.replace(b'"triage"', b'"assess"').replace(b'"triage_di"', b'"assess_di"'),
     )
-    gone = _upload(client, keys["process_owner"], _without_triage(REACTIVE))
+    gone = _upload(client, keys["process_owner"], without_triage(REACTIVE))
 
     url = "/api/v1/processes/reactive_case/migrations"
     aligned = client.post(url, json={"from_version": 1, "to_version": renamed}, headers=owner).json()

@@ -28,7 +28,15 @@ ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = Path(__file__).parent / "screenshots"
 ADMIN_KEY = "web-test-admin-key-0123456789abcdef"
-PORTS = range(8840, 8850)  # this checkout's ports; any free one past them
+
+
+def _ports(spec: str) -> range:
+    """``SIFT_WEB_TEST_PORTS=8830-8839``: the ports a checkout's browser tests may use."""
+    first, _, last = spec.partition("-")
+    return range(int(first), int(last or first) + 1)
+
+
+PORTS = _ports(os.environ.get("SIFT_WEB_TEST_PORTS", "8840-8849"))  # this checkout's ports
 
 
 def _browser_ready() -> None:

@@ -93,9 +93,9 @@ def test_an_owner_changes_the_reactive_case_in_the_modeler_and_a_new_case_runs_i
     _status(page, "Valid: no problem found.")
     assert page.locator("g.djs-element.sift-problem").count() == 0
 
-    page.get_by_role("button", name="Save as draft").click()
+    page.get_by_role("button", name="Save as version").click()
     page.wait_for_url("**/workbench/processes/reactive_case?version=2&saved=1")
-    _status(page, "Saved as draft version 2.")
+    _status(page, "Saved as version 2, not deployed yet.")
     page.get_by_role("button", name="Compare with deployed").click()
     page.locator('#changes li.change.added[data-element="check_facts"]').wait_for()
     assert page.locator('g.djs-element.sift-added[data-element-id="check_facts"]').count() == 1
@@ -151,7 +151,7 @@ def test_a_routing_edit_is_tested_on_a_real_signal_and_deployed(server, signed_i
     _status(page, "The draft decides differently")
     shot(page, "decision-test")
 
-    page.get_by_role("button", name="Save as draft").click()
+    page.get_by_role("button", name="Save as version").click()
     page.wait_for_url("**/workbench/processes/routing?version=2&saved=1")
     page.get_by_role("button", name="Deploy this version").click()
     _status(page, "Version 2 is deployed")

@@ -1,5 +1,5 @@
 // The decision-table page: dmn-js (npm) edits a stored version of a DMN table; the server
-// validates it, stores it as a draft version and deploys it. For the routing table, the test
+// validates it, stores it as a (not yet deployed) version and deploys it. For the routing table, the test
 // panel asks the server which rule fires for one signal with the table as edited here (not
 // stored) and with the deployed one.
 (() => {
@@ -65,7 +65,7 @@
   });
 
   async function deploy(version) {
-    if (version === number && (await xmlNow()) !== savedXml) return say("The table has unsaved edits: save them as a draft and deploy that version.", true);
+    if (version === number && (await xmlNow()) !== savedXml) return say("The table has unsaved edits: save them as a version and deploy that one.", true);
     const r = await call("POST", `/api/v1/processes/${encodeURIComponent(key)}/versions/${version}/deploy`);
     if (!r.ok) return say(errorText(r), true);
     location.href = `/workbench/processes/${encodeURIComponent(key)}?version=${version}&deployed=1`;
@@ -103,7 +103,7 @@
   }
   const params = new URLSearchParams(location.search);
   open().then(() => {
-    if (params.get("saved") === "1") say(`Saved as draft version ${number}.`);
+    if (params.get("saved") === "1") say(`Saved as version ${number}, not deployed yet.`);
     if (params.get("deployed") === "1") say(`Version ${number} is deployed: signals are routed with it from now on.`);
   });
 })();

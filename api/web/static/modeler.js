@@ -1,9 +1,10 @@
 // The BPMN modeler page: bpmn-js (npm, served from node_modules) edits a stored version; the
 // side panel edits Sift's properties (a user task's form with its live preview, a service
 // task's operator, a script, a timer's expression, a flow's condition) through bpmn-js's
-// modeling commands, so they undo like any other edit. The server validates, stores a draft
-// version, diffs it against the deployed one and deploys; the page marks what it answers on the
-// diagram.
+// modeling commands, so they undo like any other edit. The server validates, keeps unfinished
+// work as the key's work-in-progress draft (whatever its problems; never deployable), stores a
+// version through the validated upload, diffs it against the deployed one and deploys; the page
+// marks what it answers on the diagram.
 (() => {
   "use strict";
   const W = window.SiftWorkbench;
@@ -12,6 +13,10 @@
   const key = page.dataset.key;
   const number = Number(page.dataset.version);
   const deployed = page.dataset.deployed ? Number(page.dataset.deployed) : null;
+  const editingDraft = page.dataset.draft === "1";
+  const draftBase = page.dataset.base ? Number(page.dataset.base) : null; // what a draft was opened from
+  const processPath = `/api/v1/processes/${encodeURIComponent(key)}`;
+  const pageUrl = (query) => `/workbench/processes/${encodeURIComponent(key)}?${query}`;
   const MARKS = ["sift-problem", "sift-added", "sift-changed", "sift-removed"];
 
   const modeler = new window.BpmnJS({
@@ -28,22 +33,43 @@
   let savedAt = 0; // the command stack's depth when the diagram equalled the stored version
   let marked = new Set();
   let selected = null;
+  let leaving = false; // the page navigates on purpose (after a save or a discard)
+  // the draft a save replaces: the one opened (then last saved), or none from a version, so a
+  // draft someone else saved meanwhile is never overwritten unawares (409 DraftChanged)
+  let draftSha = "none";
 
   const dirty = () => commands._stackIdx + 1 !== savedAt;
 
   async function open() {
-    const r = await fetch(`/api/v1/processes/${encodeURIComponent(key)}/versions/${number}/xml`, {
-      credentials: "same-origin",
-    });
-    if (!r.ok) return say(`Could not read version ${number} (HTTP ${r.status}).`, true);
+    const what = editingDraft ? "the draft" : `v${number}`;
+    const url = editingDraft ? `${processPath}/draft/xml` : `${processPath}/versions/${number}/xml`;
+    const r = await fetch(url, { credentials: "same-origin" });
+    if (!r.ok) return say(`Could not read ${what} (HTTP ${r.status}).`, true);
     try {
       const { warnings } = await modeler.importXML(await r.text());
       canvas.zoom("fit-viewport");
       savedAt = commands._stackIdx + 1;
+      if (editingDraft) return openedDraft();
       say(warnings.length ? `Opened v${number}; the modeler read it with ${warnings.length} warning(s).` : `Opened v${number}.`);
     } catch (err) {
-      say(`The modeler cannot draw v${number}: ${err.message}`, true);
+      say(`The modeler cannot draw ${what}: ${err.message}`, true);
     }
+  }
+
+  // the draft's problems as its last save found them, on their elements
+  async function openedDraft() {
+    const r = await call("GET", `${processPath}/draft`);
+    if (!r.ok) return say(errorText(r), true);
+    draftSha = r.data.sha256;
+    showProblems(r.data.problems);
+    const justSaved = new URLSearchParams(location.search).get("drafted") === "1";
+    const what = justSaved ? "Draft saved" : `Opened the draft saved by ${r.data.saved_by}`;
+    say(`${what}: ${draftState(r.data)}`, !r.data.valid);
+  }
+
+  function draftState(d) {
+    if (d.valid) return "it validates; “Save as version” stores it as a version.";
+    return `${d.problems.length} problem(s), marked on the diagram; it cannot become a version until they are fixed.`;
   }
 
   function clearMarks(kinds) {
@@ -101,20 +127,47 @@
     return r.data.valid;
   }
 
+  async function saveDraft() {
+    say("Saving the draft…");
+    const query = new URLSearchParams({ replaces: draftSha });
+    if (draftBase !== null) query.set("base_version", String(draftBase));
+    const r = await call("PUT", `${processPath}/draft?${query}`, fileForm(await xmlNow(), `${key}.bpmn`));
+    if (!r.ok) return say(errorText(r), true);
+    draftSha = r.data.sha256;
+    if (!editingDraft) {
+      leaving = true;
+      location.href = pageUrl("draft=1&drafted=1");
+      return;
+    }
+    savedAt = commands._stackIdx + 1;
+    document.getElementById("save-draft").classList.remove("dirty-mark");
+    showProblems(r.data.problems);
+    say(`Draft saved: ${draftState(r.data)}`, !r.data.valid);
+  }
+
+  async function discardDraft() {
+    const r = await call("DELETE", `${processPath}/draft`);
+    if (!r.ok && r.status !== 404) return say(errorText(r), true);
+    leaving = true;
+    location.href = pageUrl(`version=${draftBase || number}&discarded=1`);
+  }
+
   async function save() {
     say("Saving…");
-    const r = await call("POST", "/api/v1/processes", fileForm(await xmlNow(), `${key}.bpmn`));
+    const url = editingDraft ? "/api/v1/processes?discard_draft=true" : "/api/v1/processes";
+    const r = await call("POST", url, fileForm(await xmlNow(), `${key}.bpmn`));
     if (r.status === 422) {
       showProblems(r.data.fields || []);
-      return say(`Not saved: ${(r.data.fields || []).length} problem(s), marked on the diagram.`, true);
+      return say(`Not saved as a version: ${(r.data.fields || []).length} problem(s), marked on the diagram. “Save draft” keeps the unfinished work.`, true);
     }
     if (!r.ok) return say(errorText(r), true);
     if (r.data.key !== key) return say(`Saved as ${r.data.key} v${r.data.version}: the process id changed.`);
-    location.href = `/workbench/processes/${encodeURIComponent(key)}?version=${r.data.version}&saved=${r.data.created ? 1 : 0}`;
+    leaving = true;
+    location.href = pageUrl(`version=${r.data.version}&saved=${r.data.created ? 1 : 0}`);
   }
 
   async function compare() {
-    if (dirty()) return say("The diagram has unsaved edits: save it as a draft first, then compare the stored version.", true);
+    if (dirty()) return say("The diagram has unsaved edits: save them as a version first, then compare that version.", true);
     if (deployed === null) return say("No version is deployed yet: there is nothing to compare with.", true);
     const r = await call("GET", `/api/v1/processes/${encodeURIComponent(key)}/versions/${number}/diff`);
     if (!r.ok) return say(errorText(r), true);
@@ -149,7 +202,7 @@
   }
 
   async function deploy(version) {
-    if (version === number && dirty()) return say("The diagram has unsaved edits: save them as a draft and deploy that version.", true);
+    if (version === number && dirty()) return say("The diagram has unsaved edits: save them as a version and deploy that one.", true);
     const r = await call("POST", `/api/v1/processes/${encodeURIComponent(key)}/versions/${version}/deploy`);
     if (!r.ok) return say(errorText(r), true);
     location.href = `/workbench/processes/${encodeURIComponent(key)}?version=${version}&deployed=1`;
@@ -287,21 +340,32 @@
   modeler.on("selection.changed", (e) => render(e.newSelection.length === 1 ? e.newSelection[0] : null));
   modeler.on("commandStack.changed", () => {
     document.getElementById("save").classList.toggle("dirty-mark", dirty());
+    document.getElementById("save-draft").classList.toggle("dirty-mark", dirty());
     if (selected && !registry.get(selected.id)) render(null);
   });
 
   document.getElementById("validate").addEventListener("click", validate);
+  document.getElementById("save-draft").addEventListener("click", saveDraft);
   document.getElementById("save").addEventListener("click", save);
-  document.getElementById("compare").addEventListener("click", compare);
-  document.getElementById("deploy").addEventListener("click", () => deploy(number));
+  if (!editingDraft) {
+    document.getElementById("compare").addEventListener("click", compare);
+    document.getElementById("deploy").addEventListener("click", () => deploy(number));
+  }
+  const discard = document.getElementById("discard-draft");
+  if (discard) discard.addEventListener("click", discardDraft);
+  // unsaved edits are not lost by leaving the page unawares
+  window.addEventListener("beforeunload", (e) => {
+    if (dirty() && !leaving) e.preventDefault();
+  });
   for (const b of document.querySelectorAll("button.deploy-version")) b.addEventListener("click", () => deploy(Number(b.dataset.version)));
   document.getElementById("version-pick").addEventListener("change", (e) => {
     location.href = `/workbench/processes/${encodeURIComponent(key)}?version=${e.target.value}`;
   });
   const params = new URLSearchParams(location.search);
   open().then(() => {
-    if (params.get("saved") === "1") say(`Saved as draft version ${number}.`);
+    if (params.get("saved") === "1") say(`Saved as version ${number}, not deployed yet.`);
     if (params.get("saved") === "0") say(`Identical to the stored version ${number}: nothing new was stored.`);
     if (params.get("deployed") === "1") say(`Version ${number} is deployed: new cases run it.`);
+    if (params.get("discarded") === "1") say(`The draft is discarded; this is v${number}.`);
   });
 })();
