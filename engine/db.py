@@ -9,7 +9,7 @@ reaching a client.
 
 from __future__ import annotations
 
-import uuid
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -64,7 +64,15 @@ def utcnow() -> datetime:
 
 
 def new_id() -> str:
-    return uuid.uuid4().hex
+    """A random (version 4) UUID as 32 hex digits, as ``uuid.uuid4().hex`` spells it.
+
+    Built from the same 16 bytes of ``os.urandom`` with the version and variant bits set as
+    ``uuid.UUID`` sets them, without the ``UUID`` object: a worker batch takes a few thousand
+    ids, and the object cost more than the random bytes."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # variant RFC 4122
+    return raw.hex()
 
 
 def is_sqlite(url_or_engine: str | Engine) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from functools import lru_cache
 
 _DURATION = re.compile(
     r"^P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
@@ -20,7 +21,16 @@ MAX_DAYS = 3660
 
 def parse_parts(text: str) -> tuple[int, timedelta]:
     """``(days, clock part)``: weeks count as seven days (ISO 8601), hours and less as a timedelta."""
-    match = _DURATION.match(text) if isinstance(text, str) else None
+    if isinstance(text, str):
+        return _parse_text(text)
+    raise ValueError(f"{text!r} is not an ISO 8601 duration such as PT15M, PT4H or P1D")
+
+
+@lru_cache(maxsize=1024)
+def _parse_text(text: str) -> tuple[int, timedelta]:
+    """:func:`parse_parts` of a string, remembered: every case opened parses its policy's few
+    targets again (the answer is immutable; a refused text raises again, it is not cached)."""
+    match = _DURATION.match(text)
     if not match or text in ("P", "PT") or text.endswith("T"):
         raise ValueError(f"{text!r} is not an ISO 8601 duration such as PT15M, PT4H or P1D")
     parts = {k: float(v) for k, v in match.groupdict().items() if v}

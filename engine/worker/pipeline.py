@@ -49,6 +49,7 @@ from engine.trends import investigations
 
 _OPENED = "sift.pipeline.opened"  # session.info: cases opened in this transaction, by id
 _CASES_OF = "sift.pipeline.cases_of"  # session.info: live and lately resolved cases, by customer id
+_OPENED_FOR = "sift.pipeline.opened_for"  # session.info: the cases of _OPENED, by their customer id
 LIVE = (transitions.OPEN, transitions.WAITING)
 
 
@@ -206,13 +207,10 @@ def open_case(session: Session, signal: Signal, decision: dict[str, Any], contex
         rule=decision["rule"],
     )
     session.info.setdefault(_OPENED, {})[case.id] = case
+    if case.customer_id is not None:
+        session.info.setdefault(_OPENED_FOR, {}).setdefault(case.customer_id, []).append(case)
     investigations.link_new_case(session, case)  # under its topic's open investigation, if any
     return case
-
-
-def _opened(session: Session) -> list[Case]:
-    """Cases this transaction opened that are still in it (a rolled-back savepoint drops its own)."""
-    return [c for c in session.info.get(_OPENED, {}).values() if c in session]
 
 
 def _case(session: Session, case_id: str) -> Case | None:
@@ -275,8 +273,12 @@ def _cases_of(
             case = cases.surviving(session, row)
             if case not in found:
                 found.append(case)
+    # those this transaction opened for the customer and still holds (a rolled-back savepoint
+    # drops its own), looked up by customer: a batch opens hundreds
     found += [
-        c for c in _opened(session) if c.customer_id == customer_id and c.topic == topic and c not in found
+        c
+        for c in session.info.get(_OPENED_FOR, {}).get(customer_id, ())
+        if c in session and c.customer_id == customer_id and c.topic == topic and c not in found
     ]
     live = max((c for c in found if c.status in LIVE), key=lambda c: c.created_at, default=None)
     resolved = [c for c in found if _within(c, window)]
