@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import csv
 import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -274,15 +276,26 @@ class HeldOut:
     choices: list[Choice]
 
 
-def cross_validate(m: Matrix, labels: np.ndarray, folds: np.ndarray) -> HeldOut:
+def held_out_fold(m: Matrix, labels: np.ndarray, folds: np.ndarray, fold: int) -> tuple[np.ndarray, Choice]:
+    """The probabilities of fold ``fold``'s docs from the whole of ``train`` run on the other folds, and its choice."""
+    test, train_at = np.flatnonzero(folds == fold), np.flatnonzero(folds != fold)
+    choice = train(m.subset(train_at), labels[train_at], folds[train_at])
+    return probabilities(choice.model, m.subset(test)), choice
+
+
+def cross_validate(
+    m: Matrix, labels: np.ndarray, folds: np.ndarray, run: Callable[..., Iterable[Any]] = map
+) -> HeldOut:
+    """Each fold held out in turn; ``run`` maps ``held_out_fold`` over the folds (``map``, or a process pool's)."""
     probability = np.zeros(m.n)
     predicted = np.zeros(m.n, dtype=bool)
     choices = []
-    for fold in np.unique(folds[folds != ALWAYS_TRAIN]):
-        test, train_at = np.flatnonzero(folds == fold), np.flatnonzero(folds != fold)
-        choice = train(m.subset(train_at), labels[train_at], folds[train_at])
-        probability[test] = probabilities(choice.model, m.subset(test))
-        predicted[test] = probability[test] >= choice.model.threshold
+    held = [int(f) for f in np.unique(folds[folds != ALWAYS_TRAIN])]
+    results = run(held_out_fold, *zip(*[(m, labels, folds, fold) for fold in held], strict=True))
+    for fold, (fold_probability, choice) in zip(held, results, strict=True):
+        test = np.flatnonzero(folds == fold)
+        probability[test] = fold_probability
+        predicted[test] = fold_probability >= choice.model.threshold
         choices.append(choice)
     return HeldOut(probability, predicted, choices)
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.nlp import modelfile
 from engine.nlp.errors import NlpModelError
 from engine.nlp.features import N_FEATURES, N_HASHED, FeatureBatch, NormTable
 
@@ -48,8 +49,7 @@ class SentimentModel:
         return cls(weights, offsets)
 
     def save(self, path: Path = MODEL_FILE) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(path, weights=self.weights.astype(np.float16), offsets=self.offsets)
+        modelfile.save(path, {"weights": self.weights.astype(np.float16), "offsets": self.offsets})
 
 
 class NormLogits:
@@ -99,6 +99,8 @@ class NormLogits:
         token = np.take(self.plain, batch.rows, axis=0)
         if batch.negated.any():
             token[batch.negated] = np.take(self.negated, batch.rows[batch.negated], axis=0)
+        if batch.turned.any():
+            token[batch.turned] = np.take(self.weights, batch.turned_index(), axis=0)
         has_bigram = batch.bigram >= 0
         token[has_bigram] += np.take(self.weights, batch.bigram[has_bigram], axis=0)
         total = np.zeros((len(token) + 1, token.shape[1]), dtype=np.float64)
