@@ -325,6 +325,13 @@ class NormTable:
             flat = key - rows * N_HASHED
         return flat, rows
 
+    def rows_of(self, norms: frozenset[int]) -> np.ndarray:
+        """A bool per row: whether its norm hash is one of ``norms``."""
+        mask = np.zeros(len(self), dtype=bool)
+        found = [self.rows[h] for h in norms if h in self.rows]
+        mask[found] = True
+        return mask
+
     def row_grams(self, row: int) -> np.ndarray:
         """The n-gram indices of one row, in order (int64); each chunk is sorted once, when first asked."""
         at = bisect_right(self._chunk_firsts, row) - 1
@@ -468,13 +475,20 @@ class FeatureBatch:
         _, negated_uni, *_ = self.table.columns()
         return _hashed_index(negated_uni[self.rows[self.turned]].astype(np.uint64), _TURNED_SALT)
 
-    def coo(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(doc, feature index, value) triplets: the sparse matrix the model is trained on."""
+    def coo(self, neutral: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(doc, feature index, value) triplets: the sparse matrix the model is trained on.
+
+        ``neutral`` (a bool per table row, ``NormTable.rows_of``) marks norms whose
+        own unigram and character n-grams are left out (the sentiment model's
+        topic and product words, ``SentimentModel.neutral``); their bigrams stay.
+        """
         unigram, negated_uni, *_ = self.table.columns()
         tok_doc = np.repeat(np.arange(self.n_docs, dtype=np.int64), np.diff(self.starts))
         uni = np.where(self.negated, negated_uni[self.rows], unigram[self.rows])
         uni[self.turned] = self.turned_index()
-        plain = ~self.negated & ~self.turned
+        own = np.ones(len(self.rows), dtype=bool) if neutral is None else ~neutral[self.rows] | self.turned
+        tok_doc_own, uni = tok_doc[own], uni[own]
+        plain = ~self.negated & ~self.turned & own
         gram_docs, gram_idx = [], []
         for doc, row in zip(tok_doc[plain].tolist(), self.rows[plain].tolist(), strict=True):
             grams = self.table.row_grams(row)
@@ -483,7 +497,7 @@ class FeatureBatch:
         has_bigram = self.bigram >= 0
         dense_doc = np.repeat(np.arange(self.n_docs, dtype=np.int64), N_DENSE)
         dense_idx = np.tile(np.arange(N_HASHED, N_FEATURES, dtype=np.int64), self.n_docs)
-        docs = np.concatenate([tok_doc, *gram_docs, tok_doc[has_bigram], dense_doc])
+        docs = np.concatenate([tok_doc_own, *gram_docs, tok_doc[has_bigram], dense_doc])
         idx = np.concatenate([uni, *gram_idx, self.bigram[has_bigram], dense_idx])
         hashed = len(docs) - len(dense_doc)
         values = np.concatenate([np.ones(hashed, dtype=np.float32), self.dense.ravel()])

@@ -2,7 +2,8 @@
 
 The sentiment model first, then the complaint model, whose features include
 the sentiment model's output (``complaint_train``; ``--skip-sentiment``
-retrains the complaint model alone on the shipped sentiment model).
+retrains the complaint model alone on the shipped sentiment model,
+``--skip-complaint`` the sentiment model alone).
 
 Sentiment trains on a pool of one TweetEval split (default: test, 12,284
 tweets) and the training parts of the brand-sentiment sets
@@ -34,13 +35,80 @@ import numpy as np
 from engine.nlp import brand_data, complaint_train
 from engine.nlp.complaint import MODEL_FILE as COMPLAINT_FILE
 from engine.nlp.components import analysis
-from engine.nlp.features import N_FEATURES, Featurizer
+from engine.nlp.features import N_FEATURES, Featurizer, hash_string, vader_lexicon
 from engine.nlp.pipeline import build_pipeline
-from engine.nlp.resources import VOCAB_FILE
+from engine.nlp.resources import TOPICS_FILE, VOCAB_FILE, load_catalogue, load_groups
 from engine.nlp.sentiment import LABELS, MODEL_FILE, SentimentModel, coo_logits, softmax
+from engine.nlp.tokenizer import social_norm
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "tweeteval-sentiment"
 Features = tuple[np.ndarray, np.ndarray, np.ndarray, int]
+# Single-word topic phrases that judge or tell what happened rather than name a thing: they keep their
+# features (and those in VADER's lexicon keep theirs anyway).
+TOPIC_JUDGEMENTS = frozenset(
+    [
+        "overcharged",
+        "cracked",
+        "overheating",
+        "glitch",
+        "bug",
+        "buggy",
+        "crashes",
+        "crashing",
+        "expensive",
+        "overpriced",
+        "cheaper",
+        "exploded",
+        "explode",
+        "exploding",
+        "burned",
+        "burnt",
+        "burn",
+        "unsafe",
+        "hazard",
+        "smoke",
+        "sparks",
+        "outage",
+        "down",
+        "disconnected",
+        "blackout",
+        "stranded",
+        "overbooked",
+        "escalate",
+        "delivered",
+        "deliver",
+        "shipped",
+        "dispatched",
+        "dispatch",
+        "refunded",
+        "reimburse",
+        "returned",
+        "online",
+    ]
+)
+
+
+def neutral_norms() -> tuple[str, ...]:
+    """The norms whose own features the sentiment model leaves out: the names of things a mention is about.
+
+    Single-word aliases of the catalogue (brands and products) and
+    single-word phrases of the topic taxonomy that name a thing (battery,
+    refund, app, flight; not ``TOPIC_JUDGEMENTS`` nor VADER's words). Brand
+    tweets about a thing are often negative ("battery" is in 69 brand training
+    tweets, 29 of them negative, against 9% of all of them), so its n-grams learned
+    a polarity that outweighed what is said of it: "The battery is not bad
+    at all" read negative. Sentiment is of what is said; the topic is
+    reported beside it, and the complaint model keeps these words. Stored
+    in the model file (``SentimentModel.neutral``), so editing the data
+    files changes nothing until the model is trained again.
+    """
+    lexicon = vader_lexicon()
+    words = {social_norm(a) for e in load_catalogue() for a in e.aliases if " " not in a and "@" not in a}
+    for group in load_groups(TOPICS_FILE, "topics"):
+        words.update(
+            p for p in group.phrases if " " not in p and p not in lexicon and p not in TOPIC_JUDGEMENTS
+        )
+    return tuple(sorted(words))
 
 
 def read_split(data: Path, split: str) -> tuple[list[str], np.ndarray]:
@@ -51,13 +119,17 @@ def read_split(data: Path, split: str) -> tuple[list[str], np.ndarray]:
     return texts, labels
 
 
-def featurize(texts: list[str]) -> Features:
-    """The training matrix of ``texts`` as (doc, index, value) triplets, plus the doc count."""
+def featurize(texts: list[str], neutral: tuple[str, ...] = ()) -> Features:
+    """The training matrix of ``texts`` as (doc, index, value) triplets, plus the doc count.
+
+    The norms in ``neutral`` contribute no unigram or n-grams (``neutral_norms``).
+    """
     nlp = build_pipeline(upto="sift_sentiment")
     featurizer = Featurizer()
     docs = list(nlp.pipe(texts))
     batch = featurizer.batch(docs, [analysis(d).cues.count("unresolved") for d in docs])
-    return (*batch.coo(), len(docs))
+    mask = featurizer.table.rows_of(frozenset(hash_string(n) for n in neutral)) if neutral else None
+    return (*batch.coo(mask), len(docs))
 
 
 def subset(features: Features, keep: np.ndarray) -> Features:
@@ -185,11 +257,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--complaints", type=Path, default=complaint_train.DEFAULT_DATA)
     parser.add_argument("--complaint-out", type=Path, default=COMPLAINT_FILE)
     parser.add_argument("--skip-sentiment", action="store_true", help="train the complaint model alone")
+    parser.add_argument("--skip-complaint", action="store_true", help="train the sentiment model alone")
     parser.add_argument("--vocab", type=Path, default=VOCAB_FILE)
     args = parser.parse_args(argv)
     if not args.skip_sentiment:
         train_sentiment(args)
-    train_complaint(args.complaints, args.data, args.complaint_out)
+    if not args.skip_complaint:
+        train_complaint(args.complaints, args.data, args.complaint_out)
     return 0
 
 
@@ -227,7 +301,9 @@ def train_sentiment(args: argparse.Namespace) -> None:
     counts = ", ".join(f"{name} {int((origin == k).sum())}" for k, name in enumerate(names))
     print(f"training pool: {len(texts)} tweets ({counts}); brand held-out fifths never read here")
     inner_mask = np.array([brand_data.is_inner(t) for t in texts])
-    features = featurize(texts)
+    neutral = neutral_norms()
+    print(f"{len(neutral)} topic and product words carry no sentiment of their own (neutral_norms)")
+    features = featurize(texts, neutral)
     inner, train = np.flatnonzero(inner_mask), np.flatnonzero(~inner_mask)
     inner_features = subset(features, inner)
     results = []
@@ -261,11 +337,11 @@ def train_sentiment(args: argparse.Namespace) -> None:
                 results.append((f1, brand_weight, epochs, l2, off))
     f1, brand_weight, epochs, l2, off = max(results, key=lambda r: r[0])
     sample_weight = np.where(origin == 0, 1.0, brand_weight)
-    model = SentimentModel(fit(features, label, epochs, l2=l2, sample_weight=sample_weight), off)
+    model = SentimentModel(fit(features, label, epochs, l2=l2, sample_weight=sample_weight), off, neutral)
     model.save(args.out)
     words = write_vocab(general, args.vocab)
     eval_texts, eval_labels = read_split(args.data, other)
-    pred = (coo_logits(model.weights, *featurize(eval_texts)) + off).argmax(axis=1)
+    pred = (coo_logits(model.weights, *featurize(eval_texts, neutral)) + off).argmax(axis=1)
     print(
         f"chose brand weight {brand_weight}, epochs={epochs}, l2={l2} (inner macro-F1 {f1:.4f}); "
         f"{other} macro-F1 {macro_f1(eval_labels, pred):.4f} (bench/nlp.py reports the held-out brand parts)"

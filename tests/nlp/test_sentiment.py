@@ -65,6 +65,36 @@ def test_fast_scoring_equals_the_training_matrix() -> None:
     np.testing.assert_allclose(fast, reference, rtol=1e-4, atol=1e-4)
 
 
+def test_fast_scoring_leaves_out_topic_words_as_the_training_matrix_does() -> None:
+    """With the shipped model's topic and product words, fast logits equal the matrix training built for them."""
+    scorer = get_pipeline().get_pipe("sift_sentiment")
+    neutral = scorer.model.neutral
+    assert {"battery", "refund", "iphone"} <= set(neutral)
+    docs = list(get_pipeline().pipe(TEXTS))
+    features = Featurizer().batch(docs, [analysis(d).cues.count("unresolved") for d in docs])
+    fast = NormLogits(scorer.model.weights, features.table, scorer.model.neutral_hashes()).logits(features)
+    reference = coo_logits(scorer.model.weights, *featurize(TEXTS, neutral))
+    np.testing.assert_allclose(fast, reference, rtol=1e-4, atol=1e-4)
+
+
+def test_a_topic_word_alone_carries_no_sentiment() -> None:
+    """A topic or product word names what a mention is about; what is said of it decides the sentiment.
+
+    ("refund" is also a brand-care cue, which moves the score: not compared here.)
+    """
+    assert enrich("battery")["sentiment"] == enrich("screen")["sentiment"] == enrich("iphone")["sentiment"]
+    assert enrich("battery")["sentiment"]["label"] == "neutral"
+
+
+def test_the_topic_words_are_saved_with_the_model(tmp_path) -> None:
+    from engine.nlp.features import N_FEATURES
+    from engine.nlp.sentiment import SentimentModel
+
+    model = SentimentModel(np.zeros((N_FEATURES, 3), np.float32), np.zeros(3, np.float32), ("app", "battery"))
+    model.save(tmp_path / "m.npz")
+    assert SentimentModel.load(tmp_path / "m.npz").neutral == ("app", "battery")
+
+
 def test_negation_scope_stops_at_punctuation() -> None:
     docs = list(get_pipeline().pipe(["not good. great day"]))
     features = Featurizer().batch(docs, [0])
