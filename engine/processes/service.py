@@ -142,7 +142,7 @@ def deploy(session: Session, key: str, number: int, *, actor: str | None = None)
     previous = definition.deployed_version
     if previous == number:
         return version
-    if version.kind == "bpmn":  # what it calls must be deployed now, and still fit it
+    if (version.summary or {}).get("calls"):  # what it calls must be deployed now, and still fit it
         parsed = runtime.parse_definition(bytes(version.xml), resolve=deployed_xml(session))
         if parsed.missing_calls:
             raise CalledProcessNotDeployed(key, number, parsed.missing_calls)
