@@ -40,6 +40,18 @@
 
   const dirty = () => commands._stackIdx + 1 !== savedAt;
 
+  // "fit-viewport" fits the diagram to the whole canvas, so the palette (over its left edge)
+  // hides the first elements; fit it to the part of the canvas right of the palette instead
+  function fitBesidePalette() {
+    canvas.zoom("fit-viewport");
+    const palette = document.querySelector("#canvas .djs-palette");
+    const { inner, outer } = canvas.viewbox();
+    const left = palette ? palette.getBoundingClientRect().right - document.querySelector("#canvas").getBoundingClientRect().left + 12 : 0;
+    if (!inner.width || !inner.height || left <= 0 || left >= outer.width) return;
+    const scale = Math.min((outer.width - left - 12) / inner.width, (outer.height - 24) / inner.height, 1);
+    canvas.viewbox({ x: inner.x - left / scale, y: inner.y - 12 / scale, width: outer.width / scale, height: outer.height / scale });
+  }
+
   async function open() {
     const what = editingDraft ? "the draft" : `v${number}`;
     const url = editingDraft ? `${processPath}/draft/xml` : `${processPath}/versions/${number}/xml`;
@@ -47,7 +59,7 @@
     if (!r.ok) return say(`Could not read ${what} (HTTP ${r.status}).`, true);
     try {
       const { warnings } = await modeler.importXML(await r.text());
-      canvas.zoom("fit-viewport");
+      fitBesidePalette();
       savedAt = commands._stackIdx + 1;
       if (editingDraft) return openedDraft();
       say(warnings.length ? `Opened v${number}; the modeler read it with ${warnings.length} warning(s).` : `Opened v${number}.`);
