@@ -38,8 +38,11 @@ class BodyLimit:
             )
             return
         limit = self.limit_for(scope["path"])
-        declared = dict(scope.get("headers") or []).get(b"content-length")
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
+            if b"100-continue" not in headers.get(b"expect", b"").lower():
+                await _drain(receive, int(declared))
             await _refuse(send, limit)
             return
         chunks: list[bytes] = []
@@ -51,6 +54,8 @@ class BodyLimit:
             chunk = message.get("body", b"")
             seen += len(chunk)
             if seen > limit:
+                if message.get("more_body", False):
+                    await _drain(receive, DRAIN_MAX)
                 await _refuse(send, limit)
                 return
             chunks.append(chunk)
@@ -75,6 +80,26 @@ class BodyLimit:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+# the most of a refused body read and dropped before the 413; past it the connection is cut
+DRAIN_MAX = 64 * 1024 * 1024
+
+
+async def _drain(receive: Receive, expected: int) -> None:
+    """Reads and drops the rest of a refused body, at most ``DRAIN_MAX`` bytes. Most clients
+    send the whole body before they read the answer, and a server that closes a socket with
+    unread data in it makes the kernel reset the connection: the client then sees a broken
+    pipe instead of the 413. uvicorn ends ``receive()`` once the response is complete, so the
+    draining has to come before the answer (nginx's lingering close does it after)."""
+    if expected > DRAIN_MAX:
+        return
+    seen = 0
+    while seen <= DRAIN_MAX:
+        message = await receive()
+        if message["type"] == "http.disconnect" or not message.get("more_body", False):
+            return
+        seen += len(message.get("body", b""))
 
 
 # a raw NUL byte, or a \u0000 escape not itself escaped (an odd run of backslashes)
