@@ -8,6 +8,13 @@ that has counts in that span or a window still holding counts (an idle series ca
 zero minutes when it is next seen: the same steps, so the result does not depend on when runs
 happen), records the spikes in tick order and moves ``evaluated_through``.
 
+Gaps cost nothing: while no series holds counts in its window, the run jumps to the next counted
+minute instead of evaluating empty minutes a day per transaction (one mention dated years back
+otherwise made the first run walk every minute since, thousands of back-to-back commits that
+locked SQLite writers out for minutes). A series idle for more than ``IDLE_RESTART_MINUTES``
+starts afresh when next seen, as a new one would: its baseline has decayed to nothing and its
+profile is stale, and catching up would cost a step per idle minute.
+
 Two things drive it: the worker after a batch that moved the watermark (a replay of history in
 event-time order is detected as it is posted, with ``detected_at`` in event time), and the timer
 service's minute job, which, while the stream is live (the watermark within
@@ -22,7 +29,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from engine.config import get_settings
@@ -45,6 +52,7 @@ log = logging.getLogger("sift.trends")
 
 CONFIG = Config()
 MAX_TICKS_PER_RUN = 1440  # a day of event time per transaction; a longer catch-up takes several
+IDLE_RESTART_MINUTES = 28 * 1440  # four weeks: past it a series' history is no longer used
 
 
 def tick_time(tick: int) -> datetime:
@@ -93,12 +101,39 @@ def advance(session: Session, *, now: datetime | None = None, cfg: Config = CONF
         start = first
     if target <= start:
         return Run([], False)
+    if not _any_active(session, start):
+        start = _next_counted(session, start, target)
+        if start >= target:
+            clock.evaluated_through = target
+            clock.updated_at = utcnow()
+            return Run([], False)
     end = min(target, start + MAX_TICKS_PER_RUN)
     spikes = _evaluate(session, start, end, cfg)
     found = [_record(session, series, spike, table) for series, spike, table in spikes]
     clock.evaluated_through = end
     clock.updated_at = utcnow()
     return Run(found, end < target)
+
+
+def _any_active(session: Session, start: int) -> bool:
+    """Whether a series still holds counts in its window at ``start``."""
+    return (
+        session.scalar(select(TrendSeries.series).where(TrendSeries.active_until > start).limit(1))
+        is not None
+    )
+
+
+def _detected_counts() -> ColumnElement[bool]:
+    return ~TrendCount.series.startswith(f"{SOURCE}:")
+
+
+def _next_counted(session: Session, start: int, target: int) -> int:
+    """Where evaluation resumes when nothing is active: the first counted minute at or after
+    ``start`` (the ticks before it would evaluate empty minutes only), or ``target``."""
+    minute = session.scalar(
+        select(func.min(TrendCount.minute)).where(TrendCount.minute >= start, _detected_counts())
+    )
+    return target if minute is None else min(max(start, minute), target)
 
 
 def _evaluate(
@@ -109,7 +144,7 @@ def _evaluate(
             TrendCount.series, TrendCount.minute, TrendCount.volume, TrendCount.negative, TrendCount.reach_sum
         )
         .where(TrendCount.minute >= start, TrendCount.minute < end)
-        .where(~TrendCount.series.startswith(f"{SOURCE}:"))
+        .where(_detected_counts())
     )
     counts: dict[str, dict[int, tuple[int, int, float]]] = {}
     for series, minute, volume, negative, reach in rows:
@@ -125,6 +160,9 @@ def _evaluate(
         minutes = counts.get(series, {})
         row = stored.get(series)
         state = State.load(row.state) if row is not None else State.new(min(minutes))
+        idle = row is not None and minutes and not state.window_has_counts()
+        if idle and min(minutes) - state.last_tick > IDLE_RESTART_MINUTES:
+            state = State.new(min(minutes))
         for tick in range(state.last_tick + 1, end + 1):
             volume, negative, reach = minutes.get(tick - 1, (0, 0, 0.0))
             spike = step(state, tick, volume, negative, reach, params, cfg)

@@ -164,3 +164,40 @@ def test_two_workers_detecting_the_same_minutes_record_each_trend_once(db):
         assert sum(found) == len(trends) and sorted(found)[0] == 0
         assert [t.topic for t in trends if t.kind == "topic"] == ["delivery"]
         assert len(s.scalars(select(Case).where(Case.kind == "investigation")).all()) == 1
+
+
+def _counting_runs(monkeypatch) -> list[tuple[int, int]]:
+    """Records (tick evaluated from, to) of every detection transaction."""
+    spans: list[tuple[int, int]] = []
+    evaluate = detection._evaluate
+
+    def recorded(session, start, end, cfg):  # type: ignore[no-untyped-def]
+        spans.append((start, end))
+        return evaluate(session, start, end, cfg)
+
+    monkeypatch.setattr(detection, "_evaluate", recorded)
+    return spans
+
+
+def test_a_mention_dated_a_year_back_neither_walks_the_year_nor_changes_the_trends(db, monkeypatch):
+    """Counted first, it would make the first run evaluate every empty minute since, a day per
+    transaction (seen: one fuzzed signal dated 2000 locked SQLite writers out for three minutes);
+    its series, seen again a year on, starts afresh instead of stepping through the idle year."""
+    items = stream.mentions(seed=11)
+    spans = _counting_runs(monkeypatch)
+    plain = _replay(items, post_chunk=500, worker_batch=50)
+    plain_runs = len(spans)
+    _fresh()
+    spans.clear()
+    old = dict(
+        items[0],
+        external_id="a-year-back",
+        text="@acme my order 99999 never arrived, where is it",
+        author={"handle": "@someone_else", "followers": 10},
+        created_at=(stream.START - timedelta(days=365)).isoformat(),
+    )
+    _post([old], 1)
+    with_old = _replay(items, post_chunk=500, worker_batch=50)
+    assert with_old == plain
+    assert len(spans) <= plain_runs + 2, f"{len(spans)} detection transactions against {plain_runs}"
+    assert sum(end - start for start, end in spans) < 3 * 1440
