@@ -60,6 +60,19 @@ async def _on_validation(request: Request, exc: RequestValidationError) -> JSONR
             "MalformedJson",
             "The body is not valid JSON (UTF-8); send a JSON object matching the documented shape.",
         )
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    whole_body = any(tuple(e.get("loc", ())) == ("body",) for e in errors)
+    if (
+        whole_body
+        and content_type
+        and content_type != "application/json"
+        and not content_type.endswith("+json")
+    ):
+        return error_response(
+            415,
+            "UnsupportedMediaType",
+            f"This endpoint takes a JSON body: send it with Content-Type: application/json (got {content_type}).",
+        )
     fields = _validation_fields(exc)
     names = ", ".join(f["field"] or "(body)" for f in fields[:10])
     return error_response(422, "ValidationFailed", f"Some fields are missing or invalid: {names}.", fields)

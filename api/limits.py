@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -62,6 +63,44 @@ class BodyLimit:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        encoding = headers.get(b"content-encoding", b"identity").strip().lower()
+        if encoding not in (b"", b"identity"):
+            if encoding not in _DECODERS:
+                await _send_error(
+                    send,
+                    415,
+                    "UnsupportedMediaType",
+                    f"Content-Encoding {encoding.decode('latin-1')!r} is not supported; send the body "
+                    "uncompressed, or with gzip or deflate.",
+                )
+                return
+            try:
+                body = _decompress(body, encoding, limit)
+            except _TooLarge:
+                await _refuse(send, limit, uncompressed=True)
+                return
+            except zlib.error:
+                await _send_error(
+                    send,
+                    400,
+                    "BadRequest",
+                    f"The body is not valid {encoding.decode()} data; compress it again, or send it uncompressed.",
+                )
+                return
+            kept = [
+                (k, v)
+                for k, v in scope["headers"]
+                if k.lower() not in (b"content-encoding", b"content-length")
+            ]
+            scope = {**scope, "headers": [*kept, (b"content-length", str(len(body)).encode())]}
+        if _declares_json(scope) and _wide_unicode(body[:4]):
+            await _send_error(
+                send,
+                400,
+                "MalformedJson",
+                "The body is UTF-16 or UTF-32; send JSON encoded as UTF-8.",
+            )
+            return
         if _is_json(scope) and _JSON_NUL.search(body):
             await _send_error(
                 send,
@@ -111,18 +150,53 @@ def _is_json(scope: Scope) -> bool:
     return content_type.split(b";")[0].strip().lower() in (b"application/json", b"")
 
 
+def _declares_json(scope: Scope) -> bool:
+    content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
+    kind = content_type.split(b";")[0].strip().lower()
+    return kind == b"application/json" or kind.endswith(b"+json")
+
+
 def _has_nul(scope: Scope) -> bool:
     query = scope.get("query_string") or b""
     return "\x00" in scope["path"] or b"%00" in query or b"\x00" in query
 
 
-async def _refuse(send: Send, limit: int) -> None:
+async def _refuse(send: Send, limit: int, *, uncompressed: bool = False) -> None:
+    what = "uncompressed body" if uncompressed else "body"
     await _send_error(
         send,
         413,
         "PayloadTooLarge",
-        f"The body is larger than {limit} bytes; send less (split batches, shorten text).",
+        f"The {what} is larger than {limit} bytes; send less (split batches, shorten text).",
     )
+
+
+class _TooLarge(Exception):
+    pass
+
+
+# zlib's wbits: 16 + MAX_WBITS reads a gzip wrapper, MAX_WBITS a zlib (deflate) one
+_DECODERS = {b"gzip": 16 + zlib.MAX_WBITS, b"x-gzip": 16 + zlib.MAX_WBITS, b"deflate": zlib.MAX_WBITS}
+
+
+def _decompress(body: bytes, encoding: bytes, limit: int) -> bytes:
+    """The body uncompressed, never more than ``limit`` bytes of it held (a small body that
+    inflates to gigabytes is refused as it grows, not after)."""
+    inflater = zlib.decompressobj(_DECODERS[encoding])
+    out = inflater.decompress(body, limit + 1)
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise _TooLarge
+    if not inflater.eof:
+        raise zlib.error("truncated")
+    return out
+
+
+def _wide_unicode(head: bytes) -> bool:
+    """A UTF-16 or UTF-32 JSON text, by its byte-order mark or the NULs around its first
+    ASCII character (RFC 4627's way of telling them)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    return len(head) == 4 and ((head[0] == 0 and head[2] == 0) or (head[1] == 0 and head[3] == 0))
 
 
 async def _send_error(send: Send, status: int, code: str, detail: str) -> None:

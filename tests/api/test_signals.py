@@ -202,3 +202,66 @@ def test_batch_item_with_unknown_fields_gets_its_own_error(client, keys):
     assert bad["fields"] == [{"field": "posted_at", "message": "Extra inputs are not permitted"}]
     assert bad["detail"] == "Item 1 is invalid: posted_at."
     assert count(Signal) == 2
+
+
+def _post_encoded(client, key, raw: bytes, **headers: str):
+    return client.post("/api/v1/signals", content=raw, headers={**auth(key), **headers})
+
+
+def test_a_gzip_or_deflate_body_is_taken_uncompressed(client, keys):
+    import zlib
+
+    key = keys["integration"]
+    one = json.dumps(signal_body(external_id="gz-1")).encode()
+    two = json.dumps(signal_body(external_id="deflate-1")).encode()
+    gz = zlib.compressobj(wbits=16 + zlib.MAX_WBITS)
+    r = _post_encoded(
+        client,
+        key,
+        gz.compress(one) + gz.flush(),
+        **{"Content-Type": "application/json", "Content-Encoding": "gzip"},
+    )
+    assert r.status_code == 202, r.text
+    r = _post_encoded(
+        client, key, zlib.compress(two), **{"Content-Type": "application/json", "Content-Encoding": "deflate"}
+    )
+    assert r.status_code == 202, r.text
+    assert count(Signal) == 2
+
+
+def test_compressed_bodies_that_cannot_be_taken_get_clear_errors_and_write_nothing(client, keys):
+    import zlib
+
+    key = keys["integration"]
+    bomb = zlib.compressobj(wbits=16 + zlib.MAX_WBITS)
+    inflating = bomb.compress(b'{"text": "' + b"a" * 50_000_000 + b'"}') + bomb.flush()
+    assert len(inflating) < 1_048_576
+    json_type = {"Content-Type": "application/json"}
+    r = _post_encoded(client, key, inflating, **json_type, **{"Content-Encoding": "gzip"})
+    assert (r.status_code, r.json()["error"]) == (413, "PayloadTooLarge")
+    assert "uncompressed" in r.json()["detail"]
+    r = _post_encoded(client, key, b"not gzip at all", **json_type, **{"Content-Encoding": "gzip"})
+    assert (r.status_code, r.json()["error"]) == (400, "BadRequest")
+    truncated = zlib.compress(json.dumps(signal_body()).encode())[:-6]
+    r = _post_encoded(client, key, truncated, **json_type, **{"Content-Encoding": "deflate"})
+    assert r.status_code == 400
+    r = _post_encoded(client, key, b"\x1b\x00", **json_type, **{"Content-Encoding": "br"})
+    assert (r.status_code, r.json()["error"]) == (415, "UnsupportedMediaType")
+    assert "'br'" in r.json()["detail"]
+    assert count(Signal) == 0
+
+
+def test_wide_unicode_and_non_json_bodies_are_named_for_what_they_are(client, keys):
+    key = keys["integration"]
+    body = json.dumps(signal_body())
+    for encoding in ("utf-16", "utf-16-le", "utf-32-be"):
+        r = _post_encoded(client, key, body.encode(encoding), **{"Content-Type": "application/json"})
+        assert (r.status_code, r.json()["error"]) == (400, "MalformedJson"), encoding
+        assert "UTF-8" in r.json()["detail"]
+    for content_type in ("text/plain", "application/x-www-form-urlencoded"):
+        r = _post_encoded(client, key, body.encode(), **{"Content-Type": content_type})
+        assert (r.status_code, r.json()["error"]) == (415, "UnsupportedMediaType"), content_type
+        assert "application/json" in r.json()["detail"] and content_type in r.json()["detail"]
+    r = _post_encoded(client, key, body.encode(), **{"Content-Type": "application/vnd.api+json"})
+    assert r.status_code == 202
+    assert count(Signal) == 1
