@@ -7,6 +7,7 @@ process (``sift serve``); ``sift worker`` runs both without HTTP.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -247,9 +248,64 @@ def _declare_bearer_key(app: FastAPI) -> None:
                     _drop_authorization_header(operation)
                     if path in (HEALTHZ, READYZ, METRICS):
                         operation["security"] = []
+            _declare_errors(schema)
+            app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "Error",
+    "required": ["error", "detail"],
+    "properties": {
+        "error": {"type": "string", "description": "A code name, e.g. ValidationFailed, NotFound, Conflict."},
+        "detail": {"type": "string", "description": "What went wrong and how to fix it."},
+        "fields": {
+            "type": "array",
+            "description": "With validation errors: each field at fault (`field`), or for a process "
+            "definition each problem at its element (`element_id`, `element_name`, `line`, `column`).",
+            "items": {
+                "type": "object",
+                "required": ["message"],
+                "properties": {
+                    "message": {"type": "string"},
+                    "field": {"type": "string"},
+                    "element_id": {"type": ["string", "null"]},
+                    "element_name": {"type": ["string", "null"]},
+                    "line": {"type": ["integer", "null"]},
+                    "column": {"type": ["integer", "null"]},
+                },
+            },
+        },
+    },
+}
+
+
+def _declare_errors(schema: dict[str, Any]) -> None:
+    """Every error has one shape (api/errors.py), so the document says so: 422 and a ``default``
+    response name the ``Error`` schema instead of FastAPI's own validation shape, which Sift never
+    sends. A client generated from the document then reads errors it can parse."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Error"] = ERROR_SCHEMA
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            if "422" in responses:
+                responses["422"] = {
+                    "description": "Invalid input: `fields` names each field at fault.",
+                    "content": error,
+                }
+            responses["default"] = {
+                "description": "An error (4xx, or 503 while the database is out of reach): see docs/api.md, Errors.",
+                "content": error,
+            }
+    referenced = json.dumps(schema["paths"])
+    for name in ("HTTPValidationError", "ValidationError"):
+        if f"#/components/schemas/{name}" not in referenced:
+            components.pop(name, None)
 
 
 def _drop_authorization_header(operation: dict[str, Any]) -> None:

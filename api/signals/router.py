@@ -24,7 +24,14 @@ def _wake_worker(request: Request, new_ids: list[str]) -> None:
         worker.wake()
 
 
-@router.post("", status_code=202, response_model=AcceptedOut)
+@router.post(
+    "",
+    status_code=202,
+    response_model=AcceptedOut,
+    responses={
+        200: {"model": AcceptedOut, "description": "Already stored: the same (source, external_id) again."}
+    },
+)
 def post_signal(
     body: SignalIn, caller: Caller, session: DbSession, request: Request, response: Response
 ) -> AcceptedOut:

@@ -71,6 +71,37 @@ def test_the_openapi_document_declares_the_bearer_key_for_all_but_healthz(client
             assert "authorization" not in headers, f"{method} {path} lists the key as a parameter"
 
 
+def test_the_openapi_document_gives_the_error_shape_sift_sends(client, keys):
+    """A client generated from the document must be able to read Sift's errors: every operation
+    names the Error schema for 422 and for any other error, and real errors validate against it."""
+    import jsonschema
+
+    spec = client.get("/openapi.json").json()
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    error = spec["components"]["schemas"]["Error"]
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            for status in ("422", "default"):
+                if status == "422" and status not in operation["responses"]:
+                    continue
+                ref = operation["responses"][status]["content"]["application/json"]["schema"]["$ref"]
+                assert ref == "#/components/schemas/Error", f"{method} {path} {status}"
+    assert "200" in spec["paths"]["/api/v1/signals"]["post"]["responses"], "a repeated signal is 200"
+    got = [
+        client.get("/api/v1/cases", headers=auth("not-a-key")),
+        client.get("/api/v1/cases", params={"limit": "many"}, headers=auth(keys["csr"])),
+        client.post(
+            "/api/v1/signals",
+            content=b"{",
+            headers={**auth(keys["integration"]), "Content-Type": "application/json"},
+        ),
+        client.get("/api/v1/cases/nope", headers=auth(keys["csr"])),
+    ]
+    assert [r.status_code for r in got] == [401, 422, 400, 404]
+    for r in got:
+        jsonschema.validate(r.json(), error)
+
+
 def test_docs_and_healthz_need_no_key_while_the_api_does(client, keys):
     for url in ("/docs", "/redoc", "/openapi.json", "/healthz", "/readyz"):
         assert client.get(url).status_code == 200, url
