@@ -88,6 +88,15 @@ async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONRespons
     detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"No endpoint {request.url.path}; the API is documented at /docs."
+    if exc.status_code == 400 and detail == "There was an error parsing the body":
+        # FastAPI's words when the JSON parser fails other than by a syntax error: in practice
+        # nesting deeper than Python's recursion limit
+        return error_response(
+            400,
+            "MalformedJson",
+            "The body could not be parsed as JSON: it is nested too deeply (or otherwise unreadable); "
+            "send a JSON object matching the documented shape.",
+        )
     return error_response(exc.status_code, HTTP_CODES.get(exc.status_code, "HttpError"), detail)
 
 

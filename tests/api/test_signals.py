@@ -265,3 +265,16 @@ def test_wide_unicode_and_non_json_bodies_are_named_for_what_they_are(client, ke
     r = _post_encoded(client, key, body.encode(), **{"Content-Type": "application/vnd.api+json"})
     assert r.status_code == 202
     assert count(Signal) == 1
+
+
+def test_json_nested_past_the_parser_s_depth_is_a_clear_400(client, keys):
+    deep = (
+        b'{"source": "twitter", "external_id": "deep", "text": "x", "meta": '
+        + b"[" * 100_000
+        + b"]" * 100_000
+        + b"}"
+    )
+    r = _post_raw(client, keys["integration"], deep)
+    assert (r.status_code, r.json()["error"]) == (400, "MalformedJson")
+    assert "nested too deeply" in r.json()["detail"]
+    assert count(Signal) == 0
