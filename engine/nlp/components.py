@@ -274,9 +274,14 @@ class SentimentScorer:
         self.model = model
         self.complaint = complaint
         self.featurizer = Featurizer()
-        weights = model.weights
+        # one copy of the weights, column-major (NormLogits reads each class's column); the model's are a view
+        weights = np.empty(
+            (len(model.weights), len(LABELS) + (complaint is not None)), dtype=np.float32, order="F"
+        )
+        weights[:, : len(LABELS)] = model.weights
         if complaint is not None:
-            weights = np.concatenate([weights, complaint.feature_weights[:, None]], axis=1)
+            weights[:, len(LABELS)] = complaint.feature_weights
+        model.weights = weights[:, : len(LABELS)]
         self.norm_logits = NormLogits(weights, self.featurizer.table)
 
     def __call__(self, doc: Doc) -> Doc:
