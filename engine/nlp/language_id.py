@@ -116,6 +116,7 @@ class LanguageIdentifier:
         self.keys = keys[order]
         self.features = feature_of[order]
         self.longest = int(self.keys[-1] >> _LENGTH_SHIFT)
+        self._length_bits = (np.arange(1, self.longest + 1, dtype=np.int64) << _LENGTH_SHIFT)[:, np.newaxis]
         self.aliases: list[tuple[int, int]] = []  # (first column, later column) of a label with two
         first: dict[str, int] = {}
         for column, label in enumerate(self.classes):
@@ -154,16 +155,26 @@ class LanguageIdentifier:
         return self.classes[int(scores.argmax())]
 
     def _features(self, data: np.ndarray) -> np.ndarray:
-        """The automaton's features at each byte, in text order: its state there is the longest known n-gram ending there."""
-        state = np.full(len(data), -1, dtype=np.int64)
-        window = np.zeros(len(data), dtype=np.int64)
-        for length in range(1, min(self.longest, len(data)) + 1):
-            window = window[: len(data) - length + 1] * 256 + data[length - 1 :]
-            key = window | (length << _LENGTH_SHIFT)
-            at = np.minimum(np.searchsorted(self.keys, key), len(self.keys) - 1)
-            hit = self.keys[at] == key
-            state[np.flatnonzero(hit) + length - 1] = at[hit]
-        features = self.features[state[state >= 0]]
+        """The automaton's features at each byte, in text order: its state there is the longest known n-gram ending there.
+
+        All n-grams of the text (row: length - 1, column: where it ends) are
+        looked up with one binary search; a missing one has a negative key.
+        """
+        size, longest = len(data), min(self.longest, len(data))
+        if not size:
+            return np.zeros(0, dtype=np.int32)
+        window = np.full((longest, size), -1, dtype=np.int64)
+        window[0] = data
+        for length in range(1, longest):
+            np.add(window[length - 1, length - 1 : -1] * 256, data[length:], out=window[length, length:])
+        window |= self._length_bits[:longest]
+        at = np.searchsorted(self.keys, window.ravel()).reshape(window.shape)
+        np.minimum(at, len(self.keys) - 1, out=at)
+        hit = self.keys[at] == window
+        known = hit.any(axis=0)
+        longest_hit = longest - 1 - np.argmax(hit[::-1], axis=0)
+        state = at[longest_hit[known], np.flatnonzero(known)]
+        features = self.features[state]
         return features[features >= 0]
 
     def _rows(self, ids: np.ndarray) -> np.ndarray:
