@@ -62,6 +62,7 @@ class NormLogits:
 
     def _reset(self) -> None:
         # one contiguous array per class: gathering from a column is several times faster than rows of three
+        # (views when the weights are column-major, as SentimentScorer builds them)
         self._columns = [np.ascontiguousarray(column) for column in self.weights[:N_HASHED].T]
         self.generation = self.table.generation
         self.plain = np.zeros((0, self.weights.shape[1]), dtype=np.float32)

@@ -63,6 +63,14 @@ def test_fast_scoring_equals_the_training_matrix() -> None:
     np.testing.assert_allclose(fast, reference, rtol=1e-4, atol=1e-4)
 
 
+def test_weights_are_held_once() -> None:
+    """The model's weights, the logit pass's and its per-class columns are one array in memory."""
+    scorer = get_pipeline().get_pipe("sift_sentiment")
+    held = scorer.norm_logits.weights
+    assert np.shares_memory(scorer.model.weights, held)
+    assert all(np.shares_memory(column, held) for column in scorer.norm_logits._columns)
+
+
 def test_negation_scope_stops_at_punctuation() -> None:
     docs = list(get_pipeline().pipe(["not good. great day"]))
     features = Featurizer().batch(docs, [0])
