@@ -4,8 +4,13 @@ Reads every ``*.bpmn`` under the folders named on the command line (e.g. a check
 SpiffWorkflow's ``tests/SpiffWorkflow``; the diagrams are not in its wheel or sdist and are
 never committed here). For each file:
 
-1. SpiffWorkflow's parser (``SpiffBpmnParser``, no XSD validator) reads it and builds the spec
-   of each of its processes: the file is **parser-accepted** when that raises nothing.
+1. SpiffWorkflow's parser (``SpiffBpmnParser``, no XSD validator) reads it: the file is
+   **parser-accepted** when it has at least one executable process and Spiff builds the spec of
+   each executable process, and of the collaboration when two or more of its pools are
+   executable (that is how Spiff runs them together), without raising. A file whose processes
+   are all ``isExecutable="false"`` is not parser-accepted: Spiff builds nothing from it (its
+   ``get_process_ids`` lists only executable processes, and ``get_spec`` of a non-executable one
+   raises "Process X is not executable.").
 2. Sift's upload validation (``engine.runtime.parse_definition``, what ``POST /processes``
    runs) judges it, with the files it accepted so far "deployed" under their keys, so a call
    activity may call a process another file deploys (rounds repeat until nothing new passes).
@@ -29,7 +34,9 @@ from pathlib import Path
 
 
 def _spiff_accepts(data: bytes, name: str) -> str | None:
-    """None when SpiffWorkflow's parser builds every process of the file, else why not."""
+    """None when SpiffWorkflow's parser builds what it would run from the file, else why not:
+    the spec of every executable process, and of each collaboration with two or more executable
+    pools. A file with no executable process is refused: Spiff builds nothing from it."""
     from lxml import etree
     from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
@@ -37,8 +44,14 @@ def _spiff_accepts(data: bytes, name: str) -> str | None:
     try:
         root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
         parser.add_bpmn_xml(root, name)
-        for process_id in parser.get_process_ids():
+        executable = parser.get_process_ids()
+        if not executable:
+            return "NotExecutable: no executable process (SpiffWorkflow builds no spec from the file)"
+        for process_id in executable:
             parser.get_spec(process_id)
+        for collaboration, pools in parser.collaborations.items():
+            if sum(pool in executable for pool in pools) > 1:
+                parser.get_collaboration(collaboration)
     except Exception as err:
         return f"{type(err).__name__}: {err}"[:200]
     return None
@@ -125,6 +138,10 @@ def main() -> int:
     print(f"\nSpiffWorkflow's own refusals: {len(spiff_refused)}")
     for reason, n in Counter(r.split(":")[0] for r in spiff_refused.values()).most_common():
         print(f"  {n:4d}  {reason}")
+        if opts.list:
+            for path, why in sorted(spiff_refused.items()):
+                if why.split(":")[0] == reason:
+                    print(f"          {path}")
     return 0
 
 

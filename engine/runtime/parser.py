@@ -262,8 +262,7 @@ def validate_bpmn(
     processes = root.findall(f"{{{BPMN_NS}}}process")
     executable = [p for p in processes if is_executable(p)]
     if not executable:
-        msg = 'No executable process: mark the process isExecutable="true".'
-        return None, [Problem(None, None, msg, root.sourceline)], None
+        return None, [_no_executable(root, processes)], None
     entry, starts, problems = _entry(root, processes, executable)
     running = _running(processes, starts)
     calls, called_roots, call_problems, missing = _external_calls(running, processes, resolve)
@@ -304,6 +303,23 @@ def validate_bpmn(
         collaboration=collaboration,
     )
     return parsed, problems, spiff_parser
+
+
+def _no_executable(root: etree._Element, processes: list[etree._Element]) -> Problem:
+    """Why nothing in the file can run: only black-box pools, or only documentation processes."""
+    if not processes:
+        msg = (
+            "The file has no process: its pools, if any, are black boxes (participants without a "
+            "process); draw the process Sift should run inside a pool."
+        )
+        return Problem(None, None, msg, root.sourceline)
+    ids = ", ".join(p.get("id") or "?" for p in processes)
+    verb = "is" if len(processes) == 1 else "are all"
+    msg = (
+        f'No executable process: {ids} {verb} marked isExecutable="false" (documentation only); '
+        'mark the process Sift should run isExecutable="true".'
+    )
+    return Problem(None, None, msg, root.sourceline)
 
 
 def is_executable(process: etree._Element) -> bool:
