@@ -707,9 +707,19 @@ def specs(
     parser: Any, key: str | None, *, collaboration: bool, require_calls: bool = True
 ) -> tuple[Any, dict[str, Any]]:
     """The entry's spec and those of the processes it calls (all pools, for a collaboration);
-    ``require_calls`` false leaves a called process that is not there out (validation only)."""
-    if collaboration:
+    ``require_calls`` false leaves a called process that is not there out (validation only:
+    for a collaboration it then checks each executable pool and returns no collaboration spec,
+    as SpiffWorkflow's ``get_collaboration`` always requires every called process)."""
+    if collaboration and require_calls:
         return parser.get_collaboration(key)
+    if collaboration:
+        found: dict[str, Any] = {}
+        for pool in parser.collaborations[key]:
+            process_parser = parser.get_process_parser(pool)
+            if process_parser is not None and process_parser.process_executable:
+                found[pool] = parser.get_spec(pool)
+                found.update(_present_subprocess_specs(parser, pool))
+        return None, found
     if require_calls:
         return parser.get_spec(key), parser.get_subprocess_specs(key)
     return parser.get_spec(key), _present_subprocess_specs(parser, key)

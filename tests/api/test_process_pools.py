@@ -92,3 +92,20 @@ def test_a_file_of_black_boxes_only_says_it_has_no_process(client, keys):
     assert r.status_code == 422
     (problem,) = r.json()["fields"]
     assert "no process" in problem["message"] and "black box" in problem["message"]
+
+
+def test_a_pool_calling_a_process_not_deployed_yet_is_a_draft_until_it_is(client, keys):
+    owner = auth(keys["process_owner"])
+    r = _upload(client, keys, (FILES / "pools_calling_partner_review.bpmn").read_bytes())
+    assert r.status_code == 201, r.text
+    draft = r.json()
+    assert draft["key"] == "reactive_case"
+    [missing] = [w for w in draft["warnings"] if "partner_review" in w["message"]]
+    assert missing["element_id"] == "ask_partner"
+    deploy = f"/api/v1/processes/reactive_case/versions/{draft['version']}/deploy"
+    refused = client.post(deploy, headers=owner)
+    assert refused.status_code == 409 and refused.json()["error"] == "CalledProcessNotDeployed"
+    _deploy(client, keys, (FILES / "partner_review.bpmn").read_bytes())
+    assert client.post(deploy, headers=owner).status_code == 200
+    case = _open_case(client, keys)
+    assert sorted(t["name"] for t in case["tasks"]) == ["intake_note", "partner_check"]
