@@ -574,6 +574,9 @@ def _timer_problem(tag: str, expression: str) -> str | None:
     return _timer_value_problem(tag, value)
 
 
+_TIMER_EXAMPLES = {"timeDuration": '"PT4H"', "timeDate": '"2026-12-01T09:00:00Z"', "timeCycle": '"R3/PT4H"'}
+
+
 def _timer_value_problem(tag: str, value: Any) -> str | None:
     parse = {
         "timeDuration": TimerEventDefinition.parse_iso_duration,
@@ -585,7 +588,14 @@ def _timer_value_problem(tag: str, value: Any) -> str | None:
             raise TypeError
         parse(value)
     except Exception:
-        return f'The timer {tag} does not evaluate to an ISO 8601 {tag[4:].lower()} string; e.g. "PT4H".'
+        if tag == "timeCycle" and isinstance(value, tuple) and len(value) == 2:
+            count, every = value
+            return (
+                "The timer timeCycle evaluates to a (count, duration) pair, the form older SpiffWorkflow "
+                f'versions read; SpiffWorkflow 3 reads an ISO 8601 cycle: write "R{count}/{every}".'
+            )
+        kind = tag[4:].lower()
+        return f"The timer {tag} does not evaluate to an ISO 8601 {kind} string; e.g. {_TIMER_EXAMPLES[tag]}."
     return None
 
 

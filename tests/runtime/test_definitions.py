@@ -225,3 +225,50 @@ def test_a_call_to_a_process_not_deployed_yet_is_a_warning_and_cannot_run():
     with pytest.raises(DefinitionInvalid) as caught:
         compile_process(NESTED_CALL % b"")
     assert "'not_yet_here' is not deployed" in caught.value.problems[0].message
+
+
+TIMED = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="timed" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:userTask id="work" name="Work"/>
+    <bpmn:boundaryEvent id="every" cancelActivity="false" attachedToRef="work">
+      <bpmn:timerEventDefinition id="every_def"><bpmn:%s>%s</bpmn:%s></bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:endEvent id="e"/>
+    <bpmn:endEvent id="reminded"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="work"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="e"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="every" targetRef="reminded"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def _timer_problems(tag: bytes, expression: bytes) -> list[str]:
+    try:
+        parse_definition(TIMED % (tag, expression, tag))
+    except DefinitionInvalid as err:
+        return [p.message for p in err.problems]
+    return []
+
+
+def test_a_legacy_count_and_timedelta_cycle_is_refused_with_the_iso_cycle_to_write():
+    [message] = _timer_problems(b"timeCycle", b"(3, timedelta(hours=2))")
+    assert "(count, duration) pair" in message and '"R3/PT2H"' in message
+    assert _timer_problems(b"timeCycle", b'"R3/PT2H"') == []
+    [message] = _timer_problems(b"timeCycle", b"42")
+    assert 'e.g. "R3/PT4H"' in message  # a cycle's example is a cycle, not a duration
+    [message] = _timer_problems(b"timeDate", b"42")
+    assert "ISO 8601 date string" in message and "2026-12-01" in message
+
+
+def test_timedelta_in_a_timer_reads_as_pythons_timedelta():
+    assert _timer_problems(b"timeDuration", b"timedelta(2)") == []
+    parsed = parse_definition(TIMED % (b"timeDuration", b"timedelta(hours=1, minutes=30)", b"timeDuration"))
+    assert parsed.summary["timers"] == {"every": "timedelta(hours=1, minutes=30)"}
+
+
+def test_reading_an_attribute_in_an_expression_says_to_index_the_dictionary():
+    [message] = _timer_problems(b"timeDuration", b"sla.duration")
+    assert "sla['duration']" in message and "dictionaries" in message
