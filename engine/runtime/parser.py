@@ -517,9 +517,29 @@ def _owner(node: etree._Element) -> etree._Element:
     return parent if parent is not None else node
 
 
+_JUEL = re.compile(r"^\s*[$#]\{(?P<inner>.*)\}\s*$", re.DOTALL)
+_CRON = re.compile(r"^\s*[0-9*?/,LW#-]+(\s+[0-9A-Za-z*?/,LW#-]+){4,6}\s*$")
+
+
+def _foreign_expression(source: str) -> str | None:
+    """What a Camunda diagram writes where Sift reads Python: a JUEL ``${...}`` expression."""
+    found = _JUEL.match(source)
+    if found is None:
+        return None
+    inner = " ".join(found.group("inner").split())[:80]
+    return (
+        f"is a Camunda (JUEL) expression, {source.strip()[:80]!r}; Sift evaluates Python over the "
+        f"task data: drop the ${{ }} and write Python, e.g. {inner!r} (and/or/not for &&/||/!)."
+    )
+
+
 def _check_scripts(process: etree._Element) -> list[Problem]:
     problems = []
     for owner, source, mode, what in _sources(process):
+        foreign = _foreign_expression(source) if mode == "eval" else None
+        if foreign:
+            problems.append(_problem(owner, f"The {what} {foreign}"))
+            continue
         try:
             reason = scripts.check_source(source) if mode == "exec" else expressions.check_expression(source)
         except (RecursionError, MemoryError, ValueError) as err:
@@ -562,6 +582,14 @@ def _timer_problem(tag: str, expression: str) -> str | None:
         return (
             f"The timer {tag} {expression!r} is a bare ISO 8601 value, but timer expressions are Python "
             f'expressions: quote it, e.g. "{expression}".'
+        )
+    foreign = _foreign_expression(expression)
+    if foreign:
+        return f"The timer {tag} {foreign}"
+    if _CRON.match(expression):
+        return (
+            f"The timer {tag} {expression.strip()!r} is a cron expression (Camunda's Quartz form); "
+            'SpiffWorkflow 3 and Sift read ISO 8601: write a quoted cycle such as "R/PT5M" (every 5 minutes).'
         )
     try:
         value = expressions.compile_expression(expression).evaluate({})

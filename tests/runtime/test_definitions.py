@@ -272,3 +272,39 @@ def test_timedelta_in_a_timer_reads_as_pythons_timedelta():
 def test_reading_an_attribute_in_an_expression_says_to_index_the_dictionary():
     [message] = _timer_problems(b"timeDuration", b"sla.duration")
     assert "sla['duration']" in message and "dictionaries" in message
+
+
+JUEL_CONDITION = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="d" targetNamespace="t">
+  <bpmn:process id="scored" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:exclusiveGateway id="g" default="low"/>
+    <bpmn:endEvent id="e1"/>
+    <bpmn:endEvent id="e2"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="g"/>
+    <bpmn:sequenceFlow id="high" sourceRef="g" targetRef="e1">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">${score &gt; 5 &amp;&amp; vip}</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="low" sourceRef="g" targetRef="e2"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_camunda_juel_condition_says_to_write_python_instead():
+    with pytest.raises(DefinitionInvalid) as caught:
+        parse_definition(JUEL_CONDITION)
+    [problem] = caught.value.problems
+    assert problem.element_id == "high"
+    assert "Camunda (JUEL) expression" in problem.message and "'score > 5 && vip'" in problem.message
+    assert parse_definition(
+        JUEL_CONDITION.replace(b"${score &gt; 5 &amp;&amp; vip}", b"score &gt; 5 and vip")
+    )
+
+
+def test_a_quartz_cron_timer_says_to_write_an_iso_cycle():
+    [message] = _timer_problems(b"timeCycle", b"0 0/15 8-17 ? * MON-FRI")
+    assert "cron expression" in message and '"R/PT5M"' in message
+    [message] = _timer_problems(b"timeDuration", b"${reminderDelay}")
+    assert "Camunda (JUEL) expression" in message and "'reminderDelay'" in message
