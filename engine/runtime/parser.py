@@ -273,7 +273,7 @@ def validate_bpmn(
         found, form_problems = _read_forms(process)
         forms.update(found)
         problems += form_problems + _check_scripts(process) + _check_timers(process)
-        problems += _check_services(process) + _check_gateways(process)
+        problems += _check_services(process) + _check_gateways(process) + _check_event_refs(root, process)
     spiff_parser = None
     collaboration = local_name(entry) == "collaboration"
     if not problems:
@@ -563,6 +563,32 @@ def _timers(process: etree._Element) -> list[tuple[etree._Element, str, str]]:
             if node is not None:
                 found.append((_owner(definition), tag, (node.text or "").strip()))
     return found
+
+
+_EVENT_REFS = {
+    "messageRef": "message",
+    "signalRef": "signal",
+    "errorRef": "error",
+    "escalationRef": "escalation",
+}
+
+
+def _check_event_refs(root: etree._Element, process: etree._Element) -> list[Problem]:
+    """A messageRef (signalRef, errorRef, escalationRef) must name a top-level element of that
+    kind: SpiffWorkflow 3.2 answers a dangling one with an internal TypeError."""
+    problems = []
+    for attribute, kind in _EVENT_REFS.items():
+        known = {e.get("id") for e in root.findall(f"{{{BPMN_NS}}}{kind}")}
+        for node in process.iter():
+            ref = node.get(attribute) if isinstance(node.tag, str) else None
+            if ref and ref not in known:
+                listing = ", ".join(sorted(i for i in known if i)) or "none"
+                msg = (
+                    f"The {attribute} {ref!r} names no {kind} of this file (its {kind}s: {listing}); "
+                    f'add <bpmn:{kind} id="{ref}"/> or pick an existing one.'
+                )
+                problems.append(_problem(_owner(node) if node.get("id") is None else node, msg))
+    return problems
 
 
 def _check_timers(process: etree._Element) -> list[Problem]:

@@ -308,3 +308,27 @@ def test_a_quartz_cron_timer_says_to_write_an_iso_cycle():
     assert "cron expression" in message and '"R/PT5M"' in message
     [message] = _timer_problems(b"timeDuration", b"${reminderDelay}")
     assert "Camunda (JUEL) expression" in message and "'reminderDelay'" in message
+
+
+DANGLING_MESSAGE = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:message id="reply" name="Reply"/>
+  <bpmn:process id="letters" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:sendTask id="send" name="Send" messageRef="letter"/>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="send"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="send" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_message_ref_to_no_message_names_the_messages_instead_of_an_internal_error():
+    with pytest.raises(DefinitionInvalid) as caught:
+        parse_definition(DANGLING_MESSAGE)
+    [problem] = caught.value.problems
+    assert problem.element_id == "send"
+    assert "'letter' names no message" in problem.message and "reply" in problem.message
+    assert "TypeError" not in problem.message
+    assert parse_definition(DANGLING_MESSAGE.replace(b'messageRef="letter"', b'messageRef="reply"'))
