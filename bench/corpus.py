@@ -6,8 +6,9 @@ never committed here). For each file:
 
 1. SpiffWorkflow's parser (``SpiffBpmnParser``, no XSD validator) reads it: the file is
    **parser-accepted** when it has at least one executable process and Spiff builds the spec of
-   each executable process, and of the collaboration when two or more of its pools are
-   executable (that is how Spiff runs them together), without raising. A file whose processes
+   each executable process, and of what its collaboration runs when two or more of its pools
+   are executable (each pool with the processes it calls; as for a lone process, a call to a
+   process of another file is not required here), without raising. A file whose processes
    are all ``isExecutable="false"`` is not parser-accepted: Spiff builds nothing from it (its
    ``get_process_ids`` lists only executable processes, and ``get_spec`` of a non-executable one
    raises "Process X is not executable.").
@@ -35,8 +36,8 @@ from pathlib import Path
 
 def _spiff_accepts(data: bytes, name: str) -> str | None:
     """None when SpiffWorkflow's parser builds what it would run from the file, else why not:
-    the spec of every executable process, and of each collaboration with two or more executable
-    pools. A file with no executable process is refused: Spiff builds nothing from it."""
+    the spec of every executable process, and the pools of each collaboration with two or more
+    executable pools. A file with no executable process is refused: Spiff builds nothing from it."""
     from lxml import etree
     from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
@@ -49,9 +50,12 @@ def _spiff_accepts(data: bytes, name: str) -> str | None:
             return "NotExecutable: no executable process (SpiffWorkflow builds no spec from the file)"
         for process_id in executable:
             parser.get_spec(process_id)
-        for collaboration, pools in parser.collaborations.items():
-            if sum(pool in executable for pool in pools) > 1:
-                parser.get_collaboration(collaboration)
+        for pools in parser.collaborations.values():
+            running = [pool for pool in pools if pool in executable]
+            for pool in running if len(running) > 1 else ():
+                # what get_collaboration builds per pool; a call to another file's process is
+                # allowed here as it is for a lone process (get_collaboration requires them all)
+                parser.get_subprocess_specs(pool, require_call_activity_specs=False)
     except Exception as err:
         return f"{type(err).__name__}: {err}"[:200]
     return None
