@@ -517,19 +517,37 @@ def _owner(node: etree._Element) -> etree._Element:
     return parent if parent is not None else node
 
 
-_JUEL = re.compile(r"^\s*[$#]\{(?P<inner>.*)\}\s*$", re.DOTALL)
+_JUEL = re.compile(r"^\s*(?P<open>[$#])\{(?P<inner>.*)\}\s*$", re.DOTALL)
 _CRON = re.compile(r"^\s*[0-9*?/,LW#-]+(\s+[0-9A-Za-z*?/,LW#-]+){4,6}\s*$")
+_JUEL_TO_PYTHON = (
+    (re.compile(r"&&"), " and "),
+    (re.compile(r"\|\|"), " or "),
+    (re.compile(r"!(?!=)"), " not "),
+    (re.compile(r"\beq\b"), "=="),
+    (re.compile(r"\bne\b"), "!="),
+    (re.compile(r"\bnull\b"), "None"),
+    (re.compile(r"\btrue\b"), "True"),
+    (re.compile(r"\bfalse\b"), "False"),
+)
 
 
 def _foreign_expression(source: str) -> str | None:
-    """What a Camunda diagram writes where Sift reads Python: a JUEL ``${...}`` expression."""
+    """What a Camunda diagram writes where Sift reads Python: a JUEL ``${...}`` or ``#{...}`` expression.
+
+    The message shows the expression as the Python it most likely means (``&&`` as ``and``, ``!`` as
+    ``not`` ...), so the fix is a copy away rather than a second guess.
+    """
     found = _JUEL.match(source)
     if found is None:
         return None
-    inner = " ".join(found.group("inner").split())[:80]
+    python = found.group("inner")
+    for pattern, replacement in _JUEL_TO_PYTHON:
+        python = pattern.sub(replacement, python)
+    python = " ".join(python.split())[:80]
+    delimiters = f"{found.group('open')}{{ }}"
     return (
         f"is a Camunda (JUEL) expression, {source.strip()[:80]!r}; Sift evaluates Python over the "
-        f"task data: drop the ${{ }} and write Python, e.g. {inner!r} (and/or/not for &&/||/!)."
+        f"task data: drop the {delimiters} and write Python, e.g. {python!r}."
     )
 
 

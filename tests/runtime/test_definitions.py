@@ -297,10 +297,27 @@ def test_a_camunda_juel_condition_says_to_write_python_instead():
         parse_definition(JUEL_CONDITION)
     [problem] = caught.value.problems
     assert problem.element_id == "high"
-    assert "Camunda (JUEL) expression" in problem.message and "'score > 5 && vip'" in problem.message
+    assert "Camunda (JUEL) expression" in problem.message and "'score > 5 and vip'" in problem.message
+    assert "drop the ${ }" in problem.message
     assert parse_definition(
         JUEL_CONDITION.replace(b"${score &gt; 5 &amp;&amp; vip}", b"score &gt; 5 and vip")
     )
+
+
+def test_a_hash_juel_condition_is_shown_as_the_python_it_means():
+    negated = JUEL_CONDITION.replace(b"${score &gt; 5 &amp;&amp; vip}", b"#{!vip || score eq null}")
+    with pytest.raises(DefinitionInvalid) as caught:
+        parse_definition(negated)
+    [problem] = caught.value.problems
+    assert "drop the #{ }" in problem.message and "'not vip or score == None'" in problem.message
+    assert "!=" in _foreign_python(b"#{score != 5}")
+
+
+def _foreign_python(condition: bytes) -> str:
+    with pytest.raises(DefinitionInvalid) as caught:
+        parse_definition(JUEL_CONDITION.replace(b"${score &gt; 5 &amp;&amp; vip}", condition))
+    [problem] = caught.value.problems
+    return problem.message
 
 
 def test_a_quartz_cron_timer_says_to_write_an_iso_cycle():
