@@ -519,6 +519,8 @@ def _owner(node: etree._Element) -> etree._Element:
 
 _JUEL = re.compile(r"^\s*(?P<open>[$#])\{(?P<inner>.*)\}\s*$", re.DOTALL)
 _CRON = re.compile(r"^\s*[0-9*?/,LW#-]+(\s+[0-9A-Za-z*?/,LW#-]+){4,6}\s*$")
+_FEEL = re.compile(r"^\s*=(?!=)(?P<inner>.*)$", re.DOTALL)
+_FEEL_EQUALS = re.compile(r"(?<![<>!=])=(?!=)")
 _JUEL_TO_PYTHON = (
     (re.compile(r"&&"), " and "),
     (re.compile(r"\|\|"), " or "),
@@ -532,27 +534,38 @@ _JUEL_TO_PYTHON = (
 
 
 def _foreign_expression(source: str) -> str | None:
-    """What a Camunda diagram writes where Sift reads Python: a JUEL ``${...}`` or ``#{...}`` expression.
+    """What a Camunda diagram writes where Sift reads Python: a JUEL ``${...}``/``#{...}`` expression
+    (Camunda 7) or a FEEL ``=...`` expression (Camunda 8).
 
     The message shows the expression as the Python it most likely means (``&&`` as ``and``, ``!`` as
-    ``not`` ...), so the fix is a copy away rather than a second guess.
+    ``not``, FEEL's ``=`` as ``==`` ...), so the fix is a copy away rather than a second guess.
     """
     found = _JUEL.match(source)
-    if found is None:
-        return None
-    python = found.group("inner")
-    for pattern, replacement in _JUEL_TO_PYTHON:
-        python = pattern.sub(replacement, python)
-    python = " ".join(python.split())[:80]
-    delimiters = f"{found.group('open')}{{ }}"
-    return (
-        f"is a Camunda (JUEL) expression, {source.strip()[:80]!r}; Sift evaluates Python over the "
-        f"task data: drop the {delimiters} and write Python, e.g. {python!r}."
-    )
+    if found is not None:
+        python = found.group("inner")
+        for pattern, replacement in _JUEL_TO_PYTHON:
+            python = pattern.sub(replacement, python)
+        python = " ".join(python.split())[:80]
+        delimiters = f"{found.group('open')}{{ }}"
+        return (
+            f"is a Camunda (JUEL) expression, {source.strip()[:80]!r}; Sift evaluates Python over the "
+            f"task data: drop the {delimiters} and write Python, e.g. {python!r}."
+        )
+    feel = _FEEL.match(source)
+    if feel is not None:
+        python = _FEEL_EQUALS.sub("==", feel.group("inner"))
+        for pattern, replacement in _JUEL_TO_PYTHON[5:]:
+            python = pattern.sub(replacement, python)
+        python = " ".join(python.split())[:80]
+        return (
+            f"is a Camunda 8 (FEEL) expression, {source.strip()[:80]!r}; Sift evaluates Python over the "
+            f"task data: drop the leading = and write Python, e.g. {python!r}."
+        )
+    return None
 
 
 def _check_scripts(process: etree._Element) -> list[Problem]:
-    problems = []
+    problems = _feel_scripts(process)
     for owner, source, mode, what in _sources(process):
         foreign = _foreign_expression(source) if mode == "eval" else None
         if foreign:
@@ -566,6 +579,24 @@ def _check_scripts(process: etree._Element) -> list[Problem]:
             problems.append(_problem(owner, f"The {what} has a syntax error: {reason}"))
         elif reason:
             problems.append(_problem(owner, f"The {what} is refused by the script sandbox: {reason}"))
+    return problems
+
+
+def _feel_scripts(process: etree._Element) -> list[Problem]:
+    """A Camunda 8 script task keeps its FEEL in zeebe:script, which SpiffWorkflow skips without a word:
+    the task would run and compute nothing."""
+    problems = []
+    for task in process.iter(f"{{{BPMN_NS}}}scriptTask"):
+        script = task.find(f"{{{BPMN_NS}}}script")
+        feel = task.find(f".//{{{ZEEBE_NS}}}script")
+        if feel is None or (script is not None and (script.text or "").strip()):
+            continue
+        result = feel.get("resultVariable") or "result"
+        msg = (
+            f"The script task's script is a Camunda 8 FEEL expression (zeebe:script {feel.get('expression', '')[:60]!r}), "
+            f"which Sift does not run; write it as Python in the task's script, e.g. {result} = ..."
+        )
+        problems.append(_problem(task, msg))
     return problems
 
 
@@ -672,6 +703,7 @@ def _timer_value_problem(tag: str, value: Any) -> str | None:
 
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
 _FOREIGN_CALLS = ("class", "delegateExpression", "expression", "type", "topic")
 
 
@@ -693,7 +725,15 @@ def _foreign_services(process: etree._Element) -> list[Problem]:
     tags = [f"{{{BPMN_NS}}}{t}" for t in ("serviceTask", "sendTask", "businessRuleTask")]
     for task in process.iter(*tags):
         foreign = [a for a in _FOREIGN_CALLS if task.get(f"{{{CAMUNDA_NS}}}{a}")]
-        if foreign:
+        job = task.find(f".//{{{ZEEBE_NS}}}taskDefinition")
+        if job is not None:
+            msg = (
+                f"The task is a Camunda 8 job (zeebe:taskDefinition type {job.get('type')!r}) for an external "
+                "worker; Sift only calls operators registered with it: name one with "
+                "spiffworkflow:serviceTaskOperator."
+            )
+            problems.append(_problem(task, msg))
+        elif foreign:
             msg = (
                 f"The task calls an undeclared service (camunda:{foreign[0]}); Sift only calls operators "
                 "registered with it, named by spiffworkflow:serviceTaskOperator."
@@ -746,7 +786,10 @@ def _warnings(process: etree._Element, forms: dict[str, dict]) -> list[Problem]:
     """What runs but may not be what the owner meant."""
     found = []
     for task in process.iter(f"{{{BPMN_NS}}}userTask"):
-        if task.get(f"{{{CAMUNDA_NS}}}formKey") or task.find(f".//{{{CAMUNDA_NS}}}formData") is not None:
+        camunda_form = (
+            task.get(f"{{{CAMUNDA_NS}}}formKey") or task.find(f".//{{{CAMUNDA_NS}}}formData") is not None
+        )
+        if camunda_form or task.find(f".//{{{ZEEBE_NS}}}formDefinition") is not None:
             found.append(_problem(task, "Camunda forms are ignored; Sift forms are sift:form JSON Schema."))
         elif task.get("id") not in forms:
             found.append(_problem(task, "The user task has no form; it is completed with no data."))

@@ -349,3 +349,48 @@ def test_a_message_ref_to_no_message_names_the_messages_instead_of_an_internal_e
     assert "'letter' names no message" in problem.message and "reply" in problem.message
     assert "TypeError" not in problem.message
     assert parse_definition(DANGLING_MESSAGE.replace(b'messageRef="letter"', b'messageRef="reply"'))
+
+
+CAMUNDA_8 = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:zeebe="http://camunda.org/schema/zeebe/1.0"
+    xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="d" targetNamespace="t">
+  <bpmn:process id="parcel" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:scriptTask id="weigh">
+      <bpmn:extensionElements>
+        <zeebe:script expression="=if grams &gt; 500 then &quot;heavy&quot; else &quot;light&quot;" resultVariable="size"/>
+      </bpmn:extensionElements>
+    </bpmn:scriptTask>
+    <bpmn:exclusiveGateway id="g" default="light"/>
+    <bpmn:serviceTask id="courier">
+      <bpmn:extensionElements><zeebe:taskDefinition type="book-courier"/></bpmn:extensionElements>
+    </bpmn:serviceTask>
+    <bpmn:endEvent id="e1"/>
+    <bpmn:endEvent id="e2"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="weigh"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="weigh" targetRef="g"/>
+    <bpmn:sequenceFlow id="heavy" sourceRef="g" targetRef="courier">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">=size = "heavy" and grams != 0</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="light" sourceRef="g" targetRef="e2"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="courier" targetRef="e1"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_camunda_8_diagram_is_refused_saying_what_to_write_for_each_feel_part():
+    with pytest.raises(DefinitionInvalid) as caught:
+        parse_definition(CAMUNDA_8)
+    messages = {p.element_id: p.message for p in caught.value.problems}
+    assert set(messages) == {"weigh", "heavy", "courier"}
+    assert "Camunda 8 FEEL expression" in messages["weigh"] and "size = ..." in messages["weigh"]
+    assert "drop the leading =" in messages["heavy"]
+    assert """'size == "heavy" and grams != 0'""" in messages["heavy"]
+    assert "Camunda 8 job" in messages["courier"] and "'book-courier'" in messages["courier"]
+
+
+def test_a_feel_timer_says_to_write_python():
+    [message] = _timer_problems(b"timeDuration", b"=reminder")
+    assert "Camunda 8 (FEEL) expression" in message and "'reminder'" in message
