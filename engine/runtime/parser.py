@@ -389,7 +389,7 @@ def _external_calls(
             if key in here:
                 continue
             if not key:
-                problems.append(_problem(activity, "The call activity names no process (calledElement)."))
+                problems.append(_problem(activity, _uncalled(activity)))
             elif resolve is None or resolve(key) is None:
                 msg = (
                     f"The call activity calls process {key!r}, which is neither in this file nor deployed "
@@ -508,6 +508,18 @@ def _sources(process: etree._Element) -> list[tuple[etree._Element, str, str, st
         if (node.text or "").strip():
             found.append((_owner(node), node.text, "eval", "message payload"))
     return found
+
+
+def _uncalled(activity: etree._Element) -> str:
+    """The message for a call activity without calledElement, naming the Camunda 8 form if it has one."""
+    zeebe = activity.find(f".//{{{ZEEBE_NS}}}calledElement")
+    if zeebe is not None and zeebe.get("processId"):
+        called = zeebe.get("processId")
+        return (
+            f"The call activity names its process the Camunda 8 way (zeebe:calledElement processId={called!r}), "
+            f'which SpiffWorkflow does not read; write calledElement="{called}" on the call activity.'
+        )
+    return "The call activity names no process (calledElement)."
 
 
 def _owner(node: etree._Element) -> etree._Element:

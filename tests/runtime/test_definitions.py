@@ -394,3 +394,36 @@ def test_a_camunda_8_diagram_is_refused_saying_what_to_write_for_each_feel_part(
 def test_a_feel_timer_says_to_write_python():
     [message] = _timer_problems(b"timeDuration", b"=reminder")
     assert "Camunda 8 (FEEL) expression" in message and "'reminder'" in message
+
+
+CAMUNDA_8_CALL = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="t">
+  <bpmn:process id="intake" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:callActivity id="vet">
+      <bpmn:extensionElements><zeebe:calledElement processId="vetting"/></bpmn:extensionElements>
+    </bpmn:callActivity>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="vet"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="vet" targetRef="e"/>
+  </bpmn:process>
+  <bpmn:process id="vetting" isExecutable="true">
+    <bpmn:startEvent id="vs"/>
+    <bpmn:endEvent id="ve"/>
+    <bpmn:sequenceFlow id="vf" sourceRef="vs" targetRef="ve"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_camunda_8_call_activity_says_to_write_called_element():
+    with pytest.raises(DefinitionInvalid) as caught:
+        parse_definition(CAMUNDA_8_CALL)
+    messages = {p.element_id: p.message for p in caught.value.problems}
+    assert "zeebe:calledElement processId='vetting'" in messages["vet"]
+    assert 'write calledElement="vetting"' in messages["vet"]
+    fixed = CAMUNDA_8_CALL.replace(
+        b'<bpmn:callActivity id="vet">', b'<bpmn:callActivity id="vet" calledElement="vetting">'
+    )
+    assert parse_definition(fixed)
