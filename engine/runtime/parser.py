@@ -577,8 +577,11 @@ def _foreign_expression(source: str) -> str | None:
 
 
 def _check_scripts(process: etree._Element) -> list[Problem]:
-    problems = _feel_scripts(process)
+    problems = _foreign_scripts(process)
+    foreign_tasks = {p.element_id for p in problems}
     for owner, source, mode, what in _sources(process):
+        if mode == "exec" and owner.get("id") in foreign_tasks:
+            continue
         foreign = _foreign_expression(source) if mode == "eval" else None
         if foreign:
             problems.append(_problem(owner, f"The {what} {foreign}"))
@@ -594,12 +597,34 @@ def _check_scripts(process: etree._Element) -> list[Problem]:
     return problems
 
 
-def _feel_scripts(process: etree._Element) -> list[Problem]:
-    """A Camunda 8 script task keeps its FEEL in zeebe:script, which SpiffWorkflow skips without a word:
-    the task would run and compute nothing."""
+_FOREIGN_LANGUAGES = {
+    "javascript",
+    "js",
+    "ecmascript",
+    "groovy",
+    "juel",
+    "feel",
+    "ruby",
+    "jruby",
+    "nashorn",
+    "graal.js",
+}
+
+
+def _foreign_scripts(process: etree._Element) -> list[Problem]:
+    """Scripts in a language Sift does not run: a scriptFormat naming JavaScript, Groovy... (Camunda 7,
+    Flowable), or a Camunda 8 zeebe:script FEEL expression, which SpiffWorkflow skips without a word."""
     problems = []
     for task in process.iter(f"{{{BPMN_NS}}}scriptTask"):
         script = task.find(f"{{{BPMN_NS}}}script")
+        language = (task.get("scriptFormat") or "").strip()
+        if language.lower() in _FOREIGN_LANGUAGES:
+            msg = (
+                f"The script task's scriptFormat is {language!r}; Sift runs only Python scripts over the task "
+                "data: rewrite the script in Python and drop the scriptFormat."
+            )
+            problems.append(_problem(task, msg))
+            continue
         feel = task.find(f".//{{{ZEEBE_NS}}}script")
         if feel is None or (script is not None and (script.text or "").strip()):
             continue

@@ -427,3 +427,24 @@ def test_a_camunda_8_call_activity_says_to_write_called_element():
         b'<bpmn:callActivity id="vet">', b'<bpmn:callActivity id="vet" calledElement="vetting">'
     )
     assert parse_definition(fixed)
+
+
+GROOVY_SCRIPT = b"""<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <process id="tally" isExecutable="true">
+    <startEvent id="s"/>
+    <scriptTask id="count" scriptFormat="groovy"><script>total = 1</script></scriptTask>
+    <endEvent id="e"/>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="count"/>
+    <sequenceFlow id="f2" sourceRef="count" targetRef="e"/>
+  </process>
+</definitions>
+"""
+
+
+def test_a_script_in_another_language_is_refused_naming_it():
+    with pytest.raises(DefinitionInvalid) as caught:
+        parse_definition(GROOVY_SCRIPT)
+    [problem] = caught.value.problems
+    assert problem.element_id == "count" and "scriptFormat is 'groovy'" in problem.message
+    assert parse_definition(GROOVY_SCRIPT.replace(b'scriptFormat="groovy"', b'scriptFormat="python"'))
