@@ -620,7 +620,7 @@ def _foreign_scripts(process: etree._Element) -> list[Problem]:
         language = (task.get("scriptFormat") or "").strip()
         if language.lower() in _FOREIGN_LANGUAGES:
             msg = (
-                f"The script task's scriptFormat is {language!r}; Sift runs only Python scripts over the task "
+                f"The script task is in scriptFormat {language!r}; Sift runs only Python scripts over the task "
                 "data: rewrite the script in Python and drop the scriptFormat."
             )
             problems.append(_problem(task, msg))
@@ -630,8 +630,8 @@ def _foreign_scripts(process: etree._Element) -> list[Problem]:
             continue
         result = feel.get("resultVariable") or "result"
         msg = (
-            f"The script task's script is a Camunda 8 FEEL expression (zeebe:script {feel.get('expression', '')[:60]!r}), "
-            f"which Sift does not run; write it as Python in the task's script, e.g. {result} = ..."
+            f"The script task holds a Camunda 8 FEEL expression (zeebe:script {feel.get('expression', '')[:60]!r}), "
+            f"which Sift does not run; write it as a Python script of the task, e.g. {result} = ..."
         )
         problems.append(_problem(task, msg))
     return problems

@@ -446,5 +446,5 @@ def test_a_script_in_another_language_is_refused_naming_it():
     with pytest.raises(DefinitionInvalid) as caught:
         parse_definition(GROOVY_SCRIPT)
     [problem] = caught.value.problems
-    assert problem.element_id == "count" and "scriptFormat is 'groovy'" in problem.message
+    assert problem.element_id == "count" and "scriptFormat 'groovy'" in problem.message
     assert parse_definition(GROOVY_SCRIPT.replace(b'scriptFormat="groovy"', b'scriptFormat="python"'))
