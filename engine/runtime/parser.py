@@ -15,6 +15,7 @@ SpiffWorkflow ignores the ``sift`` namespace; this module reads it with its own 
 
 from __future__ import annotations
 
+import ast
 import json
 import logging
 import math
@@ -30,7 +31,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
-from engine.runtime import expressions, schema, scripts
+from engine.runtime import callables, expressions, schema, scripts
 from engine.runtime.errors import DefinitionInvalid
 from engine.runtime.safexml import BPMN_NS, NSMAP, SIFT_NS, SPIFF_NS, MalformedXml, local_name, parse_xml
 from engine.runtime.services import registered_services
@@ -819,9 +820,47 @@ def _empty_conditions(flows: list[etree._Element]) -> list[Problem]:
     return problems
 
 
+_KNOWN_CALLS = (
+    frozenset(scripts.BASE_GLOBALS)
+    | frozenset(scripts.BASE_GLOBALS["__builtins__"])
+    | frozenset(callables.FUNCTIONS)
+    | {"print"}
+)
+
+
+def _unknown_calls(source: str, mode: str) -> list[str]:
+    """Functions a script or expression calls by bare name that neither Sift provides nor the script
+    defines: task data is JSON, so no value of it can be called, and the call fails when it runs."""
+    try:
+        tree = ast.parse(source.strip(), mode=mode)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    defined = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            defined.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined.add(node.name)
+        elif isinstance(node, ast.arg):
+            defined.add(node.arg)
+    called = [
+        node.func.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    ]
+    return sorted({name for name in called if name not in _KNOWN_CALLS and name not in defined})
+
+
 def _warnings(process: etree._Element, forms: dict[str, dict]) -> list[Problem]:
     """What runs but may not be what the owner meant."""
     found = []
+    for owner, source, mode, what in _sources(process):
+        for name in _unknown_calls(source, mode):
+            msg = (
+                f"The {what} calls {name}(), which is neither a Sift helper nor defined in it; "
+                "it will fail when it runs."
+            )
+            found.append(_problem(owner, msg))
     for task in process.iter(f"{{{BPMN_NS}}}userTask"):
         camunda_form = (
             task.get(f"{{{CAMUNDA_NS}}}formKey") or task.find(f".//{{{CAMUNDA_NS}}}formData") is not None

@@ -448,3 +448,28 @@ def test_a_script_in_another_language_is_refused_naming_it():
     [problem] = caught.value.problems
     assert problem.element_id == "count" and "scriptFormat 'groovy'" in problem.message
     assert parse_definition(GROOVY_SCRIPT.replace(b'scriptFormat="groovy"', b'scriptFormat="python"'))
+
+
+UNKNOWN_CALL = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="greeting" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:scriptTask id="greet"><bpmn:script>def shout(text):
+    return text.upper()
+loud = shout(name)
+polite = salutation_for(name)
+count = len([w for w in loud.split()])</bpmn:script></bpmn:scriptTask>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="greet"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="greet" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_call_to_a_function_nobody_provides_is_warned_about_not_refused():
+    definition = parse_definition(UNKNOWN_CALL)
+    messages = [w.message for w in definition.warnings]
+    assert messages == [
+        "The script calls salutation_for(), which is neither a Sift helper nor defined in it; it will fail when it runs."
+    ]
