@@ -639,7 +639,7 @@ def _foreign_scripts(process: etree._Element) -> list[Problem]:
 
 
 _TIMER_TAGS = ("timeDuration", "timeDate", "timeCycle")
-_ISO_LOOKING = re.compile(r"^\s*(R\d*/|P\d|PT\d|\d{4}-\d\d-\d\d)")
+_ISO_LOOKING = re.compile(r"^\s*(R\d*/|P\.?\d|PT\.?\d|\d{4}-\d\d-\d\d)")
 
 
 def _timers(process: etree._Element) -> list[tuple[etree._Element, str, str]]:

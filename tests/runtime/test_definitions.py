@@ -473,3 +473,9 @@ def test_a_call_to_a_function_nobody_provides_is_warned_about_not_refused():
     assert messages == [
         "The script calls salutation_for(), which is neither a Sift helper nor defined in it; it will fail when it runs."
     ]
+
+
+def test_a_bare_duration_with_a_leading_decimal_point_says_to_quote_it():
+    [message] = _timer_problems(b"timeDuration", b"PT.1S")
+    assert "bare ISO 8601 value" in message and '"PT.1S"' in message
+    assert _timer_problems(b"timeDuration", b'"PT.1S"') == []
