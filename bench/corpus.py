@@ -4,8 +4,14 @@ Reads every ``*.bpmn`` under the folders named on the command line (e.g. a check
 SpiffWorkflow's ``tests/SpiffWorkflow``; the diagrams are not in its wheel or sdist and are
 never committed here). For each file:
 
-1. SpiffWorkflow's parser (``SpiffBpmnParser``, no XSD validator) reads it and builds the spec
-   of each of its processes: the file is **parser-accepted** when that raises nothing.
+1. SpiffWorkflow's parser (``SpiffBpmnParser``, no XSD validator) reads it: the file is
+   **parser-accepted** when it has at least one executable process and Spiff builds the spec of
+   each executable process, and of what its collaboration runs when two or more of its pools
+   are executable (each pool with the processes it calls; as for a lone process, a call to a
+   process of another file is not required here), without raising. A file whose processes
+   are all ``isExecutable="false"`` is not parser-accepted: Spiff builds nothing from it (its
+   ``get_process_ids`` lists only executable processes, and ``get_spec`` of a non-executable one
+   raises "Process X is not executable.").
 2. Sift's upload validation (``engine.runtime.parse_definition``, what ``POST /processes``
    runs) judges it, with the files it accepted so far "deployed" under their keys, so a call
    activity may call a process another file deploys (rounds repeat until nothing new passes).
@@ -29,7 +35,9 @@ from pathlib import Path
 
 
 def _spiff_accepts(data: bytes, name: str) -> str | None:
-    """None when SpiffWorkflow's parser builds every process of the file, else why not."""
+    """None when SpiffWorkflow's parser builds what it would run from the file, else why not:
+    the spec of every executable process, and the pools of each collaboration with two or more
+    executable pools. A file with no executable process is refused: Spiff builds nothing from it."""
     from lxml import etree
     from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
@@ -37,8 +45,17 @@ def _spiff_accepts(data: bytes, name: str) -> str | None:
     try:
         root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
         parser.add_bpmn_xml(root, name)
-        for process_id in parser.get_process_ids():
+        executable = parser.get_process_ids()
+        if not executable:
+            return "NotExecutable: no executable process (SpiffWorkflow builds no spec from the file)"
+        for process_id in executable:
             parser.get_spec(process_id)
+        for pools in parser.collaborations.values():
+            running = [pool for pool in pools if pool in executable]
+            for pool in running if len(running) > 1 else ():
+                # what get_collaboration builds per pool; a call to another file's process is
+                # allowed here as it is for a lone process (get_collaboration requires them all)
+                parser.get_subprocess_specs(pool, require_call_activity_specs=False)
     except Exception as err:
         return f"{type(err).__name__}: {err}"[:200]
     return None
@@ -125,6 +142,10 @@ def main() -> int:
     print(f"\nSpiffWorkflow's own refusals: {len(spiff_refused)}")
     for reason, n in Counter(r.split(":")[0] for r in spiff_refused.values()).most_common():
         print(f"  {n:4d}  {reason}")
+        if opts.list:
+            for path, why in sorted(spiff_refused.items()):
+                if why.split(":")[0] == reason:
+                    print(f"          {path}")
     return 0
 
 

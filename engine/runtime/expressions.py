@@ -335,7 +335,11 @@ class _Compiler:
         return lambda names, bound, run: isinstance(value(names, bound, run), kinds)
 
     def _Attribute(self, node: ast.Attribute, local: frozenset[str], depth: int) -> Fn:
-        raise Refusal(f"attribute '.{node.attr}' can only be called in expressions, as in x.{node.attr}()")
+        owner = node.value.id if isinstance(node.value, ast.Name) else "x"
+        raise Refusal(
+            f"reading the attribute '.{node.attr}' is not available in expressions (task data are "
+            f"dictionaries): write {owner}['{node.attr}'], or call a method as in {owner}.{node.attr}()"
+        )
 
     def _Subscript(self, node: ast.Subscript, local: frozenset[str], depth: int) -> Fn:
         target = self.compile(node.value, local, depth)

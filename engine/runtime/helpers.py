@@ -28,14 +28,34 @@ def duration(
     weeks: float = 0, days: float = 0, hours: float = 0, minutes: float = 0, seconds: float = 0
 ) -> str:
     """An ISO 8601 duration string such as ``'P1DT4H'``, usable as a timer expression."""
-    total = _timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
-    whole = int(total.total_seconds())
-    if whole < 0:
+    return _iso_duration(_timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds))
+
+
+def timedelta(
+    days: float = 0,
+    seconds: float = 0,
+    microseconds: float = 0,
+    milliseconds: float = 0,
+    minutes: float = 0,
+    hours: float = 0,
+    weeks: float = 0,
+) -> str:
+    """Python's ``timedelta`` signature (so ``timedelta(2)`` is two days, as modelers who know
+    Python expect), returning the ISO 8601 duration string a timer reads."""
+    return _iso_duration(_timedelta(days, seconds, microseconds, milliseconds, minutes, hours, weeks))
+
+
+def _iso_duration(total: _timedelta) -> str:
+    """``P1DT4H30M``; fractions of a second are kept (``PT0.25S``), as ISO 8601 and
+    SpiffWorkflow's timers read them."""
+    if total < _timedelta(0):
         raise ValueError("duration must not be negative")
-    d, rest = divmod(whole, 86_400)
+    d, rest = divmod(total.days * 86_400 + total.seconds, 86_400)
     h, rest = divmod(rest, 3_600)
     m, s = divmod(rest, 60)
-    clock = "".join(f"{v}{u}" for v, u in ((h, "H"), (m, "M"), (s, "S")) if v)
+    second = f"{s}.{total.microseconds:06d}".rstrip("0") if total.microseconds else str(s)
+    parts = ((h, "H", str(h)), (m, "M", str(m)), (s or total.microseconds, "S", second))
+    clock = "".join(f"{text}{unit}" for value, unit, text in parts if value)
     return f"P{d}D" + (f"T{clock}" if clock else "") if d else f"PT{clock or '0S'}"
 
 
@@ -58,7 +78,7 @@ def add_duration(
 HELPERS: dict[str, Any] = {
     "now": now,
     "duration": duration,
-    "timedelta": duration,
+    "timedelta": timedelta,
     "datetime": datetime,
     "add_duration": add_duration,
 }

@@ -15,6 +15,7 @@ SpiffWorkflow ignores the ``sift`` namespace; this module reads it with its own 
 
 from __future__ import annotations
 
+import ast
 import json
 import logging
 import math
@@ -30,7 +31,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
-from engine.runtime import expressions, schema, scripts
+from engine.runtime import callables, expressions, schema, scripts
 from engine.runtime.errors import DefinitionInvalid
 from engine.runtime.safexml import BPMN_NS, NSMAP, SIFT_NS, SPIFF_NS, MalformedXml, local_name, parse_xml
 from engine.runtime.services import registered_services
@@ -262,8 +263,7 @@ def validate_bpmn(
     processes = root.findall(f"{{{BPMN_NS}}}process")
     executable = [p for p in processes if is_executable(p)]
     if not executable:
-        msg = 'No executable process: mark the process isExecutable="true".'
-        return None, [Problem(None, None, msg, root.sourceline)], None
+        return None, [_no_executable(root, processes)], None
     entry, starts, problems = _entry(root, processes, executable)
     running = _running(processes, starts)
     calls, called_roots, call_problems, missing = _external_calls(running, processes, resolve)
@@ -274,7 +274,7 @@ def validate_bpmn(
         found, form_problems = _read_forms(process)
         forms.update(found)
         problems += form_problems + _check_scripts(process) + _check_timers(process)
-        problems += _check_services(process) + _check_gateways(process)
+        problems += _check_services(process) + _check_gateways(process) + _check_event_refs(root, process)
     spiff_parser = None
     collaboration = local_name(entry) == "collaboration"
     if not problems:
@@ -304,6 +304,23 @@ def validate_bpmn(
         collaboration=collaboration,
     )
     return parsed, problems, spiff_parser
+
+
+def _no_executable(root: etree._Element, processes: list[etree._Element]) -> Problem:
+    """Why nothing in the file can run: only black-box pools, or only documentation processes."""
+    if not processes:
+        msg = (
+            "The file has no process: its pools, if any, are black boxes (participants without a "
+            "process); draw the process Sift should run inside a pool."
+        )
+        return Problem(None, None, msg, root.sourceline)
+    ids = ", ".join(p.get("id") or "?" for p in processes)
+    verb = "is" if len(processes) == 1 else "are all"
+    msg = (
+        f'No executable process: {ids} {verb} marked isExecutable="false" (documentation only); '
+        'mark the process Sift should run isExecutable="true".'
+    )
+    return Problem(None, None, msg, root.sourceline)
 
 
 def is_executable(process: etree._Element) -> bool:
@@ -373,7 +390,7 @@ def _external_calls(
             if key in here:
                 continue
             if not key:
-                problems.append(_problem(activity, "The call activity names no process (calledElement)."))
+                problems.append(_problem(activity, _uncalled(activity)))
             elif resolve is None or resolve(key) is None:
                 msg = (
                     f"The call activity calls process {key!r}, which is neither in this file nor deployed "
@@ -494,6 +511,18 @@ def _sources(process: etree._Element) -> list[tuple[etree._Element, str, str, st
     return found
 
 
+def _uncalled(activity: etree._Element) -> str:
+    """The message for a call activity without calledElement, naming the Camunda 8 form if it has one."""
+    zeebe = activity.find(f".//{{{ZEEBE_NS}}}calledElement")
+    if zeebe is not None and zeebe.get("processId"):
+        called = zeebe.get("processId")
+        return (
+            f"The call activity names its process the Camunda 8 way (zeebe:calledElement processId={called!r}), "
+            f'which SpiffWorkflow does not read; write calledElement="{called}" on the call activity.'
+        )
+    return "The call activity names no process (calledElement)."
+
+
 def _owner(node: etree._Element) -> etree._Element:
     parent = node.getparent()
     while parent is not None and not parent.get("id"):
@@ -501,9 +530,63 @@ def _owner(node: etree._Element) -> etree._Element:
     return parent if parent is not None else node
 
 
+_JUEL = re.compile(r"^\s*(?P<open>[$#])\{(?P<inner>.*)\}\s*$", re.DOTALL)
+_CRON = re.compile(r"^\s*[0-9*?/,LW#-]+(\s+[0-9A-Za-z*?/,LW#-]+){4,6}\s*$")
+_FEEL = re.compile(r"^\s*=(?!=)(?P<inner>.*)$", re.DOTALL)
+_FEEL_EQUALS = re.compile(r"(?<![<>!=])=(?!=)")
+_JUEL_TO_PYTHON = (
+    (re.compile(r"&&"), " and "),
+    (re.compile(r"\|\|"), " or "),
+    (re.compile(r"!(?!=)"), " not "),
+    (re.compile(r"\beq\b"), "=="),
+    (re.compile(r"\bne\b"), "!="),
+    (re.compile(r"\bnull\b"), "None"),
+    (re.compile(r"\btrue\b"), "True"),
+    (re.compile(r"\bfalse\b"), "False"),
+)
+
+
+def _foreign_expression(source: str) -> str | None:
+    """What a Camunda diagram writes where Sift reads Python: a JUEL ``${...}``/``#{...}`` expression
+    (Camunda 7) or a FEEL ``=...`` expression (Camunda 8).
+
+    The message shows the expression as the Python it most likely means (``&&`` as ``and``, ``!`` as
+    ``not``, FEEL's ``=`` as ``==`` ...), so the fix is a copy away rather than a second guess.
+    """
+    found = _JUEL.match(source)
+    if found is not None:
+        python = found.group("inner")
+        for pattern, replacement in _JUEL_TO_PYTHON:
+            python = pattern.sub(replacement, python)
+        python = " ".join(python.split())[:80]
+        delimiters = f"{found.group('open')}{{ }}"
+        return (
+            f"is a Camunda (JUEL) expression, {source.strip()[:80]!r}; Sift evaluates Python over the "
+            f"task data: drop the {delimiters} and write Python, e.g. {python!r}."
+        )
+    feel = _FEEL.match(source)
+    if feel is not None:
+        python = _FEEL_EQUALS.sub("==", feel.group("inner"))
+        for pattern, replacement in _JUEL_TO_PYTHON[5:]:
+            python = pattern.sub(replacement, python)
+        python = " ".join(python.split())[:80]
+        return (
+            f"is a Camunda 8 (FEEL) expression, {source.strip()[:80]!r}; Sift evaluates Python over the "
+            f"task data: drop the leading = and write Python, e.g. {python!r}."
+        )
+    return None
+
+
 def _check_scripts(process: etree._Element) -> list[Problem]:
-    problems = []
+    problems = _foreign_scripts(process)
+    foreign_tasks = {p.element_id for p in problems}
     for owner, source, mode, what in _sources(process):
+        if mode == "exec" and owner.get("id") in foreign_tasks:
+            continue
+        foreign = _foreign_expression(source) if mode == "eval" else None
+        if foreign:
+            problems.append(_problem(owner, f"The {what} {foreign}"))
+            continue
         try:
             reason = scripts.check_source(source) if mode == "exec" else expressions.check_expression(source)
         except (RecursionError, MemoryError, ValueError) as err:
@@ -515,8 +598,48 @@ def _check_scripts(process: etree._Element) -> list[Problem]:
     return problems
 
 
+_FOREIGN_LANGUAGES = {
+    "javascript",
+    "js",
+    "ecmascript",
+    "groovy",
+    "juel",
+    "feel",
+    "ruby",
+    "jruby",
+    "nashorn",
+    "graal.js",
+}
+
+
+def _foreign_scripts(process: etree._Element) -> list[Problem]:
+    """Scripts in a language Sift does not run: a scriptFormat naming JavaScript, Groovy... (Camunda 7,
+    Flowable), or a Camunda 8 zeebe:script FEEL expression, which SpiffWorkflow skips without a word."""
+    problems = []
+    for task in process.iter(f"{{{BPMN_NS}}}scriptTask"):
+        script = task.find(f"{{{BPMN_NS}}}script")
+        language = (task.get("scriptFormat") or "").strip()
+        if language.lower() in _FOREIGN_LANGUAGES:
+            msg = (
+                f"The script task is in scriptFormat {language!r}; Sift runs only Python scripts over the task "
+                "data: rewrite the script in Python and drop the scriptFormat."
+            )
+            problems.append(_problem(task, msg))
+            continue
+        feel = task.find(f".//{{{ZEEBE_NS}}}script")
+        if feel is None or (script is not None and (script.text or "").strip()):
+            continue
+        result = feel.get("resultVariable") or "result"
+        msg = (
+            f"The script task holds a Camunda 8 FEEL expression (zeebe:script {feel.get('expression', '')[:60]!r}), "
+            f"which Sift does not run; write it as a Python script of the task, e.g. {result} = ..."
+        )
+        problems.append(_problem(task, msg))
+    return problems
+
+
 _TIMER_TAGS = ("timeDuration", "timeDate", "timeCycle")
-_ISO_LOOKING = re.compile(r"^\s*(R\d*/|P\d|PT\d|\d{4}-\d\d-\d\d)")
+_ISO_LOOKING = re.compile(r"^\s*(R\d*/|P\.?\d|PT\.?\d|\d{4}-\d\d-\d\d)")
 
 
 def _timers(process: etree._Element) -> list[tuple[etree._Element, str, str]]:
@@ -527,6 +650,32 @@ def _timers(process: etree._Element) -> list[tuple[etree._Element, str, str]]:
             if node is not None:
                 found.append((_owner(definition), tag, (node.text or "").strip()))
     return found
+
+
+_EVENT_REFS = {
+    "messageRef": "message",
+    "signalRef": "signal",
+    "errorRef": "error",
+    "escalationRef": "escalation",
+}
+
+
+def _check_event_refs(root: etree._Element, process: etree._Element) -> list[Problem]:
+    """A messageRef (signalRef, errorRef, escalationRef) must name a top-level element of that
+    kind: SpiffWorkflow 3.2 answers a dangling one with an internal TypeError."""
+    problems = []
+    for attribute, kind in _EVENT_REFS.items():
+        known = {e.get("id") for e in root.findall(f"{{{BPMN_NS}}}{kind}")}
+        for node in process.iter():
+            ref = node.get(attribute) if isinstance(node.tag, str) else None
+            if ref and ref not in known:
+                listing = ", ".join(sorted(i for i in known if i)) or "none"
+                msg = (
+                    f"The {attribute} {ref!r} names no {kind} of this file (its {kind}s: {listing}); "
+                    f'add <bpmn:{kind} id="{ref}"/> or pick an existing one.'
+                )
+                problems.append(_problem(_owner(node) if node.get("id") is None else node, msg))
+    return problems
 
 
 def _check_timers(process: etree._Element) -> list[Problem]:
@@ -547,6 +696,14 @@ def _timer_problem(tag: str, expression: str) -> str | None:
             f"The timer {tag} {expression!r} is a bare ISO 8601 value, but timer expressions are Python "
             f'expressions: quote it, e.g. "{expression}".'
         )
+    foreign = _foreign_expression(expression)
+    if foreign:
+        return f"The timer {tag} {foreign}"
+    if _CRON.match(expression):
+        return (
+            f"The timer {tag} {expression.strip()!r} is a cron expression (Camunda's Quartz form); "
+            'SpiffWorkflow 3 and Sift read ISO 8601: write a quoted cycle such as "R/PT5M" (every 5 minutes).'
+        )
     try:
         value = expressions.compile_expression(expression).evaluate({})
     except NameError:
@@ -556,6 +713,9 @@ def _timer_problem(tag: str, expression: str) -> str | None:
     except Exception as err:
         return f"The timer {tag} failed to evaluate ({type(err).__name__}); use a quoted ISO 8601 value."
     return _timer_value_problem(tag, value)
+
+
+_TIMER_EXAMPLES = {"timeDuration": '"PT4H"', "timeDate": '"2026-12-01T09:00:00Z"', "timeCycle": '"R3/PT4H"'}
 
 
 def _timer_value_problem(tag: str, value: Any) -> str | None:
@@ -569,11 +729,19 @@ def _timer_value_problem(tag: str, value: Any) -> str | None:
             raise TypeError
         parse(value)
     except Exception:
-        return f'The timer {tag} does not evaluate to an ISO 8601 {tag[4:].lower()} string; e.g. "PT4H".'
+        if tag == "timeCycle" and isinstance(value, tuple) and len(value) == 2:
+            count, every = value
+            return (
+                "The timer timeCycle evaluates to a (count, duration) pair, the form older SpiffWorkflow "
+                f'versions read; SpiffWorkflow 3 reads an ISO 8601 cycle: write "R{count}/{every}".'
+            )
+        kind = tag[4:].lower()
+        return f"The timer {tag} does not evaluate to an ISO 8601 {kind} string; e.g. {_TIMER_EXAMPLES[tag]}."
     return None
 
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
 _FOREIGN_CALLS = ("class", "delegateExpression", "expression", "type", "topic")
 
 
@@ -595,7 +763,15 @@ def _foreign_services(process: etree._Element) -> list[Problem]:
     tags = [f"{{{BPMN_NS}}}{t}" for t in ("serviceTask", "sendTask", "businessRuleTask")]
     for task in process.iter(*tags):
         foreign = [a for a in _FOREIGN_CALLS if task.get(f"{{{CAMUNDA_NS}}}{a}")]
-        if foreign:
+        job = task.find(f".//{{{ZEEBE_NS}}}taskDefinition")
+        if job is not None:
+            msg = (
+                f"The task is a Camunda 8 job (zeebe:taskDefinition type {job.get('type')!r}) for an external "
+                "worker; Sift only calls operators registered with it: name one with "
+                "spiffworkflow:serviceTaskOperator."
+            )
+            problems.append(_problem(task, msg))
+        elif foreign:
             msg = (
                 f"The task calls an undeclared service (camunda:{foreign[0]}); Sift only calls operators "
                 "registered with it, named by spiffworkflow:serviceTaskOperator."
@@ -644,11 +820,52 @@ def _empty_conditions(flows: list[etree._Element]) -> list[Problem]:
     return problems
 
 
+_KNOWN_CALLS = (
+    frozenset(scripts.BASE_GLOBALS)
+    | frozenset(scripts.BASE_GLOBALS["__builtins__"])
+    | frozenset(callables.FUNCTIONS)
+    | {"print"}
+)
+
+
+def _unknown_calls(source: str, mode: str) -> list[str]:
+    """Functions a script or expression calls by bare name that neither Sift provides nor the script
+    defines: task data is JSON, so no value of it can be called, and the call fails when it runs."""
+    try:
+        tree = ast.parse(source.strip(), mode=mode)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    defined = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            defined.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined.add(node.name)
+        elif isinstance(node, ast.arg):
+            defined.add(node.arg)
+    called = [
+        node.func.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    ]
+    return sorted({name for name in called if name not in _KNOWN_CALLS and name not in defined})
+
+
 def _warnings(process: etree._Element, forms: dict[str, dict]) -> list[Problem]:
     """What runs but may not be what the owner meant."""
     found = []
+    for owner, source, mode, what in _sources(process):
+        for name in _unknown_calls(source, mode):
+            msg = (
+                f"The {what} calls {name}(), which is neither a Sift helper nor defined in it; "
+                "it will fail when it runs."
+            )
+            found.append(_problem(owner, msg))
     for task in process.iter(f"{{{BPMN_NS}}}userTask"):
-        if task.get(f"{{{CAMUNDA_NS}}}formKey") or task.find(f".//{{{CAMUNDA_NS}}}formData") is not None:
+        camunda_form = (
+            task.get(f"{{{CAMUNDA_NS}}}formKey") or task.find(f".//{{{CAMUNDA_NS}}}formData") is not None
+        )
+        if camunda_form or task.find(f".//{{{ZEEBE_NS}}}formDefinition") is not None:
             found.append(_problem(task, "Camunda forms are ignored; Sift forms are sift:form JSON Schema."))
         elif task.get("id") not in forms:
             found.append(_problem(task, "The user task has no form; it is completed with no data."))
@@ -691,9 +908,19 @@ def specs(
     parser: Any, key: str | None, *, collaboration: bool, require_calls: bool = True
 ) -> tuple[Any, dict[str, Any]]:
     """The entry's spec and those of the processes it calls (all pools, for a collaboration);
-    ``require_calls`` false leaves a called process that is not there out (validation only)."""
-    if collaboration:
+    ``require_calls`` false leaves a called process that is not there out (validation only:
+    for a collaboration it then checks each executable pool and returns no collaboration spec,
+    as SpiffWorkflow's ``get_collaboration`` always requires every called process)."""
+    if collaboration and require_calls:
         return parser.get_collaboration(key)
+    if collaboration:
+        found: dict[str, Any] = {}
+        for pool in parser.collaborations[key]:
+            process_parser = parser.get_process_parser(pool)
+            if process_parser is not None and process_parser.process_executable:
+                found[pool] = parser.get_spec(pool)
+                found.update(_present_subprocess_specs(parser, pool))
+        return None, found
     if require_calls:
         return parser.get_spec(key), parser.get_subprocess_specs(key)
     return parser.get_spec(key), _present_subprocess_specs(parser, key)

@@ -225,3 +225,257 @@ def test_a_call_to_a_process_not_deployed_yet_is_a_warning_and_cannot_run():
     with pytest.raises(DefinitionInvalid) as caught:
         compile_process(NESTED_CALL % b"")
     assert "'not_yet_here' is not deployed" in caught.value.problems[0].message
+
+
+TIMED = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="timed" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:userTask id="work" name="Work"/>
+    <bpmn:boundaryEvent id="every" cancelActivity="false" attachedToRef="work">
+      <bpmn:timerEventDefinition id="every_def"><bpmn:%s>%s</bpmn:%s></bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:endEvent id="e"/>
+    <bpmn:endEvent id="reminded"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="work"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="e"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="every" targetRef="reminded"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def _timer_problems(tag: bytes, expression: bytes) -> list[str]:
+    try:
+        parse_definition(TIMED % (tag, expression, tag))
+    except DefinitionInvalid as err:
+        return [p.message for p in err.problems]
+    return []
+
+
+def test_a_legacy_count_and_timedelta_cycle_is_refused_with_the_iso_cycle_to_write():
+    [message] = _timer_problems(b"timeCycle", b"(3, timedelta(hours=2))")
+    assert "(count, duration) pair" in message and '"R3/PT2H"' in message
+    assert _timer_problems(b"timeCycle", b'"R3/PT2H"') == []
+    [message] = _timer_problems(b"timeCycle", b"42")
+    assert 'e.g. "R3/PT4H"' in message  # a cycle's example is a cycle, not a duration
+    [message] = _timer_problems(b"timeDate", b"42")
+    assert "ISO 8601 date string" in message and "2026-12-01" in message
+
+
+def test_timedelta_in_a_timer_reads_as_pythons_timedelta():
+    assert _timer_problems(b"timeDuration", b"timedelta(2)") == []
+    parsed = parse_definition(TIMED % (b"timeDuration", b"timedelta(hours=1, minutes=30)", b"timeDuration"))
+    assert parsed.summary["timers"] == {"every": "timedelta(hours=1, minutes=30)"}
+
+
+def test_reading_an_attribute_in_an_expression_says_to_index_the_dictionary():
+    [message] = _timer_problems(b"timeDuration", b"sla.duration")
+    assert "sla['duration']" in message and "dictionaries" in message
+
+
+JUEL_CONDITION = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="d" targetNamespace="t">
+  <bpmn:process id="scored" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:exclusiveGateway id="g" default="low"/>
+    <bpmn:endEvent id="e1"/>
+    <bpmn:endEvent id="e2"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="g"/>
+    <bpmn:sequenceFlow id="high" sourceRef="g" targetRef="e1">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">${score &gt; 5 &amp;&amp; vip}</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="low" sourceRef="g" targetRef="e2"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_camunda_juel_condition_says_to_write_python_instead():
+    with pytest.raises(DefinitionInvalid) as caught:
+        parse_definition(JUEL_CONDITION)
+    [problem] = caught.value.problems
+    assert problem.element_id == "high"
+    assert "Camunda (JUEL) expression" in problem.message and "'score > 5 and vip'" in problem.message
+    assert "drop the ${ }" in problem.message
+    assert parse_definition(
+        JUEL_CONDITION.replace(b"${score &gt; 5 &amp;&amp; vip}", b"score &gt; 5 and vip")
+    )
+
+
+def test_a_hash_juel_condition_is_shown_as_the_python_it_means():
+    negated = JUEL_CONDITION.replace(b"${score &gt; 5 &amp;&amp; vip}", b"#{!vip || score eq null}")
+    with pytest.raises(DefinitionInvalid) as caught:
+        parse_definition(negated)
+    [problem] = caught.value.problems
+    assert "drop the #{ }" in problem.message and "'not vip or score == None'" in problem.message
+    assert "!=" in _foreign_python(b"#{score != 5}")
+
+
+def _foreign_python(condition: bytes) -> str:
+    with pytest.raises(DefinitionInvalid) as caught:
+        parse_definition(JUEL_CONDITION.replace(b"${score &gt; 5 &amp;&amp; vip}", condition))
+    [problem] = caught.value.problems
+    return problem.message
+
+
+def test_a_quartz_cron_timer_says_to_write_an_iso_cycle():
+    [message] = _timer_problems(b"timeCycle", b"0 0/15 8-17 ? * MON-FRI")
+    assert "cron expression" in message and '"R/PT5M"' in message
+    [message] = _timer_problems(b"timeDuration", b"${reminderDelay}")
+    assert "Camunda (JUEL) expression" in message and "'reminderDelay'" in message
+
+
+DANGLING_MESSAGE = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:message id="reply" name="Reply"/>
+  <bpmn:process id="letters" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:sendTask id="send" name="Send" messageRef="letter"/>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="send"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="send" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_message_ref_to_no_message_names_the_messages_instead_of_an_internal_error():
+    with pytest.raises(DefinitionInvalid) as caught:
+        parse_definition(DANGLING_MESSAGE)
+    [problem] = caught.value.problems
+    assert problem.element_id == "send"
+    assert "'letter' names no message" in problem.message and "reply" in problem.message
+    assert "TypeError" not in problem.message
+    assert parse_definition(DANGLING_MESSAGE.replace(b'messageRef="letter"', b'messageRef="reply"'))
+
+
+CAMUNDA_8 = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:zeebe="http://camunda.org/schema/zeebe/1.0"
+    xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="d" targetNamespace="t">
+  <bpmn:process id="parcel" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:scriptTask id="weigh">
+      <bpmn:extensionElements>
+        <zeebe:script expression="=if grams &gt; 500 then &quot;heavy&quot; else &quot;light&quot;" resultVariable="size"/>
+      </bpmn:extensionElements>
+    </bpmn:scriptTask>
+    <bpmn:exclusiveGateway id="g" default="light"/>
+    <bpmn:serviceTask id="courier">
+      <bpmn:extensionElements><zeebe:taskDefinition type="book-courier"/></bpmn:extensionElements>
+    </bpmn:serviceTask>
+    <bpmn:endEvent id="e1"/>
+    <bpmn:endEvent id="e2"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="weigh"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="weigh" targetRef="g"/>
+    <bpmn:sequenceFlow id="heavy" sourceRef="g" targetRef="courier">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">=size = "heavy" and grams != 0</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="light" sourceRef="g" targetRef="e2"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="courier" targetRef="e1"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_camunda_8_diagram_is_refused_saying_what_to_write_for_each_feel_part():
+    with pytest.raises(DefinitionInvalid) as caught:
+        parse_definition(CAMUNDA_8)
+    messages = {p.element_id: p.message for p in caught.value.problems}
+    assert set(messages) == {"weigh", "heavy", "courier"}
+    assert "Camunda 8 FEEL expression" in messages["weigh"] and "size = ..." in messages["weigh"]
+    assert "drop the leading =" in messages["heavy"]
+    assert """'size == "heavy" and grams != 0'""" in messages["heavy"]
+    assert "Camunda 8 job" in messages["courier"] and "'book-courier'" in messages["courier"]
+
+
+def test_a_feel_timer_says_to_write_python():
+    [message] = _timer_problems(b"timeDuration", b"=reminder")
+    assert "Camunda 8 (FEEL) expression" in message and "'reminder'" in message
+
+
+CAMUNDA_8_CALL = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="t">
+  <bpmn:process id="intake" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:callActivity id="vet">
+      <bpmn:extensionElements><zeebe:calledElement processId="vetting"/></bpmn:extensionElements>
+    </bpmn:callActivity>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="vet"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="vet" targetRef="e"/>
+  </bpmn:process>
+  <bpmn:process id="vetting" isExecutable="true">
+    <bpmn:startEvent id="vs"/>
+    <bpmn:endEvent id="ve"/>
+    <bpmn:sequenceFlow id="vf" sourceRef="vs" targetRef="ve"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_camunda_8_call_activity_says_to_write_called_element():
+    with pytest.raises(DefinitionInvalid) as caught:
+        parse_definition(CAMUNDA_8_CALL)
+    messages = {p.element_id: p.message for p in caught.value.problems}
+    assert "zeebe:calledElement processId='vetting'" in messages["vet"]
+    assert 'write calledElement="vetting"' in messages["vet"]
+    fixed = CAMUNDA_8_CALL.replace(
+        b'<bpmn:callActivity id="vet">', b'<bpmn:callActivity id="vet" calledElement="vetting">'
+    )
+    assert parse_definition(fixed)
+
+
+GROOVY_SCRIPT = b"""<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <process id="tally" isExecutable="true">
+    <startEvent id="s"/>
+    <scriptTask id="count" scriptFormat="groovy"><script>total = 1</script></scriptTask>
+    <endEvent id="e"/>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="count"/>
+    <sequenceFlow id="f2" sourceRef="count" targetRef="e"/>
+  </process>
+</definitions>
+"""
+
+
+def test_a_script_in_another_language_is_refused_naming_it():
+    with pytest.raises(DefinitionInvalid) as caught:
+        parse_definition(GROOVY_SCRIPT)
+    [problem] = caught.value.problems
+    assert problem.element_id == "count" and "scriptFormat 'groovy'" in problem.message
+    assert parse_definition(GROOVY_SCRIPT.replace(b'scriptFormat="groovy"', b'scriptFormat="python"'))
+
+
+UNKNOWN_CALL = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="greeting" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:scriptTask id="greet"><bpmn:script>def shout(text):
+    return text.upper()
+loud = shout(name)
+polite = salutation_for(name)
+count = len([w for w in loud.split()])</bpmn:script></bpmn:scriptTask>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="greet"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="greet" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_call_to_a_function_nobody_provides_is_warned_about_not_refused():
+    definition = parse_definition(UNKNOWN_CALL)
+    messages = [w.message for w in definition.warnings]
+    assert messages == [
+        "The script calls salutation_for(), which is neither a Sift helper nor defined in it; it will fail when it runs."
+    ]
+
+
+def test_a_bare_duration_with_a_leading_decimal_point_says_to_quote_it():
+    [message] = _timer_problems(b"timeDuration", b"PT.1S")
+    assert "bare ISO 8601 value" in message and '"PT.1S"' in message
+    assert _timer_problems(b"timeDuration", b'"PT.1S"') == []

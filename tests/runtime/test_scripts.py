@@ -89,6 +89,23 @@ def test_plain_scripts_run_and_write_back_plain_data():
     assert "tags" not in data
 
 
+def test_timedelta_takes_pythons_arguments_and_keeps_fractions_of_a_second():
+    data = run(
+        "two_days = timedelta(2)\n"
+        "hour_and_half = timedelta(hours=1, minutes=30)\n"
+        "quarter = timedelta(seconds=0.25)\n"
+        "blink = timedelta(milliseconds=250)\n"
+        "long = duration(days=1, seconds=1.5)\n"
+        "week = duration(1)",
+        {},
+    )
+    assert data["two_days"] == "P2D"  # Python's first argument is days, not weeks
+    assert data["hour_and_half"] == "PT1H30M"
+    assert data["quarter"] == data["blink"] == "PT0.25S"
+    assert data["long"] == "P1DT1.5S"
+    assert data["week"] == "P7D"  # duration() keeps its own order: weeks first
+
+
 def test_ordinary_errors_are_script_failed_without_data():
     with pytest.raises(ScriptFailed) as caught:
         run("x = secret_value + 1", {})
