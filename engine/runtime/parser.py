@@ -269,10 +269,12 @@ def validate_bpmn(
     calls, called_roots, call_problems, missing = _external_calls(running, processes, resolve)
     problems += call_problems
     forms: dict[str, dict] = {}
+    bare_timers: list[Problem] = []
     for process in running:
         problems += _check_flows(process)
         found, form_problems = _read_forms(process)
         forms.update(found)
+        bare_timers += _quote_bare_timers(process)
         problems += form_problems + _check_scripts(process) + _check_timers(process)
         problems += _check_services(process) + _check_gateways(process) + _check_event_refs(root, process)
     spiff_parser = None
@@ -283,7 +285,7 @@ def validate_bpmn(
         )
         problems += spiff_problems
     summary: dict = {"elements": {}, "timers": {}, "forms": forms}
-    warnings: list[Problem] = [warning for _key, warning in missing]
+    warnings: list[Problem] = [warning for _key, warning in missing] + bare_timers
     for process in running:
         part = _summary(process, forms)
         summary["elements"].update(part["elements"])
@@ -676,6 +678,40 @@ def _check_event_refs(root: etree._Element, process: etree._Element) -> list[Pro
                 )
                 problems.append(_problem(_owner(node) if node.get("id") is None else node, msg))
     return problems
+
+
+_BARE_ISO = {
+    # durations as SpiffWorkflow reads them (a fraction with or without its leading digit)
+    "timeDuration": re.compile(
+        r"P(?=[\d.])(\d*\.?\d+Y)?(\d*\.?\d+M)?(\d*\.?\d+W)?(\d*\.?\d+D)?"
+        r"(T(?=[\d.])(\d*\.?\d+H)?(\d*\.?\d+M)?(\d*\.?\d+S)?)?"
+        r"|PT(?=[\d.])(\d*\.?\d+H)?(\d*\.?\d+M)?(\d*\.?\d+S)?"
+    ),
+    "timeDate": re.compile(r"\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?)?"),
+    "timeCycle": re.compile(r"R\d*/[-+:.\dA-Z/]+"),
+}
+
+
+def _quote_bare_timers(process: etree._Element) -> list[Problem]:
+    """Camunda, Flowable and bpmn.io write a timer's ISO 8601 value bare (``PT4H``), where
+    SpiffWorkflow reads a Python expression (``"PT4H"``). A bare value that is wholly a valid
+    ISO 8601 value of its kind is read as that literal: the element's text is quoted in the
+    tree SpiffWorkflow parses (the stored file is left as uploaded), with a warning that says so.
+    Anything else stays an expression, checked as before."""
+    warnings = []
+    for definition in process.iter(f"{{{BPMN_NS}}}timerEventDefinition"):
+        for tag in _TIMER_TAGS:
+            node = definition.find(f"{{{BPMN_NS}}}{tag}")
+            value = (node.text or "").strip() if node is not None else ""
+            if node is None or not _BARE_ISO[tag].fullmatch(value) or _timer_value_problem(tag, value):
+                continue
+            node.text = json.dumps(value)
+            msg = (
+                f"The timer {tag} {value} is written bare, as Camunda writes it; Sift reads it as the "
+                f"ISO 8601 literal {node.text} (quote it so SpiffWorkflow itself reads it the same)."
+            )
+            warnings.append(_problem(_owner(definition), msg))
+    return warnings
 
 
 def _check_timers(process: etree._Element) -> list[Problem]:

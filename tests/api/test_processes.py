@@ -151,7 +151,6 @@ OLD_CORPUS = [
     ("no_executable.bpmn", None),
     ("missing_target.bpmn", "f_dangling"),
     ("bad_form.bpmn", "triage"),
-    ("bare_timer.bpmn", "sla_timer"),
     ("script_syntax.bpmn", "broken_script"),
     ("script_import.bpmn", "sneaky_script"),
     ("unknown_service.bpmn", "notify"),

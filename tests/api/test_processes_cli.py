@@ -47,5 +47,5 @@ def test_a_broken_shipped_file_stops_startup_naming_the_problem(db, tmp_path: Pa
     shutil.copy(CORPUS / "modeler_many_problems.bpmn", tmp_path / "partner.bpmn")
     with pytest.raises(definitions.ShippedDefinitionBroken) as caught, unit_of_work() as session:
         definitions.ensure_shipped(session, tmp_path)
-    assert "partner.bpmn" in caught.value.detail and "bare ISO 8601" in caught.value.detail
+    assert "partner.bpmn" in caught.value.detail and "(JUEL) expression" in caught.value.detail
     assert {f["element_id"] for f in caught.value.fields or []} >= {"Event_sla", "Gateway_valid"}

@@ -93,10 +93,10 @@ def test_a_form_that_is_not_a_schema_object_is_reported(form):
     assert "must be a JSON Schema object" in problem.message
 
 
-def test_bare_iso_timer_is_reported():
-    [problem] = problems_of("bare_timer.bpmn")
-    assert problem.element_id == "sla_timer"
-    assert "quote it" in problem.message
+def test_a_bare_iso_timer_is_read_as_its_literal_and_warned_about_at_its_event():
+    parsed = parse_definition(data_file("bare_timer.bpmn"), "bare_timer.bpmn")
+    [warning] = [w for w in parsed.warnings if "written bare" in w.message]
+    assert warning.element_id == "sla_timer" and "quote it" in warning.message
 
 
 def test_script_syntax_error():
@@ -475,7 +475,31 @@ def test_a_call_to_a_function_nobody_provides_is_warned_about_not_refused():
     ]
 
 
-def test_a_bare_duration_with_a_leading_decimal_point_says_to_quote_it():
-    [message] = _timer_problems(b"timeDuration", b"PT.1S")
-    assert "bare ISO 8601 value" in message and '"PT.1S"' in message
-    assert _timer_problems(b"timeDuration", b'"PT.1S"') == []
+@pytest.mark.parametrize(
+    ("tag", "bare"),
+    [
+        ("timeDuration", "PT4H"),
+        ("timeDuration", "PT.1S"),
+        ("timeDuration", "P1DT12H"),
+        ("timeDate", "2026-12-01T09:00:00Z"),
+        ("timeCycle", "R3/PT10M"),
+    ],
+)
+def test_a_bare_iso_timer_as_camunda_writes_it_is_read_as_its_literal_with_a_warning(tag, bare):
+    parsed = parse_definition(TIMED % (tag.encode(), bare.encode(), tag.encode()))
+    [warning] = [w.message for w in parsed.warnings if "written bare" in w.message]
+    assert f'literal "{bare}"' in warning
+    assert parsed.summary["timers"] == {"every": f'"{bare}"'}, "described as the expression it is read as"
+
+
+@pytest.mark.parametrize(
+    ("tag", "text"),
+    [
+        ("timeDuration", "PT4X"),
+        ("timeDuration", "4 hours"),
+        ("timeDate", "2026-13-45"),
+        ("timeCycle", "PT5M"),
+    ],
+)
+def test_bare_text_that_is_no_iso_value_of_its_kind_is_still_an_expression_and_refused(tag, text):
+    assert _timer_problems(tag.encode(), text.encode()), text

@@ -222,6 +222,14 @@ def test_waiting_timers_are_utc_and_survive_restore():
     assert only_task(restored).name == "Activity_1review"
 
 
+def test_a_bare_iso_timer_waits_its_duration_and_fires():
+    compiled = compile_process(data_file("bare_timer.bpmn"))
+    before = datetime.now(UTC)
+    instance = compiled.start({})
+    [(_task_id, due)] = instance.waiting_timers()
+    assert before + timedelta(hours=4) <= due <= datetime.now(UTC) + timedelta(hours=4)
+
+
 def test_hot_path_is_light(reactive):
     instance = reactive.start()
     n = 200
