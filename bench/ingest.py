@@ -13,7 +13,7 @@ the ratio (target >= 0.25), the stored bytes per case instance (target < 4 KB)
 and the server's peak memory. The baseline is measured before and after the
 run and averaged, since the machine is shared and noisy; both are printed.
 
-    .venv/bin/python bench/ingest.py [--signals 3000] [--batch 500] [--seed 7]
+    .venv/bin/python bench/ingest.py [--signals 3000] [--batch 500] [--seed 7] [--port 0]
     .venv/bin/python bench/ingest.py --workers 2 --database postgresql   # bench/scale.py: 1 and 2 workers
 """
 
@@ -180,6 +180,7 @@ def main() -> None:
         help="with --database postgresql: runs for 1..N sift worker processes",
     )
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--port", type=int, default=0, help="the server's port (default: a free one)")
     args = parser.parse_args()
     run = f"bench{int(time.time())}"
     mentions = make_mentions(args.signals, args.seed, run)
@@ -200,7 +201,7 @@ def main() -> None:
     bare_before = baseline(2000)
     with tempfile.TemporaryDirectory(prefix="sift-bench-") as tmp:
         key = "bench-admin-key-" + secrets.token_hex(8)
-        port = free_port()
+        port = args.port or free_port()
         env = {
             **os.environ,
             "SIFT_DATA_DIR": tmp,
