@@ -47,6 +47,22 @@ class UTCDateTime(TypeDecorator[datetime]):
             raise ValueError("naive datetime given to the database; use engine.db.utcnow()")
         return value.astimezone(UTC)
 
+    def bind_processor(self, dialect: Any) -> Any:
+        """On SQLite, the text SQLAlchemy's DATETIME stores (``2026-12-03 10:41:53.387793``, in
+        UTC) spelled by ``isoformat`` in one step: its own processor formats a dict of seven
+        fields for every value, and a worker batch binds thousands."""
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to the database; use engine.db.utcnow()")
+            return value.astimezone(UTC).isoformat(" ", "microseconds")[:-6]  # less "+00:00"
+
+        return process
+
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
