@@ -10,7 +10,10 @@ reaching a client.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -211,6 +214,63 @@ def make_engine(url: str) -> Engine:
     )
 
 
+#: pages of write-ahead log after which a committing connection copies it into the database
+#: itself (SQLite's default is 1,000; a worker batch of 200 signals writes about 1,500)
+AUTOCHECKPOINT_PAGES = 10_000
+log = logging.getLogger("sift.db")
+
+
+class Checkpointer:
+    """Copies an SQLite database's write-ahead log into the database from a thread of its own.
+
+    SQLite does it inside the commit of whichever connection passes ``wal_autocheckpoint``
+    pages: with its default the worker's every batch commit also copied the log and synced
+    the files (measured on the ingest bench's 3,000 signals: 241 µs of commit per signal, 42 µs
+    without the copy). A passive checkpoint here every ``interval`` seconds takes no lock a
+    writer needs, and the copy runs outside the GIL on another core. The log still ends in
+    the database at the same rate (about every ``interval``), so nothing is deferred."""
+
+    def __init__(self, path: str, interval: float = 0.25) -> None:
+        self.path = path
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sift-checkpoint", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def checkpoint(self, conn: sqlite3.Connection) -> tuple[int, int, int]:
+        """One passive checkpoint: (1 if it could not finish, frames in the log, frames copied)."""
+        busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return int(busy), int(frames), int(copied)
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    self.checkpoint(conn)
+                except sqlite3.Error as err:  # the next round tries again; the net above holds
+                    log.warning("WAL checkpoint failed: %s", err)
+        finally:
+            conn.close()
+
+
+def start_checkpointer() -> Checkpointer | None:
+    """A running :class:`Checkpointer` for the application's database if it is an SQLite file
+    (None for PostgreSQL, or a database in memory)."""
+    url = get_engine().url
+    if not is_sqlite(str(url)) or not url.database or url.database == ":memory:":
+        return None
+    checkpointer = Checkpointer(url.database)
+    checkpointer.start()
+    return checkpointer
+
+
 def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -221,6 +281,9 @@ def _tune_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA foreign_keys=ON")
+        # a process that runs the Checkpointer (sift serve, sift worker) keeps the log short
+        # from its own thread; this is the net for one that does not
+        cur.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
         cur.close()
 
     @event.listens_for(engine, "begin")
