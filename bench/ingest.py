@@ -9,11 +9,12 @@ origin signal it is) and exits non-zero naming the ones that did not.
 In the same run it measures the bare SpiffWorkflow baseline:
 parse the reactive case once, then start it to its first user task and
 serialize it (without the spec), in memory, per instance. Prints both rates and
-the ratio (target >= 0.25), the stored bytes per case instance (target < 4 KB)
-and the server's peak memory. The baseline is measured before and after the
+the ratio (target >= 0.4, issue 19), the server's CPU time per signal (API and worker,
+from /proc: less moved by the machine's other load than the ratio, which counts waiting
+too), the stored bytes per case instance (target < 4 KB) and the server's peak memory. The baseline is measured before and after the
 run and averaged, since the machine is shared and noisy; both are printed.
 
-    .venv/bin/python bench/ingest.py [--signals 3000] [--batch 500] [--seed 7]
+    .venv/bin/python bench/ingest.py [--signals 3000] [--batch 500] [--seed 7] [--port 0]
     .venv/bin/python bench/ingest.py --workers 2 --database postgresql   # bench/scale.py: 1 and 2 workers
 """
 
@@ -56,6 +57,12 @@ def baseline(n: int) -> float:
     seed = {"reopened": False, "quiet_period": "P3D"}  # what Sift seeds a reactive case with
     bare_spiff_rate(xml, 200, seed)  # warm up
     return bare_spiff_rate(xml, n, seed)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of process ``pid`` so far (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -180,6 +187,7 @@ def main() -> None:
         help="with --database postgresql: runs for 1..N sift worker processes",
     )
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--port", type=int, default=0, help="the server's port (default: a free one)")
     args = parser.parse_args()
     run = f"bench{int(time.time())}"
     mentions = make_mentions(args.signals, args.seed, run)
@@ -200,7 +208,7 @@ def main() -> None:
     bare_before = baseline(2000)
     with tempfile.TemporaryDirectory(prefix="sift-bench-") as tmp:
         key = "bench-admin-key-" + secrets.token_hex(8)
-        port = free_port()
+        port = args.port or free_port()
         env = {
             **os.environ,
             "SIFT_DATA_DIR": tmp,
@@ -233,6 +241,7 @@ def main() -> None:
                     json={"signals": [dict(mentions[0], external_id="warm", author={"handle": "@warm_up"})]},
                 ).raise_for_status()
                 wait_processed(Path(tmp) / "sift.db", 1, 60)
+                cpu_before = cpu_seconds(server.pid)
                 start = time.perf_counter()
                 for batch in batches:
                     r = client.post("/api/v1/signals:batch", json={"signals": batch})
@@ -242,6 +251,7 @@ def main() -> None:
                         raise SystemExit(f"FAILED: the batch refused {len(refused)} signals: {refused[:3]}")
                 posted = time.perf_counter()
                 done = wait_processed(Path(tmp) / "sift.db", args.signals + 1, 600)
+                server_cpu = cpu_seconds(server.pid) - cpu_before
             rss = peak_rss_mb(server.pid)
             avg_state = stored_bytes(Path(tmp) / "sift.db")
             cases, problems = check_cases(Path(tmp) / "sift.db", run, args.signals)
@@ -266,7 +276,11 @@ def main() -> None:
         "bare_spiff_per_s": round(bare, 1),
         "bare_spiff_before_after": [round(bare_before, 1), round(bare_after, 1)],
         "ratio": round(e2e / bare, 3),
-        "ratio_target": 0.25,
+        # API and worker together, all threads: what the ratio costs in CPU, less moved by the
+        # machine's other load than the ratio (which also counts waiting)
+        "server_cpu_ms_per_signal": round(1000 * server_cpu / args.signals, 3),
+        "bare_spiff_ms_per_instance": round(1000 / bare, 3),
+        "ratio_target": 0.4,
         "stored_state_bytes_per_instance": round(avg_state),
         "state_target_bytes": 4096,
         "cases_opened_by_posted_signals": cases,
@@ -277,7 +291,7 @@ def main() -> None:
     print(
         f"ingest: {e2e:.0f} signals/s end to end vs bare SpiffWorkflow {bare:.0f}/s "
         f"-> ratio {e2e / bare:.2f} "
-        f"(target >= 0.25); state {avg_state:.0f} B/instance (target < 4096); peak RSS {rss:.0f} MB"
+        f"(target >= 0.4); server CPU {1000 * server_cpu / args.signals:.2f} ms/signal; state {avg_state:.0f} B/instance (target < 4096); peak RSS {rss:.0f} MB"
     )
 
     if problems:

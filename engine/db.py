@@ -9,16 +9,21 @@ reaching a client.
 
 from __future__ import annotations
 
+import json
+import logging
 import os
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+import orjson
+from sqlalchemy import JSON, DateTime, Engine, MetaData, Table, create_engine, event, insert
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, SessionTransaction, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from engine.config import get_settings
@@ -44,6 +49,22 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the database; use engine.db.utcnow()")
         return value.astimezone(UTC)
+
+    def bind_processor(self, dialect: Any) -> Any:
+        """On SQLite, the text SQLAlchemy's DATETIME stores (``2026-12-03 10:41:53.387793``, in
+        UTC) spelled by ``isoformat`` in one step: its own processor formats a dict of seven
+        fields for every value, and a worker batch binds thousands."""
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to the database; use engine.db.utcnow()")
+            return value.astimezone(UTC).isoformat(" ", "microseconds")[:-6]  # less "+00:00"
+
+        return process
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
@@ -75,6 +96,99 @@ def new_id() -> str:
     return raw.hex()
 
 
+_ORJSON = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def json_dumps(value: Any) -> str:
+    """JSON columns' text: orjson, which writes a process state (about 4 KB) several times
+    faster than ``json.dumps``, without the blanks after separators; what it refuses (integers
+    past 64 bits, objects ``json`` does not know either) goes to ``json.dumps``, which writes it
+    or raises as before. A NaN or infinity is written as null (``json.dumps`` wrote ``NaN``, which
+    is not JSON and which PostgreSQL refuses)."""
+    try:
+        return orjson.dumps(value, option=_ORJSON).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
+def json_loads(text: str | bytes) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # NaN or Infinity, which json.dumps writes and orjson does not read
+        return json.loads(text)
+
+
+_LATER = "sift.db.insert_later"  # session.info: [(transaction, table, row)] not written yet
+
+
+def insert_later(session: Session, table: Table, row: dict[str, Any]) -> None:
+    """Adds ``row`` (every column it sets; rows of one table set the same ones) to ``table`` as
+    the session would add a new ORM object, without the object: it is written by one Core
+    ``executemany`` per table with the rest of the session's new rows (after each flush, before
+    a statement runs when nothing else waits to be written, before every commit), and dropped
+    if the savepoint or transaction it was added in rolls back. For rows nothing in the same
+    unit of work changes again (a new case's task and timer rows): a worker batch adds
+    hundreds, and the ORM's per-object bookkeeping cost more than writing them."""
+    within = session.get_nested_transaction() or session.get_transaction()
+    if within is None:  # the row belongs to the transaction it begins
+        session.connection()
+        within = session.get_transaction()
+    session.info.setdefault(_LATER, []).append((within, table, row))
+
+
+def _write_later(session: Session) -> None:
+    later = session.info.get(_LATER)
+    if not later:
+        return
+    session.info[_LATER] = []
+    groups: dict[tuple[Table, tuple[str, ...]], list[dict[str, Any]]] = {}
+    for _, table, row in later:
+        groups.setdefault((table, tuple(sorted(row))), []).append(row)
+    conn = session.connection()
+    for (table, _), rows in groups.items():
+        conn.execute(insert(table), rows)
+
+
+@event.listens_for(Session, "after_flush_postexec")
+def _later_after_flush(session: Session, _context: Any) -> None:
+    _write_later(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _later_before_statement(state: ORMExecuteState) -> None:
+    # what autoflush does for a pending object: a query sees the row, unless autoflush is off
+    # (then, as a pending object would, it waits: its case may not be written yet)
+    session = state.session
+    if session.info.get(_LATER) and session.autoflush:
+        session.flush()
+        _write_later(session)
+
+
+@event.listens_for(Session, "before_commit")
+def _later_before_commit(session: Session) -> None:
+    # also fires when a savepoint is released
+    if session.info.get(_LATER):
+        session.flush()
+        _write_later(session)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _later_rolled_back(session: Session, _previous: SessionTransaction) -> None:
+    # a failed flush rolls its savepoint back and reports only its own subtransaction here:
+    # rows whose transaction (or one around it) can no longer commit go
+    later = session.info.get(_LATER)
+    if later:
+        session.info[_LATER] = [entry for entry in later if _alive(entry[0])]
+
+
+def _alive(tx: SessionTransaction | None) -> bool:
+    while tx is not None:
+        if not tx.is_active:
+            return False
+        tx = tx.parent
+    return True
+
+
 def is_sqlite(url_or_engine: str | Engine) -> bool:
     url = url_or_engine if isinstance(url_or_engine, str) else str(url_or_engine.url)
     return url.startswith("sqlite")
@@ -82,10 +196,79 @@ def is_sqlite(url_or_engine: str | Engine) -> bool:
 
 def make_engine(url: str) -> Engine:
     if is_sqlite(url):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            json_serializer=json_dumps,
+            json_deserializer=json_loads,
+        )
         _tune_sqlite(engine)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        json_serializer=json_dumps,
+        json_deserializer=json_loads,
+    )
+
+
+#: pages of write-ahead log after which a committing connection copies it into the database
+#: itself (SQLite's default is 1,000; a worker batch of 200 signals writes about 1,500)
+AUTOCHECKPOINT_PAGES = 10_000
+log = logging.getLogger("sift.db")
+
+
+class Checkpointer:
+    """Copies an SQLite database's write-ahead log into the database from a thread of its own.
+
+    SQLite does it inside the commit of whichever connection passes ``wal_autocheckpoint``
+    pages: with its default the worker's every batch commit also copied the log and synced
+    the files (measured on the ingest bench's 3,000 signals: 241 µs of commit per signal, 42 µs
+    without the copy). A passive checkpoint here every ``interval`` seconds takes no lock a
+    writer needs, and the copy runs outside the GIL on another core. The log still ends in
+    the database at the same rate (about every ``interval``), so nothing is deferred."""
+
+    def __init__(self, path: str, interval: float = 0.25) -> None:
+        self.path = path
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sift-checkpoint", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def checkpoint(self, conn: sqlite3.Connection) -> tuple[int, int, int]:
+        """One passive checkpoint: (1 if it could not finish, frames in the log, frames copied)."""
+        busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return int(busy), int(frames), int(copied)
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    self.checkpoint(conn)
+                except sqlite3.Error as err:  # the next round tries again; the net above holds
+                    log.warning("WAL checkpoint failed: %s", err)
+        finally:
+            conn.close()
+
+
+def start_checkpointer() -> Checkpointer | None:
+    """A running :class:`Checkpointer` for the application's database if it is an SQLite file
+    (None for PostgreSQL, or a database in memory)."""
+    url = get_engine().url
+    if not is_sqlite(str(url)) or not url.database or url.database == ":memory:":
+        return None
+    checkpointer = Checkpointer(url.database)
+    checkpointer.start()
+    return checkpointer
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -98,6 +281,9 @@ def _tune_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA foreign_keys=ON")
+        # a process that runs the Checkpointer (sift serve, sift worker) keeps the log short
+        # from its own thread; this is the net for one that does not
+        cur.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -36,12 +36,12 @@ from engine.processes.context import acting_for
 from engine.signals.models import Signal
 from engine.sla.durations import iso
 from engine.tasks import service as tasks
-from engine.tasks.models import COMPLETED, Task
+from engine.tasks.models import COMPLETED
 from engine.timers import service as timers
 
 if TYPE_CHECKING:
     from engine.processes.models import ProcessInstanceRecord
-    from engine.runtime import ProcessInstance
+    from engine.runtime import ProcessInstance, UserTaskView
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ Action = Start | CompleteTask | FireTimer | Message | End | Retry | Migrate
 class Outcome:
     """What one advance did: the task rows it created, and whether the process has ended."""
 
-    created_tasks: list[Task]
+    created_tasks: list[str]  # the ids of the task rows it added
     process_completed: bool
     caught: bool = True  # False: a message or timer nothing in the instance waits for any more
 
@@ -334,8 +334,9 @@ def advance(session: Session, case: Case, action: Action) -> Outcome:
     instances.save(session, record, instance)
     if had_incident or retried or record.status == instances.INCIDENT:
         _sync_incidents(session, case, record, instance, action.actor, retried)
-    created = tasks.sync(session, case, record, instance, new=new)
-    clocks.track_stages(session, case, lambda: {v.id: v.name for v in instance.open_user_tasks()})
+    open_tasks = instance.open_user_tasks()
+    created = tasks.sync(session, case, record, open_tasks, new=new)
+    clocks.track_stages(session, case, lambda: {v.id: v.name for v in open_tasks})
     timers.sync_waiting(
         session,
         BPMN_TIMER,
@@ -357,7 +358,7 @@ def advance(session: Session, case: Case, action: Action) -> Outcome:
         cases.transition(session, case, status, actor=action.actor, data=resolution)
         case.resolution = resolution
         settled = True
-    _follow_stage(session, case, instance, action.actor)
+    _follow_stage(session, case, instance, open_tasks, action.actor)
     if settled and case.parent_id is not None:
         settle_parent(session, case.parent_id, actor=action.actor)
     return Outcome(created, instance.is_completed)
@@ -443,11 +444,12 @@ def _sync_incidents(
     incidents.sync(session, where, failures, still, actor=actor, retried=retried)
 
 
-def _follow_stage(session: Session, case: Case, instance: ProcessInstance, actor: str) -> None:
-    """Sets the case's stage from where its process is, and its status from whether the process
-    waits for the customer (``waiting``) or for a CSR (``open``); a process held only at a
-    failed task is at that task's element (an incident)."""
-    open_tasks = instance.open_user_tasks()
+def _follow_stage(
+    session: Session, case: Case, instance: ProcessInstance, open_tasks: list[UserTaskView], actor: str
+) -> None:
+    """Sets the case's stage from where its process is (``open_tasks``: its open user tasks),
+    and its status from whether the process waits for the customer (``waiting``) or for a CSR
+    (``open``); a process held only at a failed task is at that task's element (an incident)."""
     waits = [] if open_tasks or instance.is_completed else instance.waiting_at()
     failed = [] if open_tasks or waits or instance.is_completed else instance.failed_tasks()
     if instance.is_completed:

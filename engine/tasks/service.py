@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any, cast
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import CursorResult, Table, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine import pagination
 from engine.auth.service import Principal
 from engine.config import get_settings
-from engine.db import utcnow
+from engine.db import insert_later, utcnow
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.events import service as events
 from engine.processes.models import ProcessInstanceRecord
@@ -95,34 +95,46 @@ def list_open(
 
 
 def sync(
-    session: Session, case: Case, record: ProcessInstanceRecord, instance: Any, *, new: bool = False
-) -> list[Task]:
-    """Makes the open task rows of ``record`` match the instance's ready user tasks
-    (``new``: the instance was just started, so it has no rows yet)."""
-    ready = {view.id: view for view in instance.open_user_tasks()}
+    session: Session,
+    case: Case,
+    record: ProcessInstanceRecord,
+    ready: list[Any],
+    *,
+    new: bool = False,
+) -> list[str]:
+    """Makes the open task rows of ``record`` match ``ready``, the instance's ready user tasks
+    (``ProcessInstance.open_user_tasks``; ``new``: the instance was just started, so it has no
+    rows yet); returns the ids of the rows it added. New rows are written with the session's
+    next flush (``insert_later``): nothing else in the unit of work that opens them changes them."""
+    views = {view.id: view for view in ready}
     rows: dict[str, Task] = {}
     if not new:
         stmt = select(Task).where(Task.instance_id == record.id, Task.status == OPEN)
         rows = {t.id: t for t in session.scalars(stmt)}
-    created: list[Task] = []
-    for task_id, view in ready.items():
+    created: list[str] = []
+    table = cast(Table, Task.__table__)
+    for task_id, view in views.items():
         if task_id in rows:
             continue
-        task = Task(
-            id=task_id,
-            case_id=case.id,
-            instance_id=record.id,
-            name=view.name,
-            title=view.title,
-            form=view.form,
-            data={},
-            queue=case.queue,
-            priority=case.priority,
-            assignee=case.assignee,
-            created_at=utcnow(),
+        insert_later(
+            session,
+            table,
+            {
+                "id": task_id,
+                "case_id": case.id,
+                "instance_id": record.id,
+                "name": view.name,
+                "title": view.title,
+                "status": OPEN,
+                "form": view.form,
+                "data": {},
+                "queue": case.queue,
+                "priority": case.priority,
+                "assignee": case.assignee,
+                "created_at": utcnow(),
+            },
         )
-        session.add(task)
-        created.append(task)
+        created.append(task_id)
         events.record(
             session,
             "task.created",
@@ -131,7 +143,7 @@ def sync(
             outbox=False,
         )
     for task_id, task in rows.items():
-        if task_id not in ready:  # the process moved past it (a boundary event, a gateway, its end)
+        if task_id not in views:  # the process moved past it (a boundary event, a gateway, its end)
             set_status(session, task, CANCELLED, actor=None)
     return created
 

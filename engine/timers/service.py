@@ -28,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from engine.config import get_settings
-from engine.db import new_id, unit_of_work, utcnow
+from engine.db import insert_later, new_id, unit_of_work, utcnow
 from engine.errors import Conflict, EngineError, InvalidInput, NotFound
 from engine.timers.models import DROPPED, FAILED, FIRED, PENDING, STATUSES, Timer
 
@@ -121,11 +121,20 @@ def upsert(
     _note_due(session, due_at)
 
 
+_NEW_TIMER: dict[str, Any] = {"case_id": None, "instance_id": None, "task_id": None, "data": {}}
+
+
 def add_new(session: Session, rows: Iterable[dict[str, Any]]) -> None:
-    """Inserts timers known to be new (their keys name a fresh case or instance), unqueried."""
+    """Inserts timers known to be new (their keys name a fresh case or instance), unqueried:
+    rows written with the session's next flush (``insert_later``), not ORM objects."""
     now = utcnow()
+    table = cast(Table, Timer.__table__)
     for row in rows:
-        session.add(Timer(id=new_id(), status=PENDING, attempts=0, created_at=now, **{"data": {}, **row}))
+        insert_later(
+            session,
+            table,
+            {"id": new_id(), "status": PENDING, "attempts": 0, "created_at": now, **_NEW_TIMER, **row},
+        )
         _note_due(session, row["due_at"])
 
 

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from engine import nlp
 from engine.config import get_settings
 from engine.customers import service as customers
-from engine.db import unit_of_work, utcnow
+from engine.db import Checkpointer, start_checkpointer, unit_of_work, utcnow
 from engine.errors import EngineError
 from engine.events import service as events
 from engine.signals import intake as broker
@@ -197,10 +197,12 @@ class Worker:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._intake: broker.JetStreamIntake | None = None
+        self._checkpointer: Checkpointer | None = None
 
     def start(self) -> None:
         nlp.get_pipeline()  # built before the first signal waits for it
         tune_gc(get_settings().gc_threshold)
+        self._checkpointer = start_checkpointer()  # SQLite: the batch commits do not copy the log
         if broker.enabled():
             self._intake = broker.JetStreamIntake()
         run = self._run if self._intake is None else self._run_intake
@@ -221,6 +223,8 @@ class Worker:
             self._thread.join(timeout)
         if self._intake is not None:
             self._intake.close()
+        if self._checkpointer is not None:
+            self._checkpointer.stop(timeout)
 
     def _run(self) -> None:
         while not self._stop.is_set():
