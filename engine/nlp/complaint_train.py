@@ -16,9 +16,10 @@ complaints. The ``test`` fold of those labels is never trained on.
 Folds are by sector: fold ``k`` is the ``k``-th sector with a fifth of the
 control tweets (by a hash of the tweet id), so a held-out fold is a sector
 the model never saw, mixed with tweets that are no complaint at all.
-``train`` chooses everything on the folds it is given: the L2 penalty and
-the decision threshold by leave-one-fold-out F1, and the Platt calibration
-on the same out-of-fold scores; then it fits the model on all of them.
+``train`` chooses everything on the folds it is given: the L2 penalty by
+leave-one-fold-out F1, the Platt calibration on the same out-of-fold
+scores, and the decision threshold as half the best F1 of those calibrated
+scores (``calibrated_threshold``); then it fits the model on all of them.
 ``cross_validate`` holds out each fold in turn and runs the whole of
 ``train`` on the rest, so no choice sees the fold it is scored on.
 """
@@ -27,8 +28,10 @@ from __future__ import annotations
 
 import csv
 import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -218,6 +221,21 @@ def best_threshold(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float
     return float(ranked[best]), float(f1[best])
 
 
+def calibrated_threshold(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    """Half the best F1 these calibrated probabilities reach: the cut that maximises expected F1.
+
+    For calibrated probabilities the F1-optimal cut is F1*/2, where F1* is
+    the best F1 attainable (Lipton, Elkan and Narayanaswamy, "Optimal thresholding of
+    classifiers to maximize F1 measure", ECML PKDD 2014). The arg-max of the F1
+    curve itself lands anywhere on a flat top: over the corpus's
+    out-of-fold probabilities F1 stayed within 0.005 of its best from 0.29
+    to 0.43, and the arg-max moved from 0.32 to 0.42 between two trainings
+    whose scores barely differed. The best F1 is a stable number; its half
+    is a stable cut.
+    """
+    return best_threshold(probabilities, labels)[1] / 2
+
+
 def platt(scores: np.ndarray, labels: np.ndarray, iterations: int = 50) -> tuple[float, float]:
     """(a, b) of ``p = 1 / (1 + exp(-(a * score + b)))`` by Newton's method, with Platt's smoothed targets."""
     positives, negatives = int(labels.sum()), int(len(labels) - labels.sum())
@@ -253,7 +271,7 @@ def train(m: Matrix, labels: np.ndarray, folds: np.ndarray, grid: tuple[float, .
     l2 = max(grid, key=lambda value: (f1_by_l2[value], value))  # a tie goes to the stronger penalty
     scale, shift = platt(by_l2[l2], gold)
     probabilities = 1 / (1 + np.exp(-np.clip(scale * by_l2[l2] + shift, -60, 60)))
-    threshold, _ = best_threshold(probabilities, gold)
+    threshold = calibrated_threshold(probabilities, gold)
     w, bias = fit(m, labels, folds, l2)
     model = ComplaintModel(w.astype(np.float32), bias, scale, shift, threshold)
     return Choice(l2, f1_by_l2, model)
@@ -274,15 +292,26 @@ class HeldOut:
     choices: list[Choice]
 
 
-def cross_validate(m: Matrix, labels: np.ndarray, folds: np.ndarray) -> HeldOut:
+def held_out_fold(m: Matrix, labels: np.ndarray, folds: np.ndarray, fold: int) -> tuple[np.ndarray, Choice]:
+    """The probabilities of fold ``fold``'s docs from the whole of ``train`` run on the other folds, and its choice."""
+    test, train_at = np.flatnonzero(folds == fold), np.flatnonzero(folds != fold)
+    choice = train(m.subset(train_at), labels[train_at], folds[train_at])
+    return probabilities(choice.model, m.subset(test)), choice
+
+
+def cross_validate(
+    m: Matrix, labels: np.ndarray, folds: np.ndarray, run: Callable[..., Iterable[Any]] = map
+) -> HeldOut:
+    """Each fold held out in turn; ``run`` maps ``held_out_fold`` over the folds (``map``, or a process pool's)."""
     probability = np.zeros(m.n)
     predicted = np.zeros(m.n, dtype=bool)
     choices = []
-    for fold in np.unique(folds[folds != ALWAYS_TRAIN]):
-        test, train_at = np.flatnonzero(folds == fold), np.flatnonzero(folds != fold)
-        choice = train(m.subset(train_at), labels[train_at], folds[train_at])
-        probability[test] = probabilities(choice.model, m.subset(test))
-        predicted[test] = probability[test] >= choice.model.threshold
+    held = [int(f) for f in np.unique(folds[folds != ALWAYS_TRAIN])]
+    results = run(held_out_fold, *zip(*[(m, labels, folds, fold) for fold in held], strict=True))
+    for fold, (fold_probability, choice) in zip(held, results, strict=True):
+        test = np.flatnonzero(folds == fold)
+        probability[test] = fold_probability
+        predicted[test] = fold_probability >= choice.model.threshold
         choices.append(choice)
     return HeldOut(probability, predicted, choices)
 

@@ -271,7 +271,7 @@ class SentimentScorer:
         weights = model.weights
         if complaint is not None:
             weights = np.concatenate([weights, complaint.feature_weights[:, None]], axis=1)
-        self.norm_logits = NormLogits(weights, self.featurizer.table)
+        self.norm_logits = NormLogits(weights, self.featurizer.table, model.neutral_hashes())
 
     def __call__(self, doc: Doc) -> Doc:
         return next(iter(self.pipe([doc])))
