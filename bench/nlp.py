@@ -468,7 +468,7 @@ NOTES = (
     "failing). With the topic words left out, the inner search was brand weight 1 or 2 at L2 0.01 "
     "(inner means 0.635 and 0.647); 2 made a unit test fail ('Thanks @AcmeCare, sorted in 5 minutes' read "
     "negative, 'minutes' learning the brand tweets' waits), so the shipped model uses brand weight 1 and L2 "
-    "0.01, chosen under the unit tests as the complaint model's general-tweet weight was (no time for a wider "
+    "0.01, chosen under the unit tests (no time for a wider "
     "grid; an earlier search without the topic-word rule had tried brand weight 0.5 or 1 and L2 0.01 or 0.03). The "
     "'turned negator' feature was also added on reading that unit test. No choice read TweetEval val or the held-out "
     "fifths, except one earlier decision on val: class offsets tuned on a held-out part lowered val "
