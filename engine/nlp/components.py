@@ -282,7 +282,7 @@ class SentimentScorer:
         if complaint is not None:
             weights[:, len(LABELS)] = complaint.feature_weights
         model.weights = weights[:, : len(LABELS)]
-        self.norm_logits = NormLogits(weights, self.featurizer.table)
+        self.norm_logits = NormLogits(weights, self.featurizer.table, model.neutral_hashes())
 
     def __call__(self, doc: Doc) -> Doc:
         return next(iter(self.pipe([doc])))

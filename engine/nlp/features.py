@@ -9,7 +9,10 @@ the rest is numpy over the whole batch. Features:
 - unigram of the token norm; inside a negation scope (up to three tokens
   after "not", "never", "no"... and before punctuation) a separate
   "negated" unigram and no character n-grams, so "not good" does not look
-  like "good";
+  like "good"; a negator whose scope holds a word of negative valence
+  ("not bad", "never disappoints") has its own "turned" unigram and no
+  n-grams, so the weight "not" learns from "not good" and "not working"
+  does not make "not bad" negative;
 - bigram of adjacent norms;
 - character 3..5-grams of the norm (outside negation scopes);
 - dense cues: VADER lexicon positive/negative mass (negation flips it),
@@ -70,6 +73,8 @@ _MASK = np.uint64(N_HASHED - 1)
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _BIGRAM_SALT = np.uint64(0x632BE59BD9B4E019)
 _GRAM_SALT = 7
+_TURNED_SALT = 3
+_SALT_SPREAD = 0xD6E8FEB86659FD93  # odd: distinct salts give distinct 64-bit words
 NEGATORS = frozenset(
     [
         "not",
@@ -109,8 +114,15 @@ _VADER_DIR = Path(vaderSentiment.__file__).parent
 
 
 def _hashed_index(values: np.ndarray, salt: int) -> np.ndarray:
-    """Feature index (0..N_HASHED) of each uint64 hash: multiply-shift with ``salt``, modulo 2**64."""
-    return (values * _MIX + np.uint64(salt) >> np.uint64(20) & _MASK).astype(np.int64)
+    """Feature index (0..N_HASHED) of each uint64 hash: multiply-shift of the hash XOR a word spread from ``salt``.
+
+    The salt is spread over all 64 bits and mixed in before the multiply,
+    so each salt is its own hash function. (Adding a small salt after the
+    multiply, as before, changed only bits the shift drops: negated unigrams
+    shared the plain word's index.)
+    """
+    salted = values ^ np.uint64((salt * _SALT_SPREAD) % (1 << 64))
+    return ((salted * _MIX) >> np.uint64(20) & _MASK).astype(np.int64)
 
 
 @lru_cache(maxsize=512)
@@ -313,6 +325,13 @@ class NormTable:
             flat = key - rows * N_HASHED
         return flat, rows
 
+    def rows_of(self, norms: frozenset[int]) -> np.ndarray:
+        """A bool per row: whether its norm hash is one of ``norms``."""
+        mask = np.zeros(len(self), dtype=bool)
+        found = [self.rows[h] for h in norms if h in self.rows]
+        mask[found] = True
+        return mask
+
     def row_grams(self, row: int) -> np.ndarray:
         """The n-gram indices of one row, in order (int64); each chunk is sorted once, when first asked."""
         at = bisect_right(self._chunk_firsts, row) - 1
@@ -442,6 +461,7 @@ class FeatureBatch:
     starts: np.ndarray
     rows: np.ndarray
     negated: np.ndarray
+    turned: np.ndarray  # negators whose scope holds a word of negative valence (``turned_index``)
     bigram: np.ndarray
     dense: np.ndarray
     table: NormTable
@@ -450,12 +470,25 @@ class FeatureBatch:
     def n_docs(self) -> int:
         return len(self.starts) - 1
 
-    def coo(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(doc, feature index, value) triplets: the sparse matrix the model is trained on."""
+    def turned_index(self) -> np.ndarray:
+        """Feature index of each turned negator, in token order: the negator's negated index, hashed again."""
+        _, negated_uni, *_ = self.table.columns()
+        return _hashed_index(negated_uni[self.rows[self.turned]].astype(np.uint64), _TURNED_SALT)
+
+    def coo(self, neutral: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(doc, feature index, value) triplets: the sparse matrix the model is trained on.
+
+        ``neutral`` (a bool per table row, ``NormTable.rows_of``) marks norms whose
+        own unigram and character n-grams are left out (the sentiment model's
+        topic and product words, ``SentimentModel.neutral``); their bigrams stay.
+        """
         unigram, negated_uni, *_ = self.table.columns()
         tok_doc = np.repeat(np.arange(self.n_docs, dtype=np.int64), np.diff(self.starts))
         uni = np.where(self.negated, negated_uni[self.rows], unigram[self.rows])
-        plain = ~self.negated
+        uni[self.turned] = self.turned_index()
+        own = np.ones(len(self.rows), dtype=bool) if neutral is None else ~neutral[self.rows] | self.turned
+        tok_doc_own, uni = tok_doc[own], uni[own]
+        plain = ~self.negated & ~self.turned & own
         gram_docs, gram_idx = [], []
         for doc, row in zip(tok_doc[plain].tolist(), self.rows[plain].tolist(), strict=True):
             grams = self.table.row_grams(row)
@@ -464,7 +497,7 @@ class FeatureBatch:
         has_bigram = self.bigram >= 0
         dense_doc = np.repeat(np.arange(self.n_docs, dtype=np.int64), N_DENSE)
         dense_idx = np.tile(np.arange(N_HASHED, N_FEATURES, dtype=np.int64), self.n_docs)
-        docs = np.concatenate([tok_doc, *gram_docs, tok_doc[has_bigram], dense_doc])
+        docs = np.concatenate([tok_doc_own, *gram_docs, tok_doc[has_bigram], dense_doc])
         idx = np.concatenate([uni, *gram_idx, self.bigram[has_bigram], dense_idx])
         hashed = len(docs) - len(dense_doc)
         values = np.concatenate([np.ones(hashed, dtype=np.float32), self.dense.ravel()])
@@ -500,27 +533,33 @@ class Featurizer:
         rows = self.table.lookup(norms, strings)
         _, _, valence, negator, contrast = self.table.columns()
         is_negator = negator[rows]
-        negated = _negation_scope(is_negator, flat[:, 1].astype(bool), starts)
+        negated, turned = _negation_scope(is_negator, flat[:, 1].astype(bool), starts, valence[rows])
         bigram = _bigrams(norms, starts)
         texts = [d.text for d in docs] if texts is None else texts
         after = _after_contrast(contrast[rows], starts)
         dense = _dense(texts, starts, valence[rows], negated, is_negator, after, flat[:, 2], unresolved)
-        return FeatureBatch(starts, rows, negated, bigram, dense, self.table)
+        return FeatureBatch(starts, rows, negated, turned, bigram, dense, self.table)
 
 
-def _negation_scope(is_negator: np.ndarray, punct: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Tokens within ``NEGATION_SCOPE`` after a negator, stopping at punctuation or the doc's end."""
+def _negation_scope(
+    is_negator: np.ndarray, punct: np.ndarray, starts: np.ndarray, valence: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(in scope, turned): tokens within ``NEGATION_SCOPE`` after a negator, stopping at punctuation or
+    the doc's end; and the negators whose scope holds a word of negative valence."""
     scope = np.zeros(len(is_negator), dtype=bool)
+    turned = np.zeros(len(is_negator), dtype=bool)
     positions = np.flatnonzero(is_negator)
     if not len(positions):
-        return scope
+        return scope, turned
     ends = starts[np.searchsorted(starts, positions, side="right")]
     for i, end in zip(positions.tolist(), ends.tolist(), strict=True):
         for j in range(i + 1, min(i + 1 + NEGATION_SCOPE, end)):
             if punct[j]:
                 break
             scope[j] = True
-    return scope
+            if valence[j] < 0:
+                turned[i] = True
+    return scope, turned
 
 
 def _bigrams(norms: np.ndarray, starts: np.ndarray) -> np.ndarray:

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.nlp import modelfile
 from engine.nlp.errors import NlpModelError
-from engine.nlp.features import N_FEATURES, N_HASHED, FeatureBatch, NormTable
+from engine.nlp.features import N_FEATURES, N_HASHED, FeatureBatch, NormTable, hash_string
 
 LABELS = ("negative", "neutral", "positive")
 MODEL_FILE = Path(__file__).parent / "model" / "sentiment.npz"
@@ -29,6 +30,9 @@ MODEL_FILE = Path(__file__).parent / "model" / "sentiment.npz"
 class SentimentModel:
     weights: np.ndarray  # (N_FEATURES, 3)
     offsets: np.ndarray  # (3,) added to logits to balance the classes for macro-F1
+    # Norms that name a topic or a product ("battery", "refund", "iphone"): their own unigram and
+    # character n-grams carry no sentiment (``train.neutral_norms``); a file without the list has none.
+    neutral: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, path: Path = MODEL_FILE) -> SentimentModel:
@@ -36,6 +40,7 @@ class SentimentModel:
             with np.load(path) as data:
                 weights = data["weights"].astype(np.float32)
                 offsets = data["offsets"].astype(np.float32)
+                neutral = tuple(str(x) for x in data["neutral"]) if "neutral" in data.files else ()
         except (OSError, KeyError, ValueError) as exc:
             raise NlpModelError(
                 f"Sentiment model {path} cannot be read ({exc}); rebuild it with `python -m engine.nlp.train`."
@@ -45,19 +50,41 @@ class SentimentModel:
                 f"Sentiment model {path} has shape {weights.shape}, expected {(N_FEATURES, 3)}; "
                 "rebuild it with `python -m engine.nlp.train`."
             )
-        return cls(weights, offsets)
+        return cls(weights, offsets, neutral)
 
     def save(self, path: Path = MODEL_FILE) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(path, weights=self.weights.astype(np.float16), offsets=self.offsets)
+        modelfile.save(
+            path,
+            {
+                "weights": self.weights.astype(np.float16),
+                "offsets": self.offsets,
+                "neutral": np.array(self.neutral, dtype=str),
+            },
+        )
+
+    def neutral_hashes(self) -> frozenset[int]:
+        return frozenset(hash_string(norm) for norm in self.neutral)
 
 
 class NormLogits:
-    """Per-norm logit contributions of one model, kept in step with a :class:`NormTable`."""
+    """Per-norm logit contributions of one model, kept in step with a :class:`NormTable`.
 
-    def __init__(self, weights: np.ndarray, table: NormTable) -> None:
+    The rows of ``neutral`` norm hashes (``SentimentModel.neutral_hashes``) get
+    no unigram or n-gram logits in the first ``neutral_columns`` columns (the
+    sentiment classes; a complaint column after them keeps its own).
+    """
+
+    def __init__(
+        self,
+        weights: np.ndarray,
+        table: NormTable,
+        neutral: frozenset[int] = frozenset(),
+        neutral_columns: int = len(LABELS),
+    ) -> None:
         self.weights = weights
         self.table = table
+        self.neutral = neutral
+        self.neutral_columns = neutral_columns
         self._reset()
 
     def _reset(self) -> None:
@@ -92,14 +119,23 @@ class NormLogits:
             axis=1,
         )
         plain = np.take(self.weights, unigram[start:stop], axis=0) + summed
+        negated = np.take(self.weights, negated_uni[start:stop], axis=0)
+        mine = [
+            row - start for row in (self.table.rows.get(h, -1) for h in self.neutral) if start <= row < stop
+        ]
+        if mine:
+            plain[mine, : self.neutral_columns] = 0.0
+            negated[mine, : self.neutral_columns] = 0.0
         self.plain = np.concatenate([self.plain, plain.astype(np.float32)])
-        self.negated = np.concatenate([self.negated, np.take(self.weights, negated_uni[start:stop], axis=0)])
+        self.negated = np.concatenate([self.negated, negated])
 
     def logits(self, batch: FeatureBatch) -> np.ndarray:
         self._extend()
         token = np.take(self.plain, batch.rows, axis=0)
         if batch.negated.any():
             token[batch.negated] = np.take(self.negated, batch.rows[batch.negated], axis=0)
+        if batch.turned.any():
+            token[batch.turned] = np.take(self.weights, batch.turned_index(), axis=0)
         has_bigram = batch.bigram >= 0
         token[has_bigram] += np.take(self.weights, batch.bigram[has_bigram], axis=0)
         total = np.zeros((len(token) + 1, token.shape[1]), dtype=np.float64)

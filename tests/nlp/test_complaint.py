@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
 import numpy as np
 import pytest
 
@@ -64,14 +67,33 @@ def _tiny_corpus() -> tuple[complaint_train.Matrix, np.ndarray, np.ndarray]:
     return complaint_train.featurize(texts), labels, folds
 
 
+GRID = (complaint_train.Setting(1e-2, 0.5), complaint_train.Setting(3e-2, 1.0))
+
+
 def test_the_same_data_gives_a_byte_identical_model(tmp_path) -> None:
+    """Twice, and once with the grid spread over processes as ``--jobs 2`` does: the same bytes."""
     matrix, labels, folds = _tiny_corpus()
-    first, second = tmp_path / "a.npz", tmp_path / "b.npz"
-    complaint_train.train(matrix, labels, folds, grid=(1e-2,)).model.save(first)
-    complaint_train.train(matrix, labels, folds, grid=(1e-2,)).model.save(second)
-    assert first.read_bytes() == second.read_bytes()
-    loaded = ComplaintModel.load(first)
+    paths = [tmp_path / f"{k}.npz" for k in range(3)]
+    complaint_train.train(matrix, labels, folds, grid=GRID).model.save(paths[0])
+    complaint_train.train(matrix, labels, folds, grid=GRID).model.save(paths[1])
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
+        complaint_train.train(matrix, labels, folds, grid=GRID, run=pool.map).model.save(paths[2])
+    assert paths[0].read_bytes() == paths[1].read_bytes() == paths[2].read_bytes()
+    loaded = ComplaintModel.load(paths[0])
     assert loaded.weights.shape == (N_WEIGHTS,) and 0.0 < loaded.threshold < 1.0
+
+
+def test_a_held_out_fold_is_scored_without_reading_its_labels() -> None:
+    """Nested cross-validation: the setting, calibration and threshold of a held-out fold come from the
+    other folds alone, so turning its labels upside down changes nothing it is scored with."""
+    matrix, labels, folds = _tiny_corpus()
+    flipped = np.where(folds == 0, 1 - labels, labels)
+    first = complaint_train.held_out_fold(matrix, labels, folds, 0, GRID)
+    second = complaint_train.held_out_fold(matrix, flipped, folds, 0, GRID)
+    assert np.array_equal(first[0], second[0])
+    assert first[1].setting == second[1].setting
+    assert first[1].model.threshold == second[1].model.threshold
+    assert set(first[1].f1_by_setting) == set(GRID)
 
 
 def test_a_model_for_other_features_is_refused_with_what_to_do(tmp_path) -> None:

@@ -45,6 +45,8 @@ def test_plain_praise_and_anger() -> None:
 
 TEXTS = [
     "not good at all",
+    "The battery is not bad at all",
+    "never disappoints, no problems whatsoever",
     "Loving the new @Acme app!!! 😍 #win",
     "my order #A12345 never arrived, still waiting",
     "",
@@ -69,6 +71,36 @@ def test_weights_are_held_once() -> None:
     held = scorer.norm_logits.weights
     assert np.shares_memory(scorer.model.weights, held)
     assert all(np.shares_memory(column, held) for column in scorer.norm_logits._columns)
+
+
+def test_fast_scoring_leaves_out_topic_words_as_the_training_matrix_does() -> None:
+    """With the shipped model's topic and product words, fast logits equal the matrix training built for them."""
+    scorer = get_pipeline().get_pipe("sift_sentiment")
+    neutral = scorer.model.neutral
+    assert {"battery", "refund", "iphone"} <= set(neutral)
+    docs = list(get_pipeline().pipe(TEXTS))
+    features = Featurizer().batch(docs, [analysis(d).cues.count("unresolved") for d in docs])
+    fast = NormLogits(scorer.model.weights, features.table, scorer.model.neutral_hashes()).logits(features)
+    reference = coo_logits(scorer.model.weights, *featurize(TEXTS, neutral))
+    np.testing.assert_allclose(fast, reference, rtol=1e-4, atol=1e-4)
+
+
+def test_a_topic_word_alone_carries_no_sentiment() -> None:
+    """A topic or product word names what a mention is about; what is said of it decides the sentiment.
+
+    ("refund" is also a brand-care cue, which moves the score: not compared here.)
+    """
+    assert enrich("battery")["sentiment"] == enrich("screen")["sentiment"] == enrich("iphone")["sentiment"]
+    assert enrich("battery")["sentiment"]["label"] == "neutral"
+
+
+def test_the_topic_words_are_saved_with_the_model(tmp_path) -> None:
+    from engine.nlp.features import N_FEATURES
+    from engine.nlp.sentiment import SentimentModel
+
+    model = SentimentModel(np.zeros((N_FEATURES, 3), np.float32), np.zeros(3, np.float32), ("app", "battery"))
+    model.save(tmp_path / "m.npz")
+    assert SentimentModel.load(tmp_path / "m.npz").neutral == ("app", "battery")
 
 
 def test_negation_scope_stops_at_punctuation() -> None:
@@ -105,3 +137,60 @@ def test_ascii_norms_get_the_grams_the_string_by_string_path_gives() -> None:
         )
         assert [g.tolist() for g in fast] == [g.tolist() for g in slow]
         assert all(g.dtype == np.int64 for g in fast)
+
+
+def test_salts_give_separate_feature_indices() -> None:
+    """A negated unigram is its own feature: the salt must reach the bits the index keeps.
+
+    It did not (the salt was added before the shift right by 20 and dropped),
+    so "not good" scored the weight of "good".
+    """
+    from engine.nlp.features import _hashed_index
+
+    values = np.random.default_rng(5).integers(0, 2**63, size=20_000, dtype=np.uint64)
+    plain, negated, gram = (_hashed_index(values, salt) for salt in (1, 2, 7))
+    assert np.mean(plain == negated) < 0.001 and np.mean(plain == gram) < 0.001
+    docs = list(get_pipeline().pipe(["good", "not good"]))
+    features = Featurizer().batch(docs, [0, 0])
+    unigram, negated_uni, *_ = features.table.columns()
+    good = features.rows[-1]
+    assert features.negated.tolist() == [False, False, True]
+    assert unigram[good] != negated_uni[good]
+
+
+def test_the_same_weights_give_a_byte_identical_sentiment_file(tmp_path) -> None:
+    """``np.savez_compressed`` stamped the time into the file; retraining must reproduce it byte for byte."""
+    import time
+
+    from engine.nlp.features import N_FEATURES
+    from engine.nlp.sentiment import SentimentModel
+
+    weights = np.random.default_rng(3).normal(size=(N_FEATURES, 3)).astype(np.float32)
+    model = SentimentModel(weights, np.zeros(3, dtype=np.float32))
+    first, second = tmp_path / "a.npz", tmp_path / "b.npz"
+    model.save(first)
+    time.sleep(2.1)  # a zip entry's time has a resolution of two seconds
+    model.save(second)
+    assert first.read_bytes() == second.read_bytes()
+    loaded = SentimentModel.load(second)
+    np.testing.assert_array_equal(loaded.weights, weights.astype(np.float16).astype(np.float32))
+
+
+def test_brand_split_is_stable_and_keeps_repeats_together() -> None:
+    from engine.nlp.brand_data import HELD_OUT, INNER, TRAIN, normalised, part_of
+
+    assert normalised("RT  Love my #iPhone http://t.co/abc ") == "love my #iphone"
+    assert part_of("RT Love my #iPhone http://t.co/abc") == part_of("love my #iPhone  http://t.co/xyz")
+    parts = [part_of(f"tweet number {i} about @acme") for i in range(5000)]
+    share = {p: parts.count(p) / len(parts) for p in (HELD_OUT, INNER, TRAIN)}
+    assert 0.17 < share[HELD_OUT] < 0.23 and 0.06 < share[INNER] < 0.10
+
+
+def test_a_negator_of_a_negative_word_is_its_own_feature() -> None:
+    """ "not" in "not bad" is turned: it does not carry the weight "not" learns from "not good"."""
+    docs = list(get_pipeline().pipe(["not good", "not bad", "not bad. awful"]))
+    features = Featurizer().batch(docs, [0, 0, 0])
+    assert features.turned.tolist() == [False, False, True, False, True, False, False, False]
+    _, idx, _ = features.coo()
+    plain_not = features.table.columns()[0][features.rows[0]]
+    assert plain_not in idx.tolist() and features.turned_index()[0] != plain_not
