@@ -275,6 +275,8 @@ def count(db: Any, posted: set[str], receiver: Receiver) -> dict[str, Any]:
         "customers_with_two_live_cases_on_a_topic": int(live_twice or 0),
         "sla_firings": len(sla_events),
         "timers_fired_twice": sum(1 for n in clocks.values() if n > 1),
+        # a timer whose firing raised on every attempt never fired: work lost, though listed for a person
+        "timers_failed": int(timers.get("failed", 0)),
         "timers": timers,
         "webhook_deliveries": len(deliveries),
         "webhooks_not_delivered": len(deliveries) - len(delivered),
@@ -411,6 +413,7 @@ def main() -> None:
         + counts["cases_doubled"]
         + counts["customers_with_two_live_cases_on_a_topic"]
         + counts["timers_fired_twice"]
+        + counts["timers_failed"]
         + counts["webhooks_not_delivered"]
         + counts["webhooks_delivered_never_received"]
     )
