@@ -292,10 +292,16 @@ JUEL_CONDITION = b"""<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def test_a_camunda_juel_condition_says_to_write_python_instead():
+def _only_problem(data: bytes):
+    """The one problem a file is refused with."""
     with pytest.raises(DefinitionInvalid) as caught:
-        parse_definition(JUEL_CONDITION)
+        parse_definition(data)
     [problem] = caught.value.problems
+    return problem
+
+
+def test_a_camunda_juel_condition_says_to_write_python_instead():
+    problem = _only_problem(JUEL_CONDITION)
     assert problem.element_id == "high"
     assert "Camunda (JUEL) expression" in problem.message and "'score > 5 and vip'" in problem.message
     assert "drop the ${ }" in problem.message
@@ -306,18 +312,13 @@ def test_a_camunda_juel_condition_says_to_write_python_instead():
 
 def test_a_hash_juel_condition_is_shown_as_the_python_it_means():
     negated = JUEL_CONDITION.replace(b"${score &gt; 5 &amp;&amp; vip}", b"#{!vip || score eq null}")
-    with pytest.raises(DefinitionInvalid) as caught:
-        parse_definition(negated)
-    [problem] = caught.value.problems
+    problem = _only_problem(negated)
     assert "drop the #{ }" in problem.message and "'not vip or score == None'" in problem.message
     assert "!=" in _foreign_python(b"#{score != 5}")
 
 
 def _foreign_python(condition: bytes) -> str:
-    with pytest.raises(DefinitionInvalid) as caught:
-        parse_definition(JUEL_CONDITION.replace(b"${score &gt; 5 &amp;&amp; vip}", condition))
-    [problem] = caught.value.problems
-    return problem.message
+    return _only_problem(JUEL_CONDITION.replace(b"${score &gt; 5 &amp;&amp; vip}", condition)).message
 
 
 def test_a_quartz_cron_timer_says_to_write_an_iso_cycle():
@@ -342,9 +343,7 @@ DANGLING_MESSAGE = b"""<?xml version="1.0" encoding="UTF-8"?>
 
 
 def test_a_message_ref_to_no_message_names_the_messages_instead_of_an_internal_error():
-    with pytest.raises(DefinitionInvalid) as caught:
-        parse_definition(DANGLING_MESSAGE)
-    [problem] = caught.value.problems
+    problem = _only_problem(DANGLING_MESSAGE)
     assert problem.element_id == "send"
     assert "'letter' names no message" in problem.message and "reply" in problem.message
     assert "TypeError" not in problem.message
