@@ -96,6 +96,9 @@ class CompiledProcess:
         self.spec = spec
         self.subprocess_specs = subprocess_specs
         self.forms = forms
+        for process_spec in [spec, *subprocess_specs.values()]:
+            if process_spec is not None:
+                _wire_event_subprocesses(process_spec)
 
     def start(self, data: dict | None = None) -> ProcessInstance:
         """A new instance, run to its first wait state; ``data`` seeds the first task's data."""
@@ -108,7 +111,9 @@ class CompiledProcess:
 
     def restore(self, state: dict) -> ProcessInstance:
         """The instance saved by :meth:`ProcessInstance.dump`, with the restricted engine attached."""
-        return ProcessInstance(self, restore_workflow(state, self.spec, self.subprocess_specs))
+        workflow = restore_workflow(state, self.spec, self.subprocess_specs)
+        _cancel_unasked_event_subprocesses(workflow)
+        return ProcessInstance(self, workflow)
 
     def adopt(self, instance: ProcessInstance) -> ProcessInstance:
         """``instance`` (of another version of this process) moved onto this version, as it is:
@@ -205,6 +210,45 @@ def compile_process(xml: bytes, called: Mapping[str, bytes] | None = None) -> Co
         raise DefinitionInvalid(problems)
     spec, subprocess_specs = specs(parser, parsed.key, collaboration=parsed.collaboration)
     return CompiledProcess(parsed.key, spec, subprocess_specs, parsed.forms)
+
+
+def _wire_event_subprocesses(process_spec: Any) -> None:
+    """Wires each message, signal or error event subprocess of ``process_spec`` the way
+    SpiffWorkflow 3.2.0 wires it the first time one is triggered, so that never happens.
+
+    ``BpmnStartTask.trigger_wf`` connects Start -> the event subprocess -> the end on the spec
+    object, lazily. That spec is shared by every instance of the version in the process
+    (:class:`CompiledProcess`), so after one case's first breach every case started later in
+    the same worker started its ``sla_escalation`` at once (an output of Start), which kept
+    its process from ever ending; and a state saved that way failed in a fresh worker, where
+    the spec had no input yet ("No input task connected", an SLA timer failing for good).
+    Here the event subprocess gets Start as its input and the end as its output, but Start
+    does not get it as an output: it is only ever started by its event, in every process."""
+    start = process_spec.start
+    for name in getattr(start, "trigger_specs", ()):
+        task_spec = process_spec.task_specs.get(name)
+        if task_spec is None:
+            continue
+        if start not in task_spec.inputs:
+            task_spec._connect_notify(start)
+        if process_spec.end not in task_spec.outputs:
+            task_spec.connect(process_spec.end)
+
+
+def _cancel_unasked_event_subprocesses(workflow: BpmnWorkflow) -> None:
+    """Cancels what a state saved before :func:`_wire_event_subprocesses` may hold: an event
+    subprocess Start began with the case (not by its event), still waiting for that event,
+    which keeps the process from ending. Its event, when it comes, starts one as it should."""
+    triggers = set(getattr(workflow.spec.start, "trigger_specs", ()))
+    if not triggers:
+        return
+    for task in list(workflow.task_tree.children):  # the tree's root is the Start task
+        if task.task_spec.name not in triggers or task.triggered or task.state != TaskState.STARTED:
+            continue
+        subprocess = workflow.subprocesses.get(task.id)
+        waiting = subprocess.get_next_task(state=TaskState.WAITING) if subprocess else None
+        if waiting is not None and isinstance(waiting.task_spec, StartEvent):
+            task.cancel()
 
 
 def _all_tasks(workflow: BpmnWorkflow) -> list[Task]:

@@ -253,3 +253,36 @@ def test_an_intermediate_timer_holds_the_process_until_it_fires(client, keys):
     with unit_of_work() as s:
         statuses = list(s.scalars(select(Timer.status).where(Timer.case_id == case_id, Timer.kind == "bpmn")))
     assert statuses == ["fired"]
+
+
+def _complete(client, keys, case_id: str, name: str, data: dict) -> dict:  # type: ignore[no-untyped-def]
+    case = client.get(f"/api/v1/cases/{case_id}", headers=auth(keys["admin"])).json()
+    [task] = [t for t in case["tasks"] if t["name"] == name]
+    r = client.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": data}, headers=auth(keys["admin"]))
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_a_case_opened_after_a_breach_escalates_in_a_restarted_worker_and_still_resolves(client, keys):
+    """SpiffWorkflow rewires a version's shared spec the first time an event subprocess is
+    triggered: a case opened after another's breach began its escalation at once (its process
+    could not end), and its own breach failed for good in a worker restarted since."""
+    from engine.processes import instances
+
+    _fast_sla(first_response="PT1S", warning_at=0.5)
+    first = _open_case(client, keys)
+    _fire_until(lambda: bool(_events(first, "case.escalated")))
+    later = _open_case(client, keys)
+    instances.clear_cache()  # a worker started again: specs parsed anew
+    definitions.clear_cache()
+    _fire_until(lambda: bool(_events(later, "case.escalated")))
+    for _ in range(3):
+        timers.run_due(owner="test")
+    assert len(_events(later, "case.escalated")) == 1
+    with unit_of_work() as s:
+        failed = s.scalar(select(func.count()).where(Timer.case_id == later, Timer.status == "failed"))
+        assert failed == 0
+    _complete(client, keys, later, "triage", {"action": "respond"})
+    _complete(client, keys, later, "respond", {"reply": "Sorry! On it.", "then": "resolve"})
+    case = _complete(client, keys, later, "resolve", {"resolution_code": "answered"})
+    assert case["status"] == "resolved"

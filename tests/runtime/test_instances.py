@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from lxml import etree
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import TaskState
 
 from engine.runtime import (
@@ -19,7 +21,7 @@ from engine.runtime import (
     service,
 )
 from engine.runtime.engine import ENGINE
-from engine.runtime.serializer import full_dict
+from engine.runtime.serializer import dump_workflow, full_dict
 from engine.runtime.services import unregister
 
 from .conftest import REACTIVE_SEED, data_file
@@ -349,3 +351,61 @@ def test_a_failing_condition_is_held_through_a_json_round_trip_and_retried_with_
     restored.retry(failure.task_id, {"amount": 500})
     assert restored.failures == [] and [t.name for t in restored.open_user_tasks()] == ["large"]
     assert restored.failed_tasks() == []
+
+
+# An event subprocess under one compiled spec per worker process (several workers, restarts).
+
+
+def _event_subprocess_tasks(instance):  # type: ignore[no-untyped-def]
+    return [t for t in instance.workflow.get_tasks() if t.task_spec.name == "on_nudge"]
+
+
+def test_a_case_started_after_another_caught_its_event_waits_for_its_own():
+    compiled = compile_process(data_file("event_subprocess.bpmn"))
+    first = compiled.start()
+    assert first.send_message("nudge", {}) is True
+    later = compiled.start()  # same spec objects: SpiffWorkflow 3.2.0 rewires them on a first catch
+    assert _event_subprocess_tasks(later) == []
+    later.complete_user_task(only_task(later).id, {})
+    assert later.is_completed
+
+
+def test_a_state_saved_in_one_worker_catches_its_event_in_a_fresh_one():
+    worker_a = compile_process(data_file("event_subprocess.bpmn"))
+    worker_a.start().send_message("nudge", {})
+    state = json.loads(json.dumps(worker_a.start().dump()))
+    worker_b = compile_process(data_file("event_subprocess.bpmn"))  # restarted: nothing caught yet
+    restored = worker_b.restore(state)
+    assert restored.send_message("nudge", {}) is True
+    assert restored.failures == []
+    [nudged] = _event_subprocess_tasks(restored)
+    assert nudged.state == TaskState.COMPLETED and nudged.data["noted"] is True
+    restored.complete_user_task(only_task(restored).id, {})
+    assert restored.is_completed
+
+
+def test_an_event_subprocess_a_case_began_without_its_event_is_cancelled_on_restore():
+    """States saved before the wiring fix: SpiffWorkflow's own rewired spec began the event
+    subprocess with the case; restored, it no longer blocks the end, and the event still works."""
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_xml(etree.fromstring(data_file("event_subprocess.bpmn")))
+    spec, subprocess_specs = parser.get_spec("p"), parser.get_subprocess_specs("p")
+    caught = BpmnWorkflow(spec, subprocess_specs)
+    caught.do_engine_steps()
+    caught.catch(BpmnEvent(MessageEventDefinition("nudge"), payload={}))
+    legacy = BpmnWorkflow(spec, subprocess_specs)
+    legacy.do_engine_steps()
+    [begun] = [t for t in legacy.get_tasks() if t.task_spec.name == "on_nudge"]
+    assert begun.state == TaskState.STARTED and not begun.triggered  # what old states hold
+
+    restored = compile_process(data_file("event_subprocess.bpmn")).restore(
+        json.loads(json.dumps(dump_workflow(legacy)))
+    )
+    assert [t.state for t in _event_subprocess_tasks(restored)] == [TaskState.CANCELLED]
+    assert restored.send_message("nudge", {}) is True
+    assert sorted(t.state for t in _event_subprocess_tasks(restored)) == [
+        TaskState.COMPLETED,
+        TaskState.CANCELLED,
+    ]
+    restored.complete_user_task(only_task(restored).id, {})
+    assert restored.is_completed
