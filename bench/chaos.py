@@ -100,7 +100,12 @@ class Receiver:
 def serve(receiver: Receiver, port: int) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            length = int(self.headers.get("Content-Length", 0))
+            body = self.rfile.read(length)
+            if len(body) < length:  # the sender was killed while sending: it will send again
+                with receiver.lock:
+                    receiver.refused["body cut short"] += 1
+                return
             status = receiver.take({k.lower(): v for k, v in self.headers.items()}, body)
             self.send_response(status)
             self.send_header("Content-Length", "2")
