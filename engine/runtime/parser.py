@@ -277,6 +277,7 @@ def validate_bpmn(
         bare_timers += _quote_bare_timers(process)
         problems += form_problems + _check_scripts(process) + _check_timers(process)
         problems += _check_services(process) + _check_gateways(process) + _check_event_refs(root, process)
+        problems += _check_start_events(process)
     spiff_parser = None
     collaboration = local_name(entry) == "collaboration"
     if not problems:
@@ -781,6 +782,55 @@ ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
 _FOREIGN_CALLS = ("class", "delegateExpression", "expression", "type", "topic")
 
 
+# The start events SpiffWorkflow 3.2.0 reads (its StartEventParser): it drops any other event
+# definition and runs the start as a plain one, so an error event subprocess would run as soon
+# as every case opens.
+_STARTS_ON = ("message", "signal", "timer", "conditional")
+
+
+def _start_kinds(start: etree._Element) -> list[str]:
+    return [
+        local_name(child).removesuffix("EventDefinition")
+        for child in start
+        if local_name(child).endswith("EventDefinition")
+    ]
+
+
+def _check_start_events(process: etree._Element) -> list[Problem]:
+    found = []
+    for start in process.iter(f"{{{BPMN_NS}}}startEvent"):
+        unread = [kind for kind in _start_kinds(start) if kind not in _STARTS_ON]
+        if unread:
+            kind = unread[0]
+            article = "an" if kind[0] in "aeiou" else "a"
+            msg = (
+                f"SpiffWorkflow cannot start on {article} {kind} event: it would run this start at once "
+                "(an event subprocess as soon as each case opens). Catch the "
+                f"{kind} with a boundary event on the task or subprocess that throws it."
+            )
+            found.append(_problem(start, msg))
+    return found
+
+
+def _interrupting_event_starts(process: etree._Element) -> list[Problem]:
+    """BPMN's event subprocess starts interrupt unless marked otherwise; SpiffWorkflow 3.2.0
+    never reads ``isInterrupting``: the subprocess runs and the rest of the process goes on."""
+    found = []
+    for subprocess in process.iter(f"{{{BPMN_NS}}}subProcess"):
+        if subprocess.get("triggeredByEvent") != "true":
+            continue
+        for start in subprocess.findall(f"{{{BPMN_NS}}}startEvent"):
+            kinds = _start_kinds(start)
+            if start.get("isInterrupting", "true") != "false" and kinds and kinds[0] in _STARTS_ON:
+                msg = (
+                    "The start is interrupting, but SpiffWorkflow runs its event subprocess beside "
+                    "the rest of the process, which goes on; mark it non-interrupting, or model the "
+                    "interruption with an interrupting boundary event."
+                )
+                found.append(_problem(start, msg))
+    return found
+
+
 def _check_services(process: etree._Element) -> list[Problem]:
     known = registered_services()
     problems = _foreign_services(process)
@@ -905,6 +955,7 @@ def _warnings(process: etree._Element, forms: dict[str, dict]) -> list[Problem]:
             found.append(_problem(task, "Camunda forms are ignored; Sift forms are sift:form JSON Schema."))
         elif task.get("id") not in forms:
             found.append(_problem(task, "The user task has no form; it is completed with no data."))
+    found += _interrupting_event_starts(process)
     flows = list(process.iter(f"{{{BPMN_NS}}}sequenceFlow"))
     for gateway in process.iter(f"{{{BPMN_NS}}}exclusiveGateway"):
         outgoing = [f for f in flows if f.get("sourceRef") == gateway.get("id")]

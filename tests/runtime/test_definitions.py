@@ -502,3 +502,27 @@ def test_a_bare_iso_timer_as_camunda_writes_it_is_read_as_its_literal_with_a_war
 )
 def test_bare_text_that_is_no_iso_value_of_its_kind_is_still_an_expression_and_refused(tag, text):
     assert _timer_problems(tag.encode(), text.encode()), text
+
+
+# Event subprocess starts SpiffWorkflow 3.2.0 would run otherwise than BPMN says.
+
+
+def test_an_error_start_is_refused_as_it_would_run_when_each_case_opens():
+    error_start = data_file("event_subprocess.bpmn").replace(
+        b'<bpmn:messageEventDefinition id="nudged_def" messageRef="nudge"/>',
+        b'<bpmn:errorEventDefinition id="nudged_def"/>',
+    )
+    problem = _only_problem(error_start)
+    assert problem.element_id == "nudged"
+    assert "cannot start on an error event" in problem.message
+    assert "boundary event" in problem.message
+
+
+def test_an_interrupting_event_subprocess_start_is_a_warning_that_it_does_not_interrupt():
+    quiet = parse_definition(data_file("event_subprocess.bpmn"))
+    assert not [w for w in quiet.warnings if "interrupting" in w.message]
+    interrupting = parse_definition(
+        data_file("event_subprocess.bpmn").replace(b' isInterrupting="false"', b"")
+    )  # BPMN's default: interrupting
+    [warning] = [w for w in interrupting.warnings if "interrupting" in w.message]
+    assert warning.element_id == "nudged" and "the rest of the process, which goes on" in warning.message
