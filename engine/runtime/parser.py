@@ -277,7 +277,7 @@ def validate_bpmn(
         bare_timers += _quote_bare_timers(process)
         problems += form_problems + _check_scripts(process) + _check_timers(process)
         problems += _check_services(process) + _check_gateways(process) + _check_event_refs(root, process)
-        problems += _check_start_events(process)
+        problems += _check_start_events(process) + _check_ad_hoc(process)
     spiff_parser = None
     collaboration = local_name(entry) == "collaboration"
     if not problems:
@@ -809,6 +809,21 @@ def _check_start_events(process: etree._Element) -> list[Problem]:
                 f"{kind} with a boundary event on the task or subprocess that throws it."
             )
             found.append(_problem(start, msg))
+    return found
+
+
+def _check_ad_hoc(process: etree._Element) -> list[Problem]:
+    """SpiffWorkflow 3.2.0's ad-hoc paths pop ``data_objects`` from each active task's data,
+    which is only there when the subprocess holds a data object: without one it raises
+    KeyError as soon as it starts."""
+    found = []
+    for ad_hoc in process.iter(f"{{{BPMN_NS}}}adHocSubProcess"):
+        if ad_hoc.find(f"{{{BPMN_NS}}}dataObject") is None:
+            msg = (
+                "SpiffWorkflow fails as soon as an ad-hoc subprocess without a data object starts; "
+                "add a data object to it, or model the optional work as an embedded subprocess."
+            )
+            found.append(_problem(ad_hoc, msg))
     return found
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from engine.runtime import DefinitionInvalid, UnsafeXml, parse_definition, service
+from engine.runtime import DefinitionInvalid, UnsafeXml, compile_process, parse_definition, service
 from engine.runtime.services import unregister
 
 from .conftest import data_file, process_file
@@ -526,3 +526,29 @@ def test_an_interrupting_event_subprocess_start_is_a_warning_that_it_does_not_in
     )  # BPMN's default: interrupting
     [warning] = [w for w in interrupting.warnings if "interrupting" in w.message]
     assert warning.element_id == "nudged" and "the rest of the process, which goes on" in warning.message
+
+
+AD_HOC = b"""<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:adHocSubProcess id="work">
+      <bpmn:userTask id="note" name="Note"/>
+      <bpmn:userTask id="other" name="Other"/>
+      <bpmn:completionCondition>done</bpmn:completionCondition>
+    </bpmn:adHocSubProcess>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_an_ad_hoc_subprocess_without_a_data_object_is_refused_as_spiffworkflow_fails_on_it():
+    problem = _only_problem(AD_HOC)
+    assert problem.element_id == "work" and "without a data object" in problem.message
+    held = AD_HOC.replace(
+        b'<bpmn:userTask id="note"', b'<bpmn:dataObject id="notes"/><bpmn:userTask id="note"'
+    )
+    assert parse_definition(held).key == "p"
+    started = compile_process(held).start({"done": False})  # and it runs
+    assert sorted(t.name for t in started.open_user_tasks()) == ["note", "other"]
