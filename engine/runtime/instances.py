@@ -98,7 +98,7 @@ class CompiledProcess:
         self.forms = forms
         for process_spec in [spec, *subprocess_specs.values()]:
             if process_spec is not None:
-                _wire_event_subprocesses(process_spec)
+                _wire_lazy_connections(process_spec)
 
     def start(self, data: dict | None = None) -> ProcessInstance:
         """A new instance, run to its first wait state; ``data`` seeds the first task's data."""
@@ -212,9 +212,9 @@ def compile_process(xml: bytes, called: Mapping[str, bytes] | None = None) -> Co
     return CompiledProcess(parsed.key, spec, subprocess_specs, parsed.forms)
 
 
-def _wire_event_subprocesses(process_spec: Any) -> None:
-    """Wires each message, signal or error event subprocess of ``process_spec`` the way
-    SpiffWorkflow 3.2.0 wires it the first time one is triggered, so that never happens.
+def _wire_lazy_connections(process_spec: Any) -> None:
+    """Makes at compile time the connections SpiffWorkflow 3.2.0 makes on the spec at run time,
+    the first time it needs them, so a shared spec never changes under the instances using it.
 
     ``BpmnStartTask.trigger_wf`` connects Start -> the event subprocess -> the end on the spec
     object, lazily. That spec is shared by every instance of the version in the process
@@ -223,7 +223,9 @@ def _wire_event_subprocesses(process_spec: Any) -> None:
     its process from ever ending; and a state saved that way failed in a fresh worker, where
     the spec had no input yet ("No input task connected", an SLA timer failing for good).
     Here the event subprocess gets Start as its input and the end as its output, but Start
-    does not get it as an output: it is only ever started by its event, in every process."""
+    does not get it as an output: it is only ever started by its event, in every process.
+    An ad-hoc subprocess's conditional tasks (loops, inclusive choices) get Start as input the
+    same way: its ``add_path`` connects Start -> the task when it first starts one."""
     start = process_spec.start
     for name in getattr(start, "trigger_specs", ()):
         task_spec = process_spec.task_specs.get(name)
@@ -233,10 +235,13 @@ def _wire_event_subprocesses(process_spec: Any) -> None:
             task_spec._connect_notify(start)
         if process_spec.end not in task_spec.outputs:
             task_spec.connect(process_spec.end)
+    for task_spec in getattr(process_spec, "conditional_paths", ()):
+        if start not in task_spec.inputs:
+            task_spec._connect_notify(start)
 
 
 def _cancel_unasked_event_subprocesses(workflow: BpmnWorkflow) -> None:
-    """Cancels what a state saved before :func:`_wire_event_subprocesses` may hold: an event
+    """Cancels what a state saved before :func:`_wire_lazy_connections` may hold: an event
     subprocess Start began with the case (not by its event), still waiting for that event,
     which keeps the process from ending. Its event, when it comes, starts one as it should."""
     triggers = set(getattr(workflow.spec.start, "trigger_specs", ()))
