@@ -411,27 +411,8 @@ def test_an_event_subprocess_a_case_began_without_its_event_is_cancelled_on_rest
     assert restored.is_completed
 
 
-AD_HOC_LOOP = b"""<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
-  <bpmn:process id="p" isExecutable="true">
-    <bpmn:startEvent id="start"/>
-    <bpmn:adHocSubProcess id="work">
-      <bpmn:dataObject id="notes"/>
-      <bpmn:userTask id="note" name="Note"/>
-      <bpmn:scriptTask id="count" name="Count">
-        <bpmn:standardLoopCharacteristics><bpmn:loopCondition>n &lt; 2</bpmn:loopCondition></bpmn:standardLoopCharacteristics>
-        <bpmn:script>n = n + 1</bpmn:script>
-      </bpmn:scriptTask>
-      <bpmn:completionCondition>done</bpmn:completionCondition>
-    </bpmn:adHocSubProcess>
-    <bpmn:endEvent id="end"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end"/>
-  </bpmn:process>
-</bpmn:definitions>"""
-
-
 def test_an_ad_hoc_loop_started_by_one_instance_leaves_the_shared_spec_as_it_was():
-    compiled = compile_process(AD_HOC_LOOP)
+    compiled = compile_process(data_file("ad_hoc.bpmn"))
     [ad_hoc] = compiled.subprocess_specs.values()
     before = [spec.name for spec in ad_hoc.start.outputs]
     first = compiled.start({"n": 0, "done": False})
