@@ -66,7 +66,8 @@ class Case(Base):
     assignee: Mapped[str | None] = mapped_column(String(80), default=None)
     topic: Mapped[str | None] = mapped_column(String(100), default=None)
     title: Mapped[str] = mapped_column(String(300), default="")
-    customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"), default=None, index=True)
+    # found by ix_cases_customer_topic_status, whose leading column it is (no index of its own)
+    customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"), default=None)
     parent_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), default=None)  # a parent link
     # set when the case was merged into another (it is closed then); always the surviving case:
     # merging a merge target re-points the cases merged into it, so a pointer is one hop
