@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.cases import flows, transitions
 from engine.cases import service as cases
-from engine.cases.models import Case
+from engine.cases.models import OPEN_INVESTIGATION, Case
 from engine.config import get_settings
 from engine.events import service as events
 from engine.trends.models import Trend
@@ -145,7 +145,9 @@ def link_new_case(session: Session, case: Case) -> None:
         return
     open_by_topic: dict[str, str] | None = session.info.get(_OPEN_BY_TOPIC)
     if open_by_topic is None:
-        stmt = select(Case.topic, Case.id).where(Case.kind == INVESTIGATION, Case.status.in_(LIVE))
+        # the partial index's own predicate, written out, so the planner may read that index
+        # (PostgreSQL; SQLite once ANALYZE has run) instead of every open case of every kind
+        stmt = select(Case.topic, Case.id).where(text(OPEN_INVESTIGATION), Case.topic.is_not(None))
         open_by_topic = {topic: case_id for topic, case_id in session.execute(stmt) if topic}
         session.info[_OPEN_BY_TOPIC] = open_by_topic
     parent_id = open_by_topic.get(case.topic)
