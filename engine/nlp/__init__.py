@@ -14,6 +14,10 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any
 
+# first, so that spaCy is imported without its command line (engine/nlp/lean_import.py)
+from engine.nlp import lean_import  # noqa: F401
+
+# isort: split
 from spacy.language import Language
 from spacy.tokens import Doc
 
