@@ -17,8 +17,6 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-import feedparser
-
 from engine.connectors.base import Run, SourceError, check_url, text_of_html
 from engine.signals.service import NewSignal
 
@@ -110,6 +108,8 @@ def poll(r: Run, feed_url: str) -> None:
     if response.status_code == 304:
         r.save(key, cursor)
         return
+    import feedparser  # only a process that runs an RSS connector loads it
+
     parsed = feedparser.parse(
         response.content, response_headers={"content-type": response.headers.get("content-type", "")}
     )

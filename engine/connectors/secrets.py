@@ -1,16 +1,20 @@
 """Connector credentials at rest: a JSON object encrypted with Fernet (AES-128-CBC with an
 HMAC-SHA256, from the ``cryptography`` package) under ``SIFT_CONNECTOR_KEY``. The API accepts
-credentials and never shows them back; only a run or a reply decrypts them."""
+credentials and never shows them back; only a run or a reply decrypts them.
+
+``cryptography`` is imported when credentials are first encrypted or decrypted: a server with
+no connector credentials never loads it (about 6 MB resident)."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
-
-from cryptography.fernet import Fernet, InvalidToken
+from typing import TYPE_CHECKING, Any
 
 from engine.config import get_settings
 from engine.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 KEY_HELP = (
     "Set SIFT_CONNECTOR_KEY to a Fernet key (32 url-safe base64-encoded bytes, e.g. from "
@@ -27,6 +31,8 @@ def _fernet() -> Fernet | None:
     key = get_settings().connector_key
     if not key:
         return None
+    from cryptography.fernet import Fernet
+
     try:
         return Fernet(key.encode())
     except ValueError as err:
@@ -53,6 +59,8 @@ def decrypt(token: str | None) -> dict[str, Any]:
     fernet = _fernet()
     if fernet is None:
         raise CredentialsUnreadable("credentials are stored but SIFT_CONNECTOR_KEY is not set")
+    from cryptography.fernet import InvalidToken
+
     try:
         return dict(json.loads(fernet.decrypt(token.encode())))
     except InvalidToken as err:

@@ -30,8 +30,6 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
-import holidays as holidays_lib
-
 from engine.errors import InvalidInput
 
 DAY = 86400  # seconds; a shift may end at 24:00, i.e. DAY
@@ -130,7 +128,11 @@ TWENTY_FOUR_SEVEN = Calendar(
 
 @lru_cache(maxsize=512)
 def holiday_dates(country: str, subdivision: str | None, year: int) -> frozenset[date]:
-    """Public holidays of one country (and region) in one year, computed when first asked for."""
+    """Public holidays of one country (and region) in one year, computed when first asked for.
+    The ``holidays`` package (about 3 MB resident) is imported then: a server whose calendars
+    name no country never loads it."""
+    import holidays as holidays_lib
+
     return frozenset(holidays_lib.country_holidays(country, subdiv=subdivision, years=year))
 
 

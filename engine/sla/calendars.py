@@ -23,7 +23,6 @@ from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
-import holidays as holidays_lib
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -49,7 +48,10 @@ def _zones() -> frozenset[str]:
 
 @lru_cache(maxsize=1)
 def _countries() -> dict[str, list[str]]:
-    """Country codes the ``holidays`` package knows, each with its subdivision codes."""
+    """Country codes the ``holidays`` package knows, each with its subdivision codes (imported
+    here, as ``calendar.holiday_dates`` does)."""
+    import holidays as holidays_lib
+
     return holidays_lib.list_supported_countries()
 
 
