@@ -99,6 +99,14 @@ def _nlp_ready() -> None:
         raise typer.Exit(2) from err
 
 
+def _lean_malloc() -> None:
+    """The allocator bounds of a long-running process (``engine.worker.service.tune_malloc``)."""
+    from engine.worker.service import tune_malloc
+
+    settings = get_settings()
+    tune_malloc(settings.malloc_arenas, settings.malloc_mmap_threshold)
+
+
 def _bootstrap_key_ok() -> None:
     """A SIFT_BOOTSTRAP_ADMIN_KEY too short to be safe stops the command with one clear line."""
     from engine.auth.service import check_bootstrap_key
@@ -147,6 +155,7 @@ def serve(
 
     from api.app import create_app
 
+    _lean_malloc()
     _logging()
     _bootstrap_key_ok()
     _retention_ok()
@@ -205,6 +214,7 @@ def run_worker() -> None:
     from engine.timers.poller import TimerService
     from engine.worker.service import Worker
 
+    _lean_malloc()
     _logging()
     _bootstrap_key_ok()
     _retention_ok()

@@ -215,6 +215,19 @@ class Settings(BaseSettings):
         "Process trees and ORM rows allocate heavily; the default 700 cost ~12% of worker time.",
     )
 
+    malloc_arenas: int = Field(
+        default=2,
+        ge=0,
+        description="glibc malloc arenas of sift serve and sift worker (0: glibc's default, 8 per core). "
+        "Each thread that meets contention gets an arena of its own, and each keeps its freed memory.",
+    )
+    malloc_mmap_threshold: int = Field(
+        default=1024 * 1024,
+        ge=0,
+        description="Bytes from which glibc malloc maps a block of its own, given back when freed "
+        "(0: glibc's default, a threshold that grows up to 32 MiB with the blocks freed).",
+    )
+
     script_time_limit_seconds: float = 0.5
     script_step_limit: int = 100_000
     script_pool_size: int = Field(
