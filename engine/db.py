@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import sqlite3
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -86,15 +88,27 @@ def utcnow() -> datetime:
 
 
 def new_id() -> str:
-    """A random (version 4) UUID as 32 hex digits, as ``uuid.uuid4().hex`` spells it.
+    """A time-ordered (version 7, RFC 9562) UUID as 32 hex digits, as ``uuid.UUID.hex`` spells it:
+    48 bits of Unix time in milliseconds, then 74 random bits (``os.urandom``).
 
-    Built from the same 16 bytes of ``os.urandom`` with the version and variant bits set as
-    ``uuid.UUID`` sets them, without the ``UUID`` object: a worker batch takes a few thousand
-    ids, and the object cost more than the random bytes."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    Time first, so rows made together sit together in every B-tree keyed by an id (the primary
+    keys, and the case, instance and customer columns other tables point by): a worker batch
+    dirties a few pages at the right edge of each index instead of one random page per row.
+    The random bits keep ids unguessable enough to be unique across processes; an id never
+    was a secret (tokens come from ``secrets``). Built from the bytes, without ``uuid.UUID``
+    (Python 3.11 has no ``uuid7``): a worker batch takes a few thousand ids. The leading digits
+    are the same for ids made within the same minute: shortened for display, an id shows its end.
+    """
+    raw = bytearray((time.time_ns() // 1_000_000).to_bytes(6, "big") + os.urandom(10))
+    raw[6] = (raw[6] & 0x0F) | 0x70  # version 7
     raw[8] = (raw[8] & 0x3F) | 0x80  # variant RFC 4122
     return raw.hex()
+
+
+def owner_name() -> str:
+    """This process in lease columns (timers, deliveries, connectors): host, pid and 6 random hex
+    digits, so a process restarted with the same pid (pid 1 in a container) is another owner."""
+    return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
 
 
 _ORJSON = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS

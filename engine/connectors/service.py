@@ -16,8 +16,6 @@ failure in a row, and a 429 or a used-up rate-limit budget waits at least what t
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import types
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,7 +30,7 @@ from engine.config import get_settings
 from engine.connectors import bluesky, mastodon, metrics, reddit, rss, secrets
 from engine.connectors.base import LeaseLost, Query, RateLimited, Run, RunEnded, check_query, refuse
 from engine.connectors.models import KINDS, Connector, ConnectorCursor
-from engine.db import new_id, unit_of_work, utcnow
+from engine.db import new_id, owner_name, unit_of_work, utcnow
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.events import service as events
 
@@ -218,10 +216,6 @@ class Outcome:
     repeats: int
     error: str | None
     next_run_at: datetime | None
-
-
-def owner_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{new_id()[:6]}"
 
 
 def _lease_seconds(stream_seconds: float) -> float:

@@ -9,22 +9,16 @@ while there is work, and wait ``delivery_poll_seconds`` when there is none.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
 from engine.config import get_settings
-from engine.db import new_id, unit_of_work
+from engine.db import owner_name, unit_of_work
 from engine.delivery import http, replies, webhooks
 
 log = logging.getLogger("sift.delivery")
-
-
-def owner_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{new_id()[:6]}"
 
 
 def run_once(

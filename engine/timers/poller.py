@@ -12,8 +12,6 @@ On PostgreSQL the timers one claim takes are fired by a few threads side by side
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -25,7 +23,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from engine.config import get_settings
-from engine.db import get_engine, new_id, unit_of_work, utcnow
+from engine.db import get_engine, owner_name, unit_of_work, utcnow
 from engine.timers import metrics, service
 
 log = logging.getLogger("sift.timers")
@@ -44,10 +42,6 @@ _JOBS: dict[str, tuple[float, Callable[[], None]]] = {}
 
 def register_job(name: str, seconds: float, fn: Callable[[], None]) -> None:
     _JOBS[name] = (seconds, fn)
-
-
-def owner_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{new_id()[:6]}"
 
 
 class TimerService:

@@ -102,5 +102,5 @@ def test_the_modeler_page_offers_the_open_change_requests_of_the_process_to_repl
         client.post("/signin", data={"key": keys["process_owner"]}, follow_redirects=False).status_code == 303
     )
     page = client.get("/workbench/processes/reactive_case").text
-    assert f'<option value="{cr["id"]}">change request {cr["id"][:8]} (requested)' in page
+    assert f'<option value="{cr["id"]}">change request {cr["id"][-8:]} (requested)' in page
     assert '<option value="1" data-live="2" selected>v1 · 2 live</option>' in page

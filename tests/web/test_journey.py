@@ -169,7 +169,7 @@ def test_comments_mention_a_colleague_who_sees_it_on_my_work(server, signed_in):
     bob = signed_in("bob")
     mention = bob.locator("#mentions li", has_text="payment logs")
     mention.wait_for()
-    assert case_id[:8] in mention.inner_text()
+    assert case_id[-8:] in mention.inner_text()
 
 
 def test_a_supervisor_reassigns_and_the_board_changes(server, signed_in):

@@ -21,8 +21,8 @@
     return `${d.error || "HTTP " + r.status}: ${d.detail || "the server refused"}`;
   }
 
-  const caseLink = (id) => (id ? el("a", { href: `/cases/${id}`, text: id.slice(0, 12) }) : "—");
-  const instanceLink = (id) => el("a", { href: `/workbench/instances/${id}`, text: id.slice(0, 12) });
+  const caseLink = (id) => (id ? el("a", { href: `/cases/${id}`, text: id.slice(-12) }) : "—");
+  const instanceLink = (id) => el("a", { href: `/workbench/instances/${id}`, text: id.slice(-12) });
 
   function table(id, caption, heads, rows) {
     const body = el("tbody");
