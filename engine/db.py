@@ -63,9 +63,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         def process(value: datetime | None) -> str | None:
             if value is None:
                 return None
-            if value.tzinfo is None:
-                raise ValueError("naive datetime given to the database; use engine.db.utcnow()")
-            return value.astimezone(UTC).isoformat(" ", "microseconds")[:-6]  # less "+00:00"
+            zone = value.tzinfo
+            if zone is not UTC:  # utcnow() and every value read back are in UTC: no conversion
+                if zone is None:
+                    raise ValueError("naive datetime given to the database; use engine.db.utcnow()")
+                value = value.astimezone(UTC)
+            return value.isoformat(" ", "microseconds")[:-6]  # less "+00:00"
 
         return process
 

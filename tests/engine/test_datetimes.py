@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.dialects import sqlite
@@ -22,6 +23,8 @@ SQLALCHEMY = sqlite.DATETIME().bind_processor(DIALECT)
         datetime(1, 1, 1, 0, 0, 0, 1, tzinfo=UTC),  # a small year
         datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
         datetime(2026, 3, 29, 1, 30, tzinfo=timezone(timedelta(hours=2))),  # another zone
+        datetime(2026, 3, 29, 1, 30, tzinfo=timezone(timedelta(0), "Z")),  # offset 0, not the UTC object
+        datetime(2026, 10, 25, 1, 30, tzinfo=ZoneInfo("Europe/Paris")),  # a named zone
     ],
 )
 def test_the_text_is_what_sqlalchemy_stores_for_the_utc_time(value):
