@@ -22,6 +22,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEv
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import StandardLoopTask
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
+from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import Task, TaskState
 
@@ -99,6 +100,7 @@ class CompiledProcess:
         for process_spec in [spec, *subprocess_specs.values()]:
             if process_spec is not None:
                 _wire_lazy_connections(process_spec)
+                _guard_completion_condition(process_spec)
 
     def start(self, data: dict | None = None) -> ProcessInstance:
         """A new instance, run to its first wait state; ``data`` seeds the first task's data."""
@@ -238,6 +240,44 @@ def _wire_lazy_connections(process_spec: Any) -> None:
     for task_spec in getattr(process_spec, "conditional_paths", ()):
         if start not in task_spec.inputs:
             task_spec._connect_notify(start)
+
+
+COMPLETION_FAILED = "sift_completion_failed"  # internal data of a task held by its ad-hoc completion
+
+
+def _guard_completion_condition(process_spec: Any) -> None:
+    """An ad-hoc subprocess's completion condition that fails (a name no data holds, a bad
+    comparison) holds the task whose completion evaluated it, as an incident to retry.
+
+    SpiffWorkflow 3.2.0 evaluates it in ``AdHocSubprocessSpec.path_complete``, an event handler
+    of the subprocess's Start and of its last tasks, through the environment directly, so the
+    error left the engine bare, naming no task: a case could not open, or a CSR completing a
+    task got an internal error. Here the handler is swapped for one that names the task."""
+    condition = getattr(process_spec, "completion_condition", None)
+    handler = getattr(process_spec, "path_complete", None)
+    if condition is None or handler is None or getattr(process_spec, "_sift_guarded", False):
+        return
+
+    def guarded(workflow: Any, task: Task) -> None:
+        try:
+            handler(workflow, task)
+        except WorkflowException:
+            raise
+        except Exception as err:
+            task.internal_data[COMPLETION_FAILED] = True  # retry completes it again (ProcessInstance.retry)
+            raise WorkflowTaskException(
+                f"the completion condition {condition!r} of the ad-hoc subprocess "
+                f"{process_spec.name!r} could not be evaluated: {type(err).__name__}: {err}",
+                task=task,
+                exception=err,
+            ) from err
+
+    for task_spec in process_spec.task_specs.values():
+        event = task_spec.completed_event
+        if event.is_connected(handler):
+            event.disconnect(handler)
+            event.connect(guarded)
+    process_spec._sift_guarded = True
 
 
 def _cancel_unasked_event_subprocesses(workflow: BpmnWorkflow) -> None:
@@ -430,6 +470,13 @@ class ProcessInstance:
             task.data.update(data)
             if task.parent is not None:
                 task.parent.data.update(data)
+        if task.internal_data.pop(COMPLETION_FAILED, False):
+            # it had finished; its ad-hoc subprocess's completion condition failed: the
+            # completion is what runs again (running the task again would reopen a user task,
+            # and SpiffWorkflow 3.2.0 then loops for ever looking for the subprocess's next task)
+            self._held(task.complete)
+            self.advance()
+            return
         task._set_state(TaskState.FUTURE)
         siblings = task.parent.children if task.parent is not None else [task]
         for sibling in [task, *[t for t in siblings if t is not task]]:

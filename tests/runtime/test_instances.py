@@ -419,3 +419,45 @@ def test_an_ad_hoc_loop_started_by_one_instance_leaves_the_shared_spec_as_it_was
     ran = [t for t in first.workflow.get_tasks(skip_subprocesses=False) if t.task_spec.name == "count"]
     assert ran and ran[0].state == TaskState.COMPLETED  # its condition held: add_path started it
     assert [spec.name for spec in ad_hoc.start.outputs] == before == ["note"]
+
+
+def _ad_hoc(condition: str) -> bytes:
+    return data_file("ad_hoc.bpmn").replace(
+        b"<bpmn:completionCondition>done</bpmn:completionCondition>",
+        f"<bpmn:completionCondition>{condition}</bpmn:completionCondition>".encode(),
+    )
+
+
+def test_an_ad_hoc_completion_condition_that_fails_at_the_start_is_an_incident_to_retry():
+    instance = compile_process(data_file("ad_hoc.bpmn")).start({"n": 0})  # no "done" yet
+    [failure] = instance.failures
+    assert failure.element_id == "Start"
+    assert "completion condition 'done'" in failure.message and "NameError" in failure.message
+    [(task_id, _, _)] = instance.failed_tasks()
+    instance.retry(task_id, {"done": False})
+    assert instance.failed_tasks() == []
+    instance.complete_user_task(only_task(instance).id, {"done": True})
+    assert instance.is_completed
+
+
+def test_an_ad_hoc_completion_condition_that_fails_after_a_task_holds_that_task():
+    instance = compile_process(_ad_hoc("done and tries &gt; 1")).start({"n": 0, "done": False})
+    instance.complete_user_task(only_task(instance).id, {"done": True})  # "tries" is not defined
+    [failure] = instance.failures
+    assert failure.element_id == "note" and "NameError" in failure.message
+    [(task_id, _, _)] = instance.failed_tasks()
+    instance.retry(task_id, {"tries": 2})  # the note's completion runs again, with "tries"
+    assert instance.failed_tasks() == [] and instance.open_user_tasks() == []
+    assert instance.is_completed
+
+
+def test_a_retried_ad_hoc_completion_survives_a_reload():
+    compiled = compile_process(_ad_hoc("done and tries &gt; 1"))
+    instance = compiled.start({"n": 0, "done": False})
+    instance.complete_user_task(only_task(instance).id, {"done": True})
+    [(task_id, _, _)] = instance.failed_tasks()
+    restored = compiled.restore(json.loads(json.dumps(dump_workflow(instance.workflow))))
+    restored.retry(task_id, {"tries": 0})  # false now, and evaluated: nothing is held
+    assert restored.failed_tasks() == []
+    # with no task left to run, the ad-hoc subprocess ends as it does when a condition is false
+    assert restored.is_completed
