@@ -255,7 +255,7 @@ def _guard_completion_condition(process_spec: Any) -> None:
     task got an internal error. Here the handler is swapped for one that names the task."""
     condition = getattr(process_spec, "completion_condition", None)
     handler = getattr(process_spec, "path_complete", None)
-    if condition is None or handler is None or getattr(process_spec, "_sift_guarded", False):
+    if condition is None or handler is None:
         return
 
     def guarded(workflow: Any, task: Task) -> None:
@@ -266,8 +266,8 @@ def _guard_completion_condition(process_spec: Any) -> None:
         except Exception as err:
             task.internal_data[COMPLETION_FAILED] = True  # retry completes it again (ProcessInstance.retry)
             raise WorkflowTaskException(
-                f"the completion condition {condition!r} of the ad-hoc subprocess "
-                f"{process_spec.name!r} could not be evaluated: {type(err).__name__}: {err}",
+                f"the ad-hoc subprocess {process_spec.name!r} could not go on after this task: "
+                f"its completion condition {condition!r} raised {type(err).__name__}: {err}",
                 task=task,
                 exception=err,
             ) from err
@@ -276,8 +276,7 @@ def _guard_completion_condition(process_spec: Any) -> None:
         event = task_spec.completed_event
         if event.is_connected(handler):
             event.disconnect(handler)
-            event.connect(guarded)
-    process_spec._sift_guarded = True
+            event.connect(guarded)  # once: the handler it replaces is no longer connected
 
 
 def _cancel_unasked_event_subprocesses(workflow: BpmnWorkflow) -> None:

@@ -198,14 +198,10 @@ def tune_malloc(arenas: int, mmap_threshold: int) -> bool:
     0 leaves glibc's setting alone. Called before the process starts its threads.
     """
     import ctypes
-    import ctypes.util
 
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name) if name else None
-    except OSError:
-        libc = None
-    mallopt = getattr(libc, "mallopt", None)
+    # the symbols the process has loaded, the C library's among them: no search for the library
+    # (ctypes.util.find_library runs ldconfig in a child process)
+    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
     if mallopt is None:
         return False
     m_mmap_threshold, m_arena_max = -3, -8  # glibc's malloc.h
